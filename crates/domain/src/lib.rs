@@ -1,0 +1,19 @@
+//! Muster's types and rules. Nothing here does I/O: time comes from a [`Clock`],
+//! randomness from a caller-supplied RNG, so every rule is testable on its own.
+
+pub mod clock;
+pub mod email;
+pub mod ids;
+pub mod names;
+pub mod permission;
+pub mod role;
+pub mod secret;
+pub mod token;
+pub mod validation;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use email::Email;
+pub use ids::{JobId, OrgId, TokenId, UserId};
+pub use permission::{Capability, Denied};
+pub use role::{MembershipStatus, OrgRole, Theme};
+pub use validation::{FieldError, Invalid};

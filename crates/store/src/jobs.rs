@@ -1,0 +1,208 @@
+//! The job table: background work written in the same transaction as the change
+//! that caused it, claimed by one worker at a time, retried with backoff.
+
+use crate::error::parse_stored;
+use crate::time_ms::{from_ms, to_ms};
+use crate::{Backend, Conn, Result, Store, StoreError};
+use muster_domain::JobId;
+use time::{Duration, OffsetDateTime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for JobStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Ok(match s {
+            "queued" => JobStatus::Queued,
+            "running" => JobStatus::Running,
+            "succeeded" => JobStatus::Succeeded,
+            "failed" => JobStatus::Failed,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// A job handed to a worker.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: String,
+    /// Including this one.
+    pub attempts: i64,
+    pub max_attempts: i64,
+}
+
+/// A job as shown to people.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: String,
+    pub status: JobStatus,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub run_at: OffsetDateTime,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+pub struct NewJob<'a> {
+    pub kind: &'a str,
+    pub payload: &'a str,
+    pub run_at: OffsetDateTime,
+    pub max_attempts: i64,
+}
+
+/// Queues a job; it runs only if the surrounding transaction commits.
+pub async fn enqueue(conn: &mut Conn, job: NewJob<'_>, now: OffsetDateTime) -> Result<JobId> {
+    let id = JobId::new();
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6)",
+    )
+    .bind(id.to_string())
+    .bind(job.kind)
+    .bind(job.payload)
+    .bind(job.max_attempts)
+    .bind(to_ms(job.run_at))
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+impl Store {
+    /// Claims the next due job for `lease`: queued jobs whose time has come, and
+    /// running jobs whose worker died (lease over) with attempts left.
+    pub async fn claim_job(&self, now: OffsetDateTime, lease: Duration) -> Result<Option<ClaimedJob>> {
+        // PostgreSQL: concurrent claimers skip each other's rows. SQLite: the single
+        // write connection makes the statement exclusive already.
+        let lock = match self.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let due = "((status = 'queued' AND run_at <= $2) \
+                    OR (status = 'running' AND locked_until <= $2 AND attempts < max_attempts))";
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
+             WHERE id = (SELECT id FROM jobs WHERE {due} ORDER BY run_at, id LIMIT 1 {lock}) AND {due} \
+             RETURNING id, kind, payload, attempts, max_attempts"
+        );
+        let mut conn = self.write().await?;
+        let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(&sql)
+            .bind(to_ms(now + lease))
+            .bind(to_ms(now))
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.map(|(id, kind, payload, attempts, max_attempts)| {
+            Ok(ClaimedJob {
+                id: parse_stored("jobs.id", &id)?,
+                kind,
+                payload,
+                attempts,
+                max_attempts,
+            })
+        })
+        .transpose()
+    }
+
+    /// Jobs whose worker died on their last attempt are failed, not retried forever.
+    pub async fn fail_abandoned_jobs(&self, now: OffsetDateTime) -> Result<u64> {
+        let mut conn = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'failed', locked_until = NULL, updated_at = $1, \
+             last_error = COALESCE(last_error, 'the worker stopped during the last attempt') \
+             WHERE status = 'running' AND locked_until <= $1 AND attempts >= max_attempts",
+        )
+        .bind(to_ms(now))
+        .execute(&mut *conn)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+pub async fn succeed(conn: &mut Conn, id: JobId, now: OffsetDateTime) -> Result<()> {
+    finish(conn, id, JobStatus::Succeeded, None, now, now).await
+}
+
+/// Puts the job back in the queue for `run_at`, keeping the error for people to see.
+pub async fn retry_at(conn: &mut Conn, id: JobId, error: &str, run_at: OffsetDateTime, now: OffsetDateTime) -> Result<()> {
+    finish(conn, id, JobStatus::Queued, Some(error), run_at, now).await
+}
+
+pub async fn fail(conn: &mut Conn, id: JobId, error: &str, now: OffsetDateTime) -> Result<()> {
+    finish(conn, id, JobStatus::Failed, Some(error), now, now).await
+}
+
+async fn finish(
+    conn: &mut Conn,
+    id: JobId,
+    status: JobStatus,
+    error: Option<&str>,
+    run_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET status = $2, last_error = COALESCE($3, last_error), run_at = $4, locked_until = NULL, \
+         updated_at = $5 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(status.as_str())
+    .bind(error)
+    .bind(to_ms(run_at))
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(conn: &mut Conn, id: JobId) -> Result<Job> {
+    let row: (String, String, String, i64, i64, i64, Option<String>, i64, i64) = sqlx::query_as(
+        "SELECT id, kind, status, attempts, max_attempts, run_at, last_error, created_at, updated_at \
+         FROM jobs WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let (id, kind, status, attempts, max_attempts, run_at, last_error, created, updated) = row;
+    Ok(Job {
+        id: parse_stored("jobs.id", &id)?,
+        kind,
+        status: parse_stored::<JobStatus>("jobs.status", &status)
+            .map_err(|_| StoreError::Corrupt(format!("jobs.status = {status:?}")))?,
+        attempts,
+        max_attempts,
+        run_at: from_ms(run_at),
+        last_error,
+        created_at: from_ms(created),
+        updated_at: from_ms(updated),
+    })
+}
+
+/// How many jobs are in each state; for the readiness page and tests.
+pub async fn count_by_status(conn: &mut Conn, status: JobStatus) -> Result<i64> {
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE status = $1")
+        .bind(status.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(count)
+}

@@ -1,0 +1,144 @@
+//! Persistence for Muster: one implementation over SQLite and PostgreSQL.
+//!
+//! Queries are written once in portable SQL and run through sqlx's `Any` driver
+//! (see docs/adr/0001-one-store-for-two-databases.md). Functions take a
+//! connection so that callers compose them inside one transaction.
+
+pub mod error;
+pub mod jobs;
+pub mod memberships;
+pub mod orgs;
+pub mod sessions;
+pub mod setup;
+pub mod throttle;
+pub mod time_ms;
+pub mod tokens;
+pub mod users;
+
+pub use error::StoreError;
+pub use sqlx::AnyConnection as Conn;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Connection, Executor, Transaction};
+use std::time::Duration;
+
+pub type Tx = Transaction<'static, sqlx::Any>;
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: a pool for reads and one for writes. On SQLite the write pool
+/// holds a single connection, so writers queue in the process instead of failing
+/// with SQLITE_BUSY; on PostgreSQL both are the same pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`), creating a SQLite file
+    /// if needed.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        match backend {
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                Ok(Self { read: pool.clone(), write: pool, backend })
+            }
+            Backend::Sqlite => {
+                let url = with_create_mode(url);
+                // WAL is a property of the file: set it once, before the pools open.
+                let mut conn = AnyConnection::connect(&url).await?;
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.close().await?;
+                let write = sqlite_pool(&url, 1).await?;
+                let read = sqlite_pool(&url, max_connections.max(2)).await?;
+                Ok(Self { read, write, backend })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Brings the schema up to date; safe to run from several instances at once
+    /// (sqlx takes a lock on PostgreSQL, and SQLite has one writer).
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.write).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.write.begin().await?)
+    }
+
+    /// A connection for reads that need no transaction.
+    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.read.acquire().await?)
+    }
+
+    /// A connection for a single write statement.
+    pub async fn write(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.write.acquire().await?)
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        self.read.execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
+    Ok(AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // Durable at each WAL checkpoint and fast per commit; foreign keys and a
+                // busy timeout for the rare other process (e.g. `muster admin`).
+                conn.execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000")
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?)
+}
+
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}

@@ -1,0 +1,135 @@
+//! Memberships: a user in an organization, with a role and a status.
+
+use crate::error::parse_stored;
+use crate::time_ms::{from_ms_opt, to_ms};
+use crate::{Conn, Result, StoreError};
+use muster_domain::{MembershipStatus, OrgId, OrgRole, UserId};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub role: OrgRole,
+    pub status: MembershipStatus,
+    pub invited_by: Option<UserId>,
+    pub invited_at: Option<OffsetDateTime>,
+    pub joined_at: Option<OffsetDateTime>,
+}
+
+/// A membership as its user sees it in their profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipSummary {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub role: OrgRole,
+    pub status: MembershipStatus,
+    pub solution_count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    org_id: String,
+    user_id: String,
+    role: String,
+    status: String,
+    invited_by: Option<String>,
+    invited_at: Option<i64>,
+    joined_at: Option<i64>,
+}
+
+impl TryFrom<MembershipRow> for Membership {
+    type Error = StoreError;
+    fn try_from(row: MembershipRow) -> Result<Self> {
+        Ok(Membership {
+            org_id: parse_stored("memberships.org_id", &row.org_id)?,
+            user_id: parse_stored("memberships.user_id", &row.user_id)?,
+            role: parse_stored("memberships.role", &row.role)?,
+            status: parse_stored("memberships.status", &row.status)?,
+            invited_by: row
+                .invited_by
+                .as_deref()
+                .map(|id| parse_stored("memberships.invited_by", id))
+                .transpose()?,
+            invited_at: from_ms_opt(row.invited_at),
+            joined_at: from_ms_opt(row.joined_at),
+        })
+    }
+}
+
+pub async fn insert(conn: &mut Conn, membership: &Membership, now: OffsetDateTime) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO memberships (org_id, user_id, role, status, invited_by, invited_at, joined_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(membership.org_id.to_string())
+    .bind(membership.user_id.to_string())
+    .bind(membership.role.as_str())
+    .bind(membership.status.as_str())
+    .bind(membership.invited_by.map(|id| id.to_string()))
+    .bind(membership.invited_at.map(to_ms))
+    .bind(membership.joined_at.map(to_ms))
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<Option<Membership>> {
+    let row: Option<MembershipRow> = sqlx::query_as(
+        "SELECT org_id, user_id, role, status, invited_by, invited_at, joined_at FROM memberships \
+         WHERE org_id = $1 AND user_id = $2",
+    )
+    .bind(org_id.to_string())
+    .bind(user_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(Membership::try_from).transpose()
+}
+
+/// Every membership of a user, with the organization's name, by name.
+pub async fn summaries_for_user(conn: &mut Conn, user_id: UserId) -> Result<Vec<MembershipSummary>> {
+    // solution_count becomes a count over assignments once solutions exist.
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT m.org_id, o.name, m.role, m.status FROM memberships m \
+         JOIN organizations o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.name, o.id",
+    )
+    .bind(user_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(org_id, org_name, role, status)| {
+            Ok(MembershipSummary {
+                org_id: parse_stored("memberships.org_id", &org_id)?,
+                org_name,
+                role: parse_stored("memberships.role", &role)?,
+                status: parse_stored("memberships.status", &status)?,
+                solution_count: 0,
+            })
+        })
+        .collect()
+}
+
+pub async fn count_active_owners(conn: &mut Conn, org_id: OrgId) -> Result<u64> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND status = 'active'",
+    )
+    .bind(org_id.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// A new organization's first member: its owner, active from now.
+pub fn founding_owner(org_id: OrgId, user_id: UserId, now: OffsetDateTime) -> Membership {
+    Membership {
+        org_id,
+        user_id,
+        role: OrgRole::Owner,
+        status: MembershipStatus::Active,
+        invited_by: None,
+        invited_at: None,
+        joined_at: Some(now),
+    }
+}
+

@@ -1,0 +1,151 @@
+//! Organizations (tenants) and their settings.
+
+use crate::error::parse_stored;
+use crate::time_ms::{from_ms, to_ms};
+use crate::{Conn, Result, StoreError};
+use muster_domain::OrgId;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: String,
+    pub description: String,
+    pub public_url: String,
+    pub default_language: String,
+    pub invite_lifetime_days: i64,
+    pub log_retention_days: i64,
+    pub logging_level: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The settings an owner or admin edits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgSettings {
+    pub name: String,
+    pub description: String,
+    pub public_url: String,
+    pub default_language: String,
+    pub invite_lifetime_days: i64,
+    pub log_retention_days: i64,
+    pub logging_level: String,
+}
+
+impl Org {
+    pub fn settings(&self) -> OrgSettings {
+        OrgSettings {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            public_url: self.public_url.clone(),
+            default_language: self.default_language.clone(),
+            invite_lifetime_days: self.invite_lifetime_days,
+            log_retention_days: self.log_retention_days,
+            logging_level: self.logging_level.clone(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OrgRow {
+    id: String,
+    name: String,
+    description: String,
+    public_url: String,
+    default_language: String,
+    invite_lifetime_days: i64,
+    log_retention_days: i64,
+    logging_level: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<OrgRow> for Org {
+    type Error = StoreError;
+    fn try_from(row: OrgRow) -> Result<Self> {
+        Ok(Org {
+            id: parse_stored("organizations.id", &row.id)?,
+            name: row.name,
+            description: row.description,
+            public_url: row.public_url,
+            default_language: row.default_language,
+            invite_lifetime_days: row.invite_lifetime_days,
+            log_retention_days: row.log_retention_days,
+            logging_level: row.logging_level,
+            created_at: from_ms(row.created_at),
+            updated_at: from_ms(row.updated_at),
+        })
+    }
+}
+
+const COLUMNS: &str = "id, name, description, public_url, default_language, invite_lifetime_days, \
+                       log_retention_days, logging_level, created_at, updated_at";
+
+pub async fn insert(conn: &mut Conn, name: &str, default_language: &str, now: OffsetDateTime) -> Result<OrgId> {
+    let id = OrgId::new();
+    sqlx::query(
+        "INSERT INTO organizations (id, name, default_language, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(id.to_string())
+    .bind(name)
+    .bind(default_language)
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn find(conn: &mut Conn, id: OrgId) -> Result<Org> {
+    let row: OrgRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    row.try_into()
+}
+
+pub async fn update(conn: &mut Conn, id: OrgId, settings: &OrgSettings, now: OffsetDateTime) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE organizations SET name = $2, description = $3, public_url = $4, default_language = $5, \
+         invite_lifetime_days = $6, log_retention_days = $7, logging_level = $8, updated_at = $9 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(&settings.name)
+    .bind(&settings.description)
+    .bind(&settings.public_url)
+    .bind(&settings.default_language)
+    .bind(settings.invite_lifetime_days)
+    .bind(settings.log_retention_days)
+    .bind(&settings.logging_level)
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Deletes the organization with everything that belongs to it, and clears it as
+/// anyone's default.
+pub async fn delete(conn: &mut Conn, id: OrgId) -> Result<()> {
+    sqlx::query("UPDATE users SET default_org_id = NULL WHERE default_org_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("DELETE FROM organizations WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn any_exists(conn: &mut Conn) -> Result<bool> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM organizations LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}

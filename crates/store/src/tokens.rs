@@ -1,0 +1,89 @@
+//! Personal access tokens. Only the SHA-256 of a token is stored.
+
+use crate::error::parse_stored;
+use crate::time_ms::{from_ms, from_ms_opt, to_ms};
+use crate::{Conn, Result};
+use muster_domain::{TokenId, UserId};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub lease_expires_at: OffsetDateTime,
+}
+
+pub struct NewToken<'a> {
+    pub user_id: UserId,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub token_hash: &'a str,
+    pub lease_expires_at: OffsetDateTime,
+}
+
+type TokenRow = (String, String, String, String, i64, Option<i64>, i64);
+
+fn from_row((id, user_id, name, prefix, created, last_used, lease): TokenRow) -> Result<Token> {
+    Ok(Token {
+        id: parse_stored("personal_access_tokens.id", &id)?,
+        user_id: parse_stored("personal_access_tokens.user_id", &user_id)?,
+        name,
+        prefix,
+        created_at: from_ms(created),
+        last_used_at: from_ms_opt(last_used),
+        lease_expires_at: from_ms(lease),
+    })
+}
+
+const COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, lease_expires_at";
+
+pub async fn insert(conn: &mut Conn, new: NewToken<'_>, now: OffsetDateTime) -> Result<Token> {
+    let id = TokenId::new();
+    sqlx::query(
+        "INSERT INTO personal_access_tokens (id, user_id, name, prefix, token_hash, created_at, lease_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.to_string())
+    .bind(new.user_id.to_string())
+    .bind(new.name)
+    .bind(new.prefix)
+    .bind(new.token_hash)
+    .bind(to_ms(now))
+    .bind(to_ms(new.lease_expires_at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(Token {
+        id,
+        user_id: new.user_id,
+        name: new.name.to_owned(),
+        prefix: new.prefix.to_owned(),
+        created_at: from_ms(to_ms(now)),
+        last_used_at: None,
+        lease_expires_at: from_ms(to_ms(new.lease_expires_at)),
+    })
+}
+
+pub async fn find_by_hash(conn: &mut Conn, token_hash: &str) -> Result<Option<Token>> {
+    let row: Option<TokenRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM personal_access_tokens WHERE token_hash = $1"
+    ))
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(from_row).transpose()
+}
+
+/// Records a use: `last_used_at` and the (possibly extended) lease.
+pub async fn record_use(conn: &mut Conn, id: TokenId, now: OffsetDateTime, lease: OffsetDateTime) -> Result<()> {
+    sqlx::query("UPDATE personal_access_tokens SET last_used_at = $2, lease_expires_at = $3 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(to_ms(now))
+        .bind(to_ms(lease))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

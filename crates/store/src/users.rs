@@ -1,0 +1,159 @@
+//! User accounts: one global identity per email address.
+
+use crate::error::parse_stored;
+use crate::time_ms::{from_ms, to_ms};
+use crate::{Conn, Result, StoreError};
+use muster_domain::{Email, OrgId, Theme, UserId};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub language: String,
+    pub theme: Theme,
+    pub default_org_id: Option<OrgId>,
+    pub created_at: OffsetDateTime,
+}
+
+impl User {
+    pub fn display_name(&self) -> String {
+        let name = format!("{} {}", self.first_name, self.last_name);
+        let name = name.trim();
+        if name.is_empty() {
+            self.email.clone()
+        } else {
+            name.to_owned()
+        }
+    }
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a Email,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub language: &'a str,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    language: String,
+    theme: String,
+    default_org_id: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(row: UserRow) -> Result<Self> {
+        Ok(User {
+            id: parse_stored("users.id", &row.id)?,
+            email: row.email,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            language: row.language,
+            theme: parse_stored("users.theme", &row.theme)?,
+            default_org_id: row
+                .default_org_id
+                .as_deref()
+                .map(|id| parse_stored("users.default_org_id", id))
+                .transpose()?,
+            created_at: from_ms(row.created_at),
+        })
+    }
+}
+
+const COLUMNS: &str = "id, email, first_name, last_name, language, theme, default_org_id, created_at";
+
+/// Inserts a user; a taken email is `StoreError::Conflict`.
+pub async fn insert(conn: &mut Conn, new: NewUser<'_>, now: OffsetDateTime) -> Result<UserId> {
+    let id = UserId::new();
+    sqlx::query(
+        "INSERT INTO users (id, email, first_name, last_name, password_hash, language, theme, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'system', $7, $7)",
+    )
+    .bind(id.to_string())
+    .bind(new.email.as_str())
+    .bind(new.first_name)
+    .bind(new.last_name)
+    .bind(new.password_hash)
+    .bind(new.language)
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn find(conn: &mut Conn, id: UserId) -> Result<User> {
+    let row: UserRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    row.try_into()
+}
+
+pub async fn find_by_email(conn: &mut Conn, email: &Email) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+        .bind(email.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(User::try_from).transpose()
+}
+
+/// The id and password hash for an email, for sign-in.
+pub async fn credentials(conn: &mut Conn, email: &Email) -> Result<Option<(UserId, Option<String>)>> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(|(id, hash)| Ok((parse_stored("users.id", &id)?, hash)))
+        .transpose()
+}
+
+/// The changeable parts of a profile.
+pub struct ProfileUpdate<'a> {
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub language: &'a str,
+    pub theme: Theme,
+    pub default_org_id: Option<OrgId>,
+}
+
+pub async fn update_profile(conn: &mut Conn, id: UserId, update: ProfileUpdate<'_>, now: OffsetDateTime) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE users SET first_name = $2, last_name = $3, language = $4, theme = $5, default_org_id = $6, updated_at = $7 \
+         WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(update.first_name)
+    .bind(update.last_name)
+    .bind(update.language)
+    .bind(update.theme.as_str())
+    .bind(update.default_org_id.map(|o| o.to_string()))
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn set_password_hash(conn: &mut Conn, id: UserId, hash: &str, now: OffsetDateTime) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(hash)
+        .bind(to_ms(now))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
