@@ -5,6 +5,7 @@ pub mod clock;
 pub mod email;
 pub mod ids;
 pub mod names;
+pub mod org;
 pub mod permission;
 pub mod role;
 pub mod secret;

@@ -28,7 +28,10 @@ pub fn optional_text(input: &str, max: usize) -> Result<String, TextError> {
     if value.chars().count() > max {
         return Err(TextError::TooLong(max));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(TextError::Control);
     }
     Ok(value.to_owned())
@@ -77,7 +80,9 @@ pub fn language_tag(input: &str) -> Result<String, &'static str> {
         }
         out.push('-');
         match part.len() {
-            2 if part.chars().all(|c| c.is_ascii_alphabetic()) => out.push_str(&part.to_ascii_uppercase()),
+            2 if part.chars().all(|c| c.is_ascii_alphabetic()) => {
+                out.push_str(&part.to_ascii_uppercase())
+            }
             4 => {
                 let mut chars = part.chars();
                 if let Some(first) = chars.next() {

@@ -53,12 +53,18 @@ pub fn grant(role: OrgRole, capability: Capability) -> Grant {
         (_, User) => No,
         (SignInToManagement | CreateSolution, Creator) => All,
         (ViewMembers, Creator) => ReadOnly,
-        (SeeSolutions | AssignSolutions | DeleteSolution | SendNotifications | ViewUsageAndLogs, Creator) => {
-            OwnSolutions
-        }
-        (ManageInvitations | ChangeMemberRole | DisableOrRemoveMember | ManageOrgSettings | ViewAuditLog, Creator) => {
-            No
-        }
+        (
+            SeeSolutions | AssignSolutions | DeleteSolution | SendNotifications | ViewUsageAndLogs,
+            Creator,
+        ) => OwnSolutions,
+        (
+            ManageInvitations
+            | ChangeMemberRole
+            | DisableOrRemoveMember
+            | ManageOrgSettings
+            | ViewAuditLog,
+            Creator,
+        ) => No,
     }
 }
 
@@ -111,7 +117,11 @@ pub fn check_role_change(
 }
 
 /// May `actor` disable or remove `target`? (Leaving is `actor == target`.)
-pub fn check_disable_or_remove(actor: Member, target: Member, active_owners: u64) -> Result<(), Denied> {
+pub fn check_disable_or_remove(
+    actor: Member,
+    target: Member,
+    active_owners: u64,
+) -> Result<(), Denied> {
     if actor.user_id != target.user_id {
         if !can(actor.role, Capability::DisableOrRemoveMember) {
             return Err(Denied::Role);
@@ -172,7 +182,10 @@ mod tests {
     #[test]
     fn nobody_changes_their_own_role() {
         let owner = member(OrgRole::Owner);
-        assert_eq!(check_role_change(owner, owner, OrgRole::Admin, 2), Err(Denied::OwnRole));
+        assert_eq!(
+            check_role_change(owner, owner, OrgRole::Admin, 2),
+            Err(Denied::OwnRole)
+        );
     }
 
     #[test]
@@ -180,10 +193,19 @@ mod tests {
         let admin = member(OrgRole::Admin);
         let owner = member(OrgRole::Owner);
         let user = member(OrgRole::User);
-        assert_eq!(check_role_change(admin, owner, OrgRole::Admin, 2), Err(Denied::OwnerOnly));
-        assert_eq!(check_role_change(admin, user, OrgRole::Owner, 2), Err(Denied::OwnerOnly));
+        assert_eq!(
+            check_role_change(admin, owner, OrgRole::Admin, 2),
+            Err(Denied::OwnerOnly)
+        );
+        assert_eq!(
+            check_role_change(admin, user, OrgRole::Owner, 2),
+            Err(Denied::OwnerOnly)
+        );
         assert_eq!(check_role_change(admin, user, OrgRole::Creator, 2), Ok(()));
-        assert_eq!(check_disable_or_remove(admin, owner, 2), Err(Denied::OwnerOnly));
+        assert_eq!(
+            check_disable_or_remove(admin, owner, 2),
+            Err(Denied::OwnerOnly)
+        );
         assert_eq!(check_disable_or_remove(admin, user, 2), Ok(()));
     }
 
@@ -191,9 +213,18 @@ mod tests {
     fn the_last_active_owner_stays() {
         let owner = member(OrgRole::Owner);
         let other_owner = member(OrgRole::Owner);
-        assert_eq!(check_role_change(owner, other_owner, OrgRole::Admin, 1), Err(Denied::LastOwner));
-        assert_eq!(check_role_change(owner, other_owner, OrgRole::Admin, 2), Ok(()));
-        assert_eq!(check_disable_or_remove(owner, owner, 1), Err(Denied::LastOwner));
+        assert_eq!(
+            check_role_change(owner, other_owner, OrgRole::Admin, 1),
+            Err(Denied::LastOwner)
+        );
+        assert_eq!(
+            check_role_change(owner, other_owner, OrgRole::Admin, 2),
+            Ok(())
+        );
+        assert_eq!(
+            check_disable_or_remove(owner, owner, 1),
+            Err(Denied::LastOwner)
+        );
         assert_eq!(check_disable_or_remove(owner, owner, 2), Ok(()));
     }
 
@@ -202,7 +233,10 @@ mod tests {
         for role in [OrgRole::Creator, OrgRole::User] {
             let actor = member(role);
             let target = member(OrgRole::User);
-            assert_eq!(check_role_change(actor, target, OrgRole::Creator, 1), Err(Denied::Role));
+            assert_eq!(
+                check_role_change(actor, target, OrgRole::Creator, 1),
+                Err(Denied::Role)
+            );
             assert_eq!(check_disable_or_remove(actor, target, 1), Err(Denied::Role));
         }
     }

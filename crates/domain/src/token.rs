@@ -52,7 +52,9 @@ impl PatSecret {
 
     /// Checks format and checksum without touching storage.
     pub fn parse(input: &str) -> Result<Self, TokenFormatError> {
-        let body = input.strip_prefix(PREFIX).ok_or(TokenFormatError::NotAToken)?;
+        let body = input
+            .strip_prefix(PREFIX)
+            .ok_or(TokenFormatError::NotAToken)?;
         if input.len() != TOKEN_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(TokenFormatError::NotAToken);
         }
@@ -154,8 +156,17 @@ mod tests {
 
     #[test]
     fn foreign_strings_are_not_tokens() {
-        for bad in ["", "mst_pat_", "ghp_abcdef", "mst_pat_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"] {
-            assert_eq!(PatSecret::parse(bad), Err(TokenFormatError::NotAToken), "{bad}");
+        for bad in [
+            "",
+            "mst_pat_",
+            "ghp_abcdef",
+            "mst_pat_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+        ] {
+            assert_eq!(
+                PatSecret::parse(bad),
+                Err(TokenFormatError::NotAToken),
+                "{bad}"
+            );
         }
     }
 
@@ -163,11 +174,17 @@ mod tests {
     fn lease_rules() {
         let created = datetime!(2026-08-31 10:00 UTC);
         assert_eq!(initial_lease(created), datetime!(2027-02-28 10:00 UTC));
-        assert_eq!(initial_lease(datetime!(2026-01-15 08:00 UTC)), datetime!(2026-07-15 08:00 UTC));
+        assert_eq!(
+            initial_lease(datetime!(2026-01-15 08:00 UTC)),
+            datetime!(2026-07-15 08:00 UTC)
+        );
 
         let lease = datetime!(2026-03-01 00:00 UTC);
         // Far from expiry, a use changes nothing.
-        assert_eq!(lease_after_use(lease, datetime!(2026-01-01 00:00 UTC)), lease);
+        assert_eq!(
+            lease_after_use(lease, datetime!(2026-01-01 00:00 UTC)),
+            lease
+        );
         // Close to expiry, a use keeps two weeks.
         assert_eq!(
             lease_after_use(lease, datetime!(2026-02-25 00:00 UTC)),

@@ -31,7 +31,10 @@ impl From<sqlx::Error> for StoreError {
 
 /// Parses a value read back from the database, reporting corruption instead of
 /// panicking.
-pub(crate) fn parse_stored<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, StoreError> {
+pub(crate) fn parse_stored<T: std::str::FromStr>(
+    column: &str,
+    value: &str,
+) -> Result<T, StoreError> {
     value
         .parse()
         .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))

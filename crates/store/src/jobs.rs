@@ -92,7 +92,11 @@ pub async fn enqueue(conn: &mut Conn, job: NewJob<'_>, now: OffsetDateTime) -> R
 impl Store {
     /// Claims the next due job for `lease`: queued jobs whose time has come, and
     /// running jobs whose worker died (lease over) with attempts left.
-    pub async fn claim_job(&self, now: OffsetDateTime, lease: Duration) -> Result<Option<ClaimedJob>> {
+    pub async fn claim_job(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<ClaimedJob>> {
         // PostgreSQL: concurrent claimers skip each other's rows. SQLite: the single
         // write connection makes the statement exclusive already.
         let lock = match self.backend() {
@@ -144,7 +148,13 @@ pub async fn succeed(conn: &mut Conn, id: JobId, now: OffsetDateTime) -> Result<
 }
 
 /// Puts the job back in the queue for `run_at`, keeping the error for people to see.
-pub async fn retry_at(conn: &mut Conn, id: JobId, error: &str, run_at: OffsetDateTime, now: OffsetDateTime) -> Result<()> {
+pub async fn retry_at(
+    conn: &mut Conn,
+    id: JobId,
+    error: &str,
+    run_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<()> {
     finish(conn, id, JobStatus::Queued, Some(error), run_at, now).await
 }
 

@@ -61,7 +61,11 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await?;
-                Ok(Self { read: pool.clone(), write: pool, backend })
+                Ok(Self {
+                    read: pool.clone(),
+                    write: pool,
+                    backend,
+                })
             }
             Backend::Sqlite => {
                 let url = with_create_mode(url);
@@ -71,7 +75,11 @@ impl Store {
                 conn.close().await?;
                 let write = sqlite_pool(&url, 1).await?;
                 let read = sqlite_pool(&url, max_connections.max(2)).await?;
-                Ok(Self { read, write, backend })
+                Ok(Self {
+                    read,
+                    write,
+                    backend,
+                })
             }
         }
     }
@@ -85,7 +93,11 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.write).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&self.write).await?,
+            Backend::Postgres => {
+                sqlx::migrate!("migrations/postgres")
+                    .run(&self.write)
+                    .await?
+            }
         }
         Ok(())
     }

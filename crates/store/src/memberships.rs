@@ -88,7 +88,10 @@ pub async fn find(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<Opt
 }
 
 /// Every membership of a user, with the organization's name, by name.
-pub async fn summaries_for_user(conn: &mut Conn, user_id: UserId) -> Result<Vec<MembershipSummary>> {
+pub async fn summaries_for_user(
+    conn: &mut Conn,
+    user_id: UserId,
+) -> Result<Vec<MembershipSummary>> {
     // solution_count becomes a count over assignments once solutions exist.
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT m.org_id, o.name, m.role, m.status FROM memberships m \
@@ -133,3 +136,33 @@ pub fn founding_owner(org_id: OrgId, user_id: UserId, now: OffsetDateTime) -> Me
     }
 }
 
+/// How many members an organization has in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub active: i64,
+    pub invited: i64,
+    pub disabled: i64,
+}
+
+pub async fn count_by_status(conn: &mut Conn, org_id: OrgId) -> Result<StatusCounts> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, COUNT(*) FROM memberships WHERE org_id = $1 GROUP BY status",
+    )
+    .bind(org_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut counts = StatusCounts::default();
+    for (status, count) in rows {
+        match status.parse::<MembershipStatus>() {
+            Ok(MembershipStatus::Active) => counts.active = count,
+            Ok(MembershipStatus::Invited) => counts.invited = count,
+            Ok(MembershipStatus::Disabled) => counts.disabled = count,
+            Err(_) => {
+                return Err(StoreError::Corrupt(format!(
+                    "memberships.status = {status:?}"
+                )))
+            }
+        }
+    }
+    Ok(counts)
+}

@@ -81,7 +81,12 @@ impl TryFrom<OrgRow> for Org {
 const COLUMNS: &str = "id, name, description, public_url, default_language, invite_lifetime_days, \
                        log_retention_days, logging_level, created_at, updated_at";
 
-pub async fn insert(conn: &mut Conn, name: &str, default_language: &str, now: OffsetDateTime) -> Result<OrgId> {
+pub async fn insert(
+    conn: &mut Conn,
+    name: &str,
+    default_language: &str,
+    now: OffsetDateTime,
+) -> Result<OrgId> {
     let id = OrgId::new();
     sqlx::query(
         "INSERT INTO organizations (id, name, default_language, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
@@ -96,15 +101,22 @@ pub async fn insert(conn: &mut Conn, name: &str, default_language: &str, now: Of
 }
 
 pub async fn find(conn: &mut Conn, id: OrgId) -> Result<Org> {
-    let row: OrgRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let row: OrgRow = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM organizations WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
     row.try_into()
 }
 
-pub async fn update(conn: &mut Conn, id: OrgId, settings: &OrgSettings, now: OffsetDateTime) -> Result<()> {
+pub async fn update(
+    conn: &mut Conn,
+    id: OrgId,
+    settings: &OrgSettings,
+    now: OffsetDateTime,
+) -> Result<()> {
     let done = sqlx::query(
         "UPDATE organizations SET name = $2, description = $3, public_url = $4, default_language = $5, \
          invite_lifetime_days = $6, log_retention_days = $7, logging_level = $8, updated_at = $9 WHERE id = $1",
@@ -148,4 +160,80 @@ pub async fn any_exists(conn: &mut Conn) -> Result<bool> {
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.is_some())
+}
+
+/// The organizations where `user_id` is an active member, with their role, by id
+/// after `after` (keyset pagination).
+pub async fn list_for_member(
+    conn: &mut Conn,
+    user_id: muster_domain::UserId,
+    after: Option<OrgId>,
+    limit: i64,
+) -> Result<Vec<(Org, muster_domain::OrgRole)>> {
+    let rows: Vec<(String, String, String, String, String, i64, i64, String, i64, i64, String)> = sqlx::query_as(
+        "SELECT o.id, o.name, o.description, o.public_url, o.default_language, o.invite_lifetime_days, \
+         o.log_retention_days, o.logging_level, o.created_at, o.updated_at, m.role \
+         FROM memberships m JOIN organizations o ON o.id = m.org_id \
+         WHERE m.user_id = $1 AND m.status = 'active' AND o.id > $2 ORDER BY o.id LIMIT $3",
+    )
+    .bind(user_id.to_string())
+    .bind(after.map(|id| id.to_string()).unwrap_or_default())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(
+                id,
+                name,
+                description,
+                public_url,
+                default_language,
+                invite,
+                retention,
+                level,
+                created,
+                updated,
+                role,
+            )| {
+                let org = Org::try_from(OrgRow {
+                    id,
+                    name,
+                    description,
+                    public_url,
+                    default_language,
+                    invite_lifetime_days: invite,
+                    log_retention_days: retention,
+                    logging_level: level,
+                    created_at: created,
+                    updated_at: updated,
+                })?;
+                Ok((org, parse_stored("memberships.role", &role)?))
+            },
+        )
+        .collect()
+}
+
+/// Creates an organization with `owner` as its active owner, and makes it the
+/// owner's default organization if they have none yet.
+pub async fn create_with_owner(
+    conn: &mut Conn,
+    name: &str,
+    default_language: &str,
+    owner: muster_domain::UserId,
+    now: OffsetDateTime,
+) -> Result<OrgId> {
+    let org_id = insert(conn, name, default_language, now).await?;
+    crate::memberships::insert(
+        conn,
+        &crate::memberships::founding_owner(org_id, owner, now),
+        now,
+    )
+    .await?;
+    sqlx::query("UPDATE users SET default_org_id = $2 WHERE id = $1 AND default_org_id IS NULL")
+        .bind(owner.to_string())
+        .bind(org_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(org_id)
 }

@@ -38,7 +38,11 @@ pub async fn insert(
 }
 
 /// The session with this id hash, if it has not expired at `now`.
-pub async fn find_live(conn: &mut Conn, id_hash: &str, now: OffsetDateTime) -> Result<Option<Session>> {
+pub async fn find_live(
+    conn: &mut Conn,
+    id_hash: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Session>> {
     let row: Option<(String, String, i64, i64)> = sqlx::query_as(
         "SELECT user_id, csrf_token, last_seen_at, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
     )
@@ -58,7 +62,12 @@ pub async fn find_live(conn: &mut Conn, id_hash: &str, now: OffsetDateTime) -> R
 }
 
 /// Slides the inactivity expiry forward.
-pub async fn touch(conn: &mut Conn, id_hash: &str, now: OffsetDateTime, expires_at: OffsetDateTime) -> Result<()> {
+pub async fn touch(
+    conn: &mut Conn,
+    id_hash: &str,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<()> {
     sqlx::query("UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1")
         .bind(id_hash)
         .bind(to_ms(now))

@@ -28,6 +28,8 @@ pub async fn is_valid(conn: &mut Conn, token_hash: &str) -> Result<bool> {
 /// Uses up every setup link; returns whether `token_hash` was one of them.
 pub async fn consume(conn: &mut Conn, token_hash: &str) -> Result<bool> {
     let valid = is_valid(conn, token_hash).await?;
-    sqlx::query("DELETE FROM setup_tokens").execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM setup_tokens")
+        .execute(&mut *conn)
+        .await?;
     Ok(valid)
 }

@@ -6,7 +6,12 @@ use crate::{Conn, Result};
 use time::{Duration, OffsetDateTime};
 
 /// Failures for `key` in the window ending at `now`.
-pub async fn failures(conn: &mut Conn, key: &str, now: OffsetDateTime, window: Duration) -> Result<i64> {
+pub async fn failures(
+    conn: &mut Conn,
+    key: &str,
+    now: OffsetDateTime,
+    window: Duration,
+) -> Result<i64> {
     let row: Option<(i64,)> =
         sqlx::query_as("SELECT failures FROM login_throttle WHERE key = $1 AND window_start > $2")
             .bind(key)
@@ -17,7 +22,12 @@ pub async fn failures(conn: &mut Conn, key: &str, now: OffsetDateTime, window: D
 }
 
 /// Counts one more failure; a window older than `window` starts over.
-pub async fn record_failure(conn: &mut Conn, key: &str, now: OffsetDateTime, window: Duration) -> Result<()> {
+pub async fn record_failure(
+    conn: &mut Conn,
+    key: &str,
+    now: OffsetDateTime,
+    window: Duration,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1) \
          ON CONFLICT (key) DO UPDATE SET \

@@ -78,12 +78,19 @@ pub async fn find_by_hash(conn: &mut Conn, token_hash: &str) -> Result<Option<To
 }
 
 /// Records a use: `last_used_at` and the (possibly extended) lease.
-pub async fn record_use(conn: &mut Conn, id: TokenId, now: OffsetDateTime, lease: OffsetDateTime) -> Result<()> {
-    sqlx::query("UPDATE personal_access_tokens SET last_used_at = $2, lease_expires_at = $3 WHERE id = $1")
-        .bind(id.to_string())
-        .bind(to_ms(now))
-        .bind(to_ms(lease))
-        .execute(&mut *conn)
-        .await?;
+pub async fn record_use(
+    conn: &mut Conn,
+    id: TokenId,
+    now: OffsetDateTime,
+    lease: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE personal_access_tokens SET last_used_at = $2, lease_expires_at = $3 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(to_ms(now))
+    .bind(to_ms(lease))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -70,7 +70,8 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-const COLUMNS: &str = "id, email, first_name, last_name, language, theme, default_org_id, created_at";
+const COLUMNS: &str =
+    "id, email, first_name, last_name, language, theme, default_org_id, created_at";
 
 /// Inserts a user; a taken email is `StoreError::Conflict`.
 pub async fn insert(conn: &mut Conn, new: NewUser<'_>, now: OffsetDateTime) -> Result<UserId> {
@@ -101,15 +102,19 @@ pub async fn find(conn: &mut Conn, id: UserId) -> Result<User> {
 }
 
 pub async fn find_by_email(conn: &mut Conn, email: &Email) -> Result<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
-        .bind(email.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+            .bind(email.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
     row.map(User::try_from).transpose()
 }
 
 /// The id and password hash for an email, for sign-in.
-pub async fn credentials(conn: &mut Conn, email: &Email) -> Result<Option<(UserId, Option<String>)>> {
+pub async fn credentials(
+    conn: &mut Conn,
+    email: &Email,
+) -> Result<Option<(UserId, Option<String>)>> {
     let row: Option<(String, Option<String>)> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
             .bind(email.as_str())
@@ -128,7 +133,12 @@ pub struct ProfileUpdate<'a> {
     pub default_org_id: Option<OrgId>,
 }
 
-pub async fn update_profile(conn: &mut Conn, id: UserId, update: ProfileUpdate<'_>, now: OffsetDateTime) -> Result<()> {
+pub async fn update_profile(
+    conn: &mut Conn,
+    id: UserId,
+    update: ProfileUpdate<'_>,
+    now: OffsetDateTime,
+) -> Result<()> {
     let done = sqlx::query(
         "UPDATE users SET first_name = $2, last_name = $3, language = $4, theme = $5, default_org_id = $6, updated_at = $7 \
          WHERE id = $1",
@@ -148,7 +158,12 @@ pub async fn update_profile(conn: &mut Conn, id: UserId, update: ProfileUpdate<'
     Ok(())
 }
 
-pub async fn set_password_hash(conn: &mut Conn, id: UserId, hash: &str, now: OffsetDateTime) -> Result<()> {
+pub async fn set_password_hash(
+    conn: &mut Conn,
+    id: UserId,
+    hash: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
         .bind(id.to_string())
         .bind(hash)

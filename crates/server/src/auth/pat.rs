@@ -1,0 +1,65 @@
+//! Personal access tokens: issuing, and authenticating `Authorization: Bearer`.
+
+use super::{Caller, Via};
+use crate::http::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use muster_domain::token::{self, PatSecret};
+use muster_domain::UserId;
+use muster_store::tokens::{self, NewToken, Token};
+use muster_store::Conn;
+use time::format_description::well_known::Rfc3339;
+
+/// Creates a token for `user_id`; the secret is returned once and never stored.
+pub async fn issue(
+    conn: &mut Conn,
+    state: &AppState,
+    user_id: UserId,
+    name: &str,
+) -> ApiResult<(PatSecret, Token)> {
+    let secret = PatSecret::generate(&mut rand::rngs::OsRng);
+    let now = state.now();
+    let record = tokens::insert(
+        conn,
+        NewToken {
+            user_id,
+            name,
+            prefix: secret.display_prefix(),
+            token_hash: &secret.hash(),
+            lease_expires_at: token::initial_lease(now),
+        },
+        now,
+    )
+    .await?;
+    Ok((secret, record))
+}
+
+/// Authenticates a bearer token. A malformed token is refused before any
+/// database read; a use is written at most once a minute per token.
+pub async fn authenticate(state: &AppState, bearer: &str) -> ApiResult<Caller> {
+    let secret =
+        PatSecret::parse(bearer.trim()).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+    let hash = secret.hash();
+    let found = {
+        let mut conn = state.store.read().await?;
+        tokens::find_by_hash(&mut conn, &hash).await?
+    };
+    let token = found.ok_or_else(|| {
+        ApiError::Unauthorized("this token is not valid; it may have been deleted".into())
+    })?;
+    let now = state.now();
+    if token::is_expired(token.lease_expires_at, now) {
+        let when = token.lease_expires_at.format(&Rfc3339).unwrap_or_default();
+        return Err(ApiError::Unauthorized(format!(
+            "this token expired at {when}; extend its lease in My profile or create a new token"
+        )));
+    }
+    if token::usage_write_due(token.last_used_at, now) {
+        let lease = token::lease_after_use(token.lease_expires_at, now);
+        let mut conn = state.store.write().await?;
+        tokens::record_use(&mut conn, token.id, now, lease).await?;
+    }
+    Ok(Caller {
+        user_id: token.user_id,
+        via: Via::Token { id: token.id },
+    })
+}

@@ -1,0 +1,229 @@
+//! Settings: defaults, then `muster.toml`, then `MUSTER_*` variables (and
+//! `DATABASE_URL`), then command-line flags. One typed struct; a wrong value stops
+//! the start with one line that names the setting.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Address the HTTP server binds (`MUSTER_LISTEN`).
+    pub listen: SocketAddr,
+    /// Holds `muster.db` and `outbox/` (`MUSTER_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Base of links in mail and of the setup link (`MUSTER_PUBLIC_URL`); defaults to
+    /// `http://<listen>`.
+    pub public_url: Option<String>,
+    /// `postgres://…` switches to PostgreSQL; default SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// Web sessions end after this much inactivity (`MUSTER_SESSION_TTL`, e.g. `12h`).
+    #[serde(with = "humantime_serde_compat")]
+    pub session_ttl: Duration,
+    /// Connections per pool (`MUSTER_DB_MAX_CONNECTIONS`).
+    pub db_max_connections: u32,
+    /// How often an idle worker looks for due jobs (`MUSTER_WORKER_POLL`).
+    #[serde(with = "humantime_serde_compat")]
+    pub worker_poll: Duration,
+    /// Sender of every email (`MUSTER_MAIL_FROM`).
+    pub mail_from: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            public_url: None,
+            database_url: None,
+            session_ttl: Duration::from_secs(12 * 3600),
+            db_max_connections: 16,
+            worker_poll: Duration::from_secs(1),
+            mail_from: "Muster <muster@localhost>".into(),
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in force.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+/// A setting that could not be read, phrased for one line of output.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {setting}: {message}")]
+pub struct SettingsError {
+    pub setting: String,
+    pub message: String,
+}
+
+impl Settings {
+    pub fn load(config_file: &Path, overrides: Overrides) -> Result<Self, SettingsError> {
+        let figment = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(config_file))
+            .merge(Env::prefixed("MUSTER_").ignore(&["token", "server", "org"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .merge(Serialized::defaults(overrides));
+        let settings: Settings = figment.extract().map_err(|error| {
+            let key = error.path.join(".");
+            SettingsError {
+                setting: if key.is_empty() {
+                    config_file.display().to_string()
+                } else {
+                    format!("{} (MUSTER_{})", key, key.to_uppercase())
+                },
+                message: error.kind.to_string(),
+            }
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(SettingsError {
+                    setting: "public_url (MUSTER_PUBLIC_URL)".into(),
+                    message: format!("{url:?} must start with http:// or https://"),
+                });
+            }
+        }
+        if let Some(url) = &self.database_url {
+            let known = ["sqlite:", "postgres://", "postgresql://"];
+            if !known.iter().any(|prefix| url.starts_with(prefix)) {
+                return Err(SettingsError {
+                    setting: "database_url (DATABASE_URL)".into(),
+                    message: "must start with sqlite: or postgres://".into(),
+                });
+            }
+        }
+        if self.session_ttl < Duration::from_secs(60) {
+            return Err(SettingsError {
+                setting: "session_ttl (MUSTER_SESSION_TTL)".into(),
+                message: "must be at least 1m".into(),
+            });
+        }
+        if self.db_max_connections == 0 {
+            return Err(SettingsError {
+                setting: "db_max_connections (MUSTER_DB_MAX_CONNECTIONS)".into(),
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("muster.db").display()),
+        }
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// Cookies get `Secure` when Muster is reached over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+}
+
+/// Durations as `12h`, `30m`, `90s` (or a number of seconds).
+mod humantime_serde_compat {
+    use serde::{de, Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Seconds(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Seconds(seconds) => Ok(Duration::from_secs(seconds)),
+            Raw::Text(text) => humantime::parse_duration(text.trim()).map_err(|e| {
+                de::Error::custom(format!("{text:?} is not a duration like 12h or 30m ({e})"))
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_listen_address_names_the_setting() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MUSTER_LISTEN", "not-an-address");
+            let error = Settings::load(Path::new("muster.toml"), Overrides::default())
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let message = error.err().unwrap_or_default();
+            assert!(message.contains("MUSTER_LISTEN"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "muster.toml",
+                "listen = \"127.0.0.1:9000\"\nsession_ttl = \"2h\"",
+            )?;
+            jail.set_env("MUSTER_SESSION_TTL", "30m");
+            let settings = Settings::load(
+                Path::new("muster.toml"),
+                Overrides {
+                    data_dir: Some("/tmp/elsewhere".into()),
+                    ..Overrides::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            assert_eq!(settings.listen.port(), 9000);
+            assert_eq!(settings.session_ttl, Duration::from_secs(1800));
+            assert_eq!(settings.data_dir, PathBuf::from("/tmp/elsewhere"));
+            assert_eq!(settings.public_url(), "http://127.0.0.1:9000");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_duration_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MUSTER_SESSION_TTL", "soon");
+            let message = Settings::load(Path::new("muster.toml"), Overrides::default())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(message.contains("MUSTER_SESSION_TTL"), "{message}");
+            Ok(())
+        });
+    }
+}

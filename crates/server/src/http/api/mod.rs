@@ -1,0 +1,70 @@
+//! The REST API under `/api/v1`, with its OpenAPI document generated from the
+//! same route declarations.
+
+pub mod auth;
+pub mod me;
+pub mod orgs;
+pub mod page;
+pub mod views;
+
+use crate::state::AppState;
+use axum::Json;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Muster API", description = "Manage an organization's users, solutions and tokens."),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = [])),
+    tags((name = "auth"), (name = "me"), (name = "orgs"))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("mst_pat_…")
+                    .description(Some("A personal access token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::session::COOKIE,
+                "The web session; state-changing requests also need X-CSRF-Token",
+            ))),
+        );
+    }
+}
+
+/// The API routes (relative to `/api/v1`) and the OpenAPI document describing them.
+pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(me::get_me, me::patch_me))
+        .routes(routes!(orgs::list_orgs, orgs::create_org))
+        .routes(routes!(orgs::get_org, orgs::patch_org, orgs::delete_org))
+        .split_for_parts();
+    openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    let document = openapi.clone();
+    let router = router.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let document = document.clone();
+            async move { Json(document) }
+        }),
+    );
+    (router, openapi)
+}

@@ -1,0 +1,91 @@
+//! Response bodies shared by several resources.
+
+use muster_domain::{MembershipStatus, OrgId, OrgRole, Theme, UserId};
+use muster_store::{memberships::MembershipSummary, orgs::Org, users::User};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// The signed-in user's own profile.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    pub id: UserId,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub language: String,
+    pub theme: Theme,
+    pub default_org_id: Option<OrgId>,
+    pub memberships: Vec<MembershipView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipView {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub role: OrgRole,
+    pub status: MembershipStatus,
+    /// Solutions assigned to the user in this organization.
+    pub solution_count: i64,
+}
+
+impl MeView {
+    pub fn new(user: User, memberships: Vec<MembershipSummary>) -> Self {
+        MeView {
+            id: user.id,
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            language: user.language,
+            theme: user.theme,
+            default_org_id: user.default_org_id,
+            memberships: memberships
+                .into_iter()
+                .map(|m| MembershipView {
+                    org_id: m.org_id,
+                    org_name: m.org_name,
+                    role: m.role,
+                    status: m.status,
+                    solution_count: m.solution_count,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An organization and its settings, with the caller's role in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgView {
+    pub id: OrgId,
+    pub name: String,
+    pub description: String,
+    pub public_url: String,
+    pub default_language: String,
+    pub invite_lifetime_days: i64,
+    pub log_retention_days: i64,
+    pub logging_level: String,
+    /// The caller's role in this organization.
+    pub role: OrgRole,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl OrgView {
+    pub fn new(org: Org, role: OrgRole) -> Self {
+        OrgView {
+            id: org.id,
+            name: org.name,
+            description: org.description,
+            public_url: org.public_url,
+            default_language: org.default_language,
+            invite_lifetime_days: org.invite_lifetime_days,
+            log_retention_days: org.log_retention_days,
+            logging_level: org.logging_level,
+            role,
+            created_at: org.created_at,
+            updated_at: org.updated_at,
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The HTTP surface: REST API, web UI, health checks, and the layers around
+//! them (security headers, problem+json for every bare error, tracing).
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod ui;
+
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use error::{problem_response, ApiError, Problem, PROBLEM_JSON};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Request bodies larger than this are refused with 413 (bulk uploads get their
+/// own limit later).
+const BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn app(state: AppState) -> Router {
+    let (api, _) = api::router();
+    let api = api
+        .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::from_fn(problem_for_bare_errors));
+    Router::new()
+        .route("/healthz", axum::routing::get(health::healthz))
+        .route("/readyz", axum::routing::get(health::readyz))
+        .nest("/api/v1", api)
+        .merge(ui::router())
+        .fallback(ui::shell::not_found)
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+            // The path only: query strings may carry tokens.
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
+        }))
+}
+
+/// Errors that axum produces itself (405, 413, a rejection we did not map) come
+/// as plain text or empty; clients of the API always get problem+json.
+async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let title = status.canonical_reason().unwrap_or("Error").to_owned();
+    let detail = if text.is_empty() {
+        match status {
+            StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this path".to_owned(),
+            _ => title.to_lowercase(),
+        }
+    } else {
+        text
+    };
+    let problem = Problem {
+        kind: format!("/problems/http-{}", status.as_u16()),
+        title,
+        status: status.as_u16(),
+        detail,
+        errors: None,
+    };
+    let mut fixed = problem_response(status, &problem);
+    for (name, value) in parts.headers.iter() {
+        if name == header::ALLOW || name == header::RETRY_AFTER {
+            fixed.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fixed.into_response()
+}

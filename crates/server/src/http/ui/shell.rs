@@ -1,0 +1,149 @@
+//! The Management shell: home redirect, overview, the pages still to come, and
+//! the page for members without a Management role.
+
+use super::context::{layout, OrgPage, UiUser};
+use super::error::{message_page, page, UiError, UiResult};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use muster_domain::MembershipStatus;
+
+/// `/`: the default organization's overview, or sign-in.
+pub async fn home(viewer: Result<UiUser, UiError>) -> UiResult {
+    let viewer = match viewer {
+        Ok(viewer) => viewer,
+        Err(UiError::SignIn { .. }) => return Ok(Redirect::to("/signin").into_response()),
+        Err(other) => return Err(other),
+    };
+    match viewer.home_org() {
+        Some(org_id) => Ok(Redirect::to(&format!("/orgs/{org_id}/overview")).into_response()),
+        None => Ok(Redirect::to("/no-access").into_response()),
+    }
+}
+
+/// For members whose roles are all `user`: Management is not for them.
+pub async fn no_access(viewer: UiUser) -> UiResult {
+    if let Some(org_id) = viewer.home_org() {
+        return Ok(Redirect::to(&format!("/orgs/{org_id}/overview")).into_response());
+    }
+    let orgs: Vec<String> = viewer
+        .memberships
+        .iter()
+        .filter(|m| m.status == MembershipStatus::Active)
+        .map(|m| format!("{} ({})", m.org_name, m.role.label()))
+        .collect();
+    let where_ = if orgs.is_empty() {
+        "You are not an active member of any organization yet.".to_owned()
+    } else {
+        format!("Your organizations: {}.", orgs.join(", "))
+    };
+    Ok(message_page(
+        StatusCode::FORBIDDEN,
+        "Management needs another role",
+        &[
+            "Muster Management is for organization owners, admins and creators.",
+            &where_,
+            "Your apps and the REST API keep working for you. Ask an owner or admin of your organization if you need access here.",
+        ],
+        Some(&viewer.csrf_token),
+    ))
+}
+
+pub async fn org_root(page: OrgPage) -> Response {
+    Redirect::to(&format!("/orgs/{}/overview", page.org.id)).into_response()
+}
+
+pub async fn overview(State(state): State<AppState>, view: OrgPage, uri: Uri) -> UiResult {
+    let numbers = {
+        let mut conn = state.store.read().await?;
+        muster_store::memberships::count_by_status(&mut conn, view.org.id).await?
+    };
+    let numbers = context! {
+        active => numbers.active,
+        invited => numbers.invited,
+        disabled => numbers.disabled,
+    };
+    page(
+        "overview.html",
+        layout(
+            &view.viewer,
+            Some((&view.org, view.role)),
+            "overview",
+            uri.path(),
+            context! { numbers },
+        ),
+    )
+}
+
+/// Pages of Management that later work fills in; each says what it will hold.
+const PLACEHOLDERS: &[(&str, &str, &str)] = &[
+    (
+        "users",
+        "Users",
+        "Invite people, change their roles, disable or remove them, and assign solutions.",
+    ),
+    (
+        "solutions",
+        "Solutions",
+        "Create solutions, publish versions, and manage who uses them.",
+    ),
+    (
+        "notifications",
+        "Notifications",
+        "Compose push notifications for the organization, solutions, groups or people.",
+    ),
+    (
+        "usage",
+        "Usage",
+        "Active users, sign-ins and solution opens per day, with CSV export.",
+    ),
+    (
+        "troubleshooting",
+        "Troubleshooting",
+        "App logs by time range, level, solution, user and correlation ID.",
+    ),
+    (
+        "settings",
+        "Organization settings",
+        "Name, languages, invite templates, invite lifetime, log retention and logging level.",
+    ),
+    ("audit", "Audit log", "Who changed what, and when."),
+];
+
+pub async fn placeholder(view: OrgPage, uri: Uri) -> UiResult {
+    let key = uri.path().rsplit('/').next().unwrap_or_default();
+    let (key, heading, description) = PLACEHOLDERS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .ok_or_else(UiError::not_found)?;
+    // A page missing from the role's navigation is not reachable by URL either.
+    if !super::context::nav_for(view.role).iter().any(|item| {
+        item.get_attr("key")
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .as_deref()
+            == Some(*key)
+    }) {
+        return Err(UiError::Page {
+            status: StatusCode::FORBIDDEN,
+            heading: "Not allowed".into(),
+            text: "Your role in this organization does not give access to this page.".into(),
+        });
+    }
+    page(
+        "placeholder.html",
+        layout(
+            &view.viewer,
+            Some((&view.org, view.role)),
+            key,
+            uri.path(),
+            context! { heading, description },
+        ),
+    )
+}
+
+pub async fn not_found() -> UiError {
+    UiError::not_found()
+}

@@ -1,0 +1,47 @@
+//! Background jobs: typed payloads over the job table, the worker that runs
+//! them, and one module per kind.
+
+pub mod send_mail;
+pub mod worker;
+
+use muster_domain::JobId;
+use muster_store::{jobs, Conn, StoreError};
+use serde::{de::DeserializeOwned, Serialize};
+use time::OffsetDateTime;
+
+/// A kind of background work and its payload.
+pub trait JobKind: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+    const MAX_ATTEMPTS: i64 = 8;
+}
+
+/// Queues `job` in the caller's transaction: it runs only if that commits.
+pub async fn enqueue<J: JobKind>(
+    conn: &mut Conn,
+    job: &J,
+    now: OffsetDateTime,
+) -> Result<JobId, StoreError> {
+    let payload = serde_json::to_string(job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    jobs::enqueue(
+        conn,
+        jobs::NewJob {
+            kind: J::KIND,
+            payload: &payload,
+            run_at: now,
+            max_attempts: J::MAX_ATTEMPTS,
+        },
+        now,
+    )
+    .await
+}
+
+/// How a job attempt ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another try later (a mail server down, a full disk).
+    #[error("{0}")]
+    Retry(String),
+    /// Will never work (a payload that does not parse).
+    #[error("{0}")]
+    Permanent(String),
+}

@@ -1,0 +1,77 @@
+//! Outgoing mail: the message we send, and the transports that deliver it. The
+//! default transport writes RFC 5322 `.eml` files to the outbox directory.
+
+mod outbox;
+
+use crate::config::Settings;
+use crate::jobs::JobError;
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// One email, as queued in a `send_mail` job.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    #[serde(default)]
+    pub html: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// Writes `<key>.eml` files into a directory.
+    Outbox { dir: PathBuf, from: String },
+}
+
+impl Transport {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Transport::Outbox {
+            dir: settings.outbox_dir(),
+            from: settings.mail_from.clone(),
+        }
+    }
+
+    /// Delivers `mail`; `key` identifies the delivery so that a retry replaces
+    /// rather than duplicates.
+    pub async fn send(&self, mail: &Mail, key: &str) -> Result<(), JobError> {
+        match self {
+            Transport::Outbox { dir, from } => {
+                let message = build(mail, from, key)?;
+                outbox::write(dir, key, &message.formatted()).await
+            }
+        }
+    }
+}
+
+fn build(mail: &Mail, from: &str, key: &str) -> Result<Message, JobError> {
+    let from: Mailbox = from
+        .parse()
+        .map_err(|e| JobError::Permanent(format!("MUSTER_MAIL_FROM is not an address: {e}")))?;
+    let to: Mailbox = mail
+        .to
+        .parse()
+        .map_err(|e| JobError::Permanent(format!("the recipient is not an address: {e}")))?;
+    let domain = from.email.domain().to_owned();
+    let builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(mail.subject.clone())
+        .message_id(Some(format!("<{key}@{domain}>")));
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.text.clone());
+    let message = match &mail.html {
+        Some(html) => builder.multipart(
+            MultiPart::alternative().singlepart(text).singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html.clone()),
+            ),
+        ),
+        None => builder.singlepart(text),
+    };
+    message.map_err(|e| JobError::Permanent(format!("the message could not be built: {e}")))
+}

@@ -1,0 +1,158 @@
+//! Starting Muster: open and migrate the database, offer the first-run setup
+//! link, serve HTTP and run the worker until a shutdown signal.
+
+use crate::config::Settings;
+use crate::http;
+use crate::jobs::worker::Worker;
+use crate::state::AppState;
+use anyhow::Context;
+use muster_domain::{secret, Clock};
+use muster_store::{orgs, setup, Store};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Opens the configured database (creating the data directory and SQLite file
+/// if needed) and brings its schema up to date.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    if settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+    }
+    let store = Store::connect(&settings.database_url(), settings.db_max_connections)
+        .await
+        .context("cannot open the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+    Ok(store)
+}
+
+/// While no organization exists, creates a one-time setup link and returns it.
+pub async fn setup_link(state: &AppState) -> anyhow::Result<Option<String>> {
+    let mut tx = state.store.begin().await?;
+    if orgs::any_exists(&mut tx).await? {
+        return Ok(None);
+    }
+    let token = secret::generate(&mut rand::rngs::OsRng);
+    setup::insert(&mut tx, &secret::hash(&token), state.now()).await?;
+    tx.commit().await?;
+    Ok(Some(format!(
+        "{}/setup/{token}",
+        state.settings.public_url()
+    )))
+}
+
+/// A running server, for `serve` and for tests.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, lets the worker finish
+    /// its current job, then returns.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.server.await.context("the server task failed")??;
+        if let Some(worker) = self.worker {
+            worker.await.context("the worker task failed")?;
+        }
+        self.state.store.close().await;
+        Ok(())
+    }
+
+    /// Resolves when the server stops by itself (it should not).
+    pub fn shutdown_sender(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Serves on `listener` with `store`; `with_worker` also starts the job worker.
+pub async fn start(
+    settings: Settings,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    listener: TcpListener,
+    with_worker: bool,
+) -> anyhow::Result<Running> {
+    crate::http::ui::templates::get().context("the page templates do not compile")?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(store, settings, clock);
+    let (shutdown, mut on_shutdown) = watch::channel(false);
+    let app = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut server_shutdown = on_shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = server_shutdown.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    let worker = with_worker.then(|| {
+        let worker = Worker::new(state.clone());
+        let signal = on_shutdown.clone();
+        tokio::spawn(worker.run(signal))
+    });
+    on_shutdown.mark_unchanged();
+    Ok(Running {
+        addr,
+        state,
+        shutdown,
+        server,
+        worker,
+    })
+}
+
+/// `muster serve`: runs until SIGINT or SIGTERM.
+pub async fn serve(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    let store = open_store(&settings).await?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (MUSTER_LISTEN)", settings.listen))?;
+    let running = start(settings, store, clock, listener, true).await?;
+    let backend = running.state.store.backend();
+    tracing::info!(addr = %running.addr, ?backend, "Muster is serving");
+    println!("Muster is listening on http://{}", running.addr);
+    if let Some(link) = setup_link(&running.state).await? {
+        println!();
+        println!("No organization exists yet. Open this one-time link to set up the first one:");
+        println!();
+        println!("    {link}");
+        println!();
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing requests and the current job");
+    running.shutdown().await
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

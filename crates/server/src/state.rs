@@ -1,0 +1,36 @@
+//! What every request handler shares.
+
+use crate::config::Settings;
+use muster_domain::Clock;
+use muster_store::Store;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    pub settings: Settings,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            settings,
+            clock,
+        }))
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.0.clock.now()
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
