@@ -39,9 +39,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
                 "send the body as JSON with Content-Type: application/json".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(format!(
+                    "the body is larger than {} KiB",
+                    crate::http::BODY_LIMIT / 1024
+                ))
+            } else {
+                ApiError::BadRequest(format!(
+                    "could not read the body: {}",
+                    rejection.body_text()
+                ))
+            }
+        })?;
         parse_json(&bytes).map(AppJson)
     }
 }

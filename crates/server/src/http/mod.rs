@@ -23,7 +23,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 /// Request bodies larger than this are refused with 413 (bulk uploads get their
 /// own limit later).
-const BODY_LIMIT: usize = 1024 * 1024;
+pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn app(state: AppState) -> Router {
     let (api, _) = api::router();

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
+use muster_domain::permission::{can, Capability};
 use muster_domain::MembershipStatus;
 
 /// `/`: the default organization's overview, or sign-in.

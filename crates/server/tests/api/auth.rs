@@ -1,0 +1,342 @@
+use crate::{json, problem};
+use muster_domain::{MembershipStatus, OrgRole};
+use muster_test_support::{db_tests, TestApp, PASSWORD};
+use serde_json::json;
+use time::Duration;
+
+db_tests!(
+    login_starts_a_session,
+    wrong_password_and_unknown_email_look_the_same,
+    repeated_failures_are_throttled,
+    cookie_requests_that_change_state_need_the_csrf_header,
+    sign_in_rotates_the_session,
+    logout_ends_the_session,
+    sessions_expire_after_inactivity,
+    a_token_authenticates_as_its_user,
+    a_disabled_membership_stops_token_and_session_at_once,
+);
+
+async fn login_starts_a_session(app: TestApp) {
+    app.create_org("Acme", "ada@example.com").await;
+    let client = app.client();
+    let response = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "ADA@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.starts_with("muster_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "no Secure flag over plain http: {cookie}"
+    );
+    let body = json(response, 200).await;
+    assert_eq!(body["user"]["email"], "ada@example.com");
+    assert_eq!(body["user"]["memberships"][0]["role"], "owner");
+    assert!(body["csrf_token"].as_str().is_some_and(|t| t.len() > 20));
+    let me = json(
+        client.get(app.url("/api/v1/me")).send().await.expect("me"),
+        200,
+    )
+    .await;
+    assert_eq!(me["email"], "ada@example.com");
+}
+
+async fn wrong_password_and_unknown_email_look_the_same(app: TestApp) {
+    app.create_user("ada@example.com").await;
+    let client = app.client();
+    let attempt = |email: &'static str, password: &'static str| {
+        client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+    };
+    let wrong_password = problem(
+        attempt("ada@example.com", "not the password")
+            .await
+            .expect("login"),
+        401,
+    )
+    .await;
+    let unknown = problem(
+        attempt("nobody@example.com", "not the password")
+            .await
+            .expect("login"),
+        401,
+    )
+    .await;
+    assert_eq!(wrong_password, unknown);
+}
+
+async fn repeated_failures_are_throttled(app: TestApp) {
+    app.create_user("ada@example.com").await;
+    let client = app.client();
+    let login = |password: &'static str| {
+        client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": "ada@example.com", "password": password}))
+            .send()
+    };
+    for _ in 0..5 {
+        problem(login("wrong password").await.expect("login"), 401).await;
+    }
+    let throttled = login(PASSWORD).await.expect("login");
+    assert!(throttled.headers().contains_key("retry-after"));
+    let body = problem(throttled, 429).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("try again"),
+        "{body}"
+    );
+    // Another account from the same address is not locked by Ada's failures.
+    app.create_user("bob@example.com").await;
+    app.login(&app.client(), "bob@example.com").await;
+    app.clock.advance(Duration::minutes(16));
+    json(login(PASSWORD).await.expect("login"), 200).await;
+}
+
+async fn cookie_requests_that_change_state_need_the_csrf_header(app: TestApp) {
+    app.create_user("ada@example.com").await;
+    let client = app.client();
+    let csrf = app.login(&client, "ada@example.com").await;
+    let patch = || {
+        client
+            .patch(app.url("/api/v1/me"))
+            .json(&json!({"first_name": "Ada"}))
+    };
+    problem(patch().send().await.expect("patch"), 403).await;
+    problem(
+        patch()
+            .header("x-csrf-token", "forged")
+            .send()
+            .await
+            .expect("patch"),
+        403,
+    )
+    .await;
+    let me = json(
+        patch()
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .expect("patch"),
+        200,
+    )
+    .await;
+    assert_eq!(me["first_name"], "Ada");
+}
+
+fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("muster_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+async fn sign_in_rotates_the_session(app: TestApp) {
+    app.create_user("ada@example.com").await;
+    let client = app.client();
+    let body = json!({"email": "ada@example.com", "password": PASSWORD});
+    let first = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .expect("login");
+    let first_id = session_cookie(&first);
+    let second = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .expect("login");
+    let second_id = session_cookie(&second);
+    assert_ne!(first_id, second_id);
+    let with_old = reqwest::Client::new()
+        .get(app.url("/api/v1/me"))
+        .header("cookie", format!("muster_session={first_id}"))
+        .send()
+        .await
+        .expect("me");
+    problem(with_old, 401).await;
+    json(
+        client.get(app.url("/api/v1/me")).send().await.expect("me"),
+        200,
+    )
+    .await;
+}
+
+async fn logout_ends_the_session(app: TestApp) {
+    app.create_user("ada@example.com").await;
+    let client = app.client();
+    let csrf = app.login(&client, "ada@example.com").await;
+    let out = client
+        .post(app.url("/api/v1/auth/logout"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 204);
+    problem(
+        client.get(app.url("/api/v1/me")).send().await.expect("me"),
+        401,
+    )
+    .await;
+}
+
+async fn sessions_expire_after_inactivity(app: TestApp) {
+    app.create_user("ada@example.com").await;
+    let client = app.client();
+    app.login(&client, "ada@example.com").await;
+    // Activity keeps the session alive past the original 12 h.
+    app.clock.advance(Duration::hours(11));
+    json(
+        client.get(app.url("/api/v1/me")).send().await.expect("me"),
+        200,
+    )
+    .await;
+    app.clock.advance(Duration::hours(11));
+    json(
+        client.get(app.url("/api/v1/me")).send().await.expect("me"),
+        200,
+    )
+    .await;
+    // Then 12 h of silence ends it.
+    app.clock
+        .advance(Duration::hours(12) + Duration::minutes(1));
+    problem(
+        client.get(app.url("/api/v1/me")).send().await.expect("me"),
+        401,
+    )
+    .await;
+}
+
+async fn a_token_authenticates_as_its_user(app: TestApp) {
+    let (_, owner) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(owner).await;
+    assert!(
+        token.starts_with("mst_pat_") && token.len() == 54,
+        "{token}"
+    );
+    let http = reqwest::Client::new();
+    let me = json(
+        http.get(app.url("/api/v1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("me"),
+        200,
+    )
+    .await;
+    assert_eq!(me["email"], "ada@example.com");
+    // A token changes state without CSRF: it is not ambient like a cookie.
+    json(
+        http.patch(app.url("/api/v1/me"))
+            .bearer_auth(&token)
+            .json(&json!({"last_name": "Lovelace"}))
+            .send()
+            .await
+            .expect("patch"),
+        200,
+    )
+    .await;
+    // One mistyped character fails the checksum.
+    let mut typo: Vec<char> = token.chars().collect();
+    typo[10] = if typo[10] == 'x' { 'y' } else { 'x' };
+    let typo: String = typo.into_iter().collect();
+    let body = problem(
+        http.get(app.url("/api/v1/me"))
+            .bearer_auth(&typo)
+            .send()
+            .await
+            .expect("me"),
+        401,
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("checksum"),
+        "{body}"
+    );
+    // After the six-month lease (with no use to extend it), the token is refused.
+    app.clock.advance(Duration::days(200));
+    let body = problem(
+        http.get(app.url("/api/v1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("me"),
+        401,
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("expired"),
+        "{body}"
+    );
+}
+
+async fn a_disabled_membership_stops_token_and_session_at_once(app: TestApp) {
+    let (org, _) = app.create_org("Acme", "ada@example.com").await;
+    let bob = app.member(org, "bob@example.com", OrgRole::Admin).await;
+    let token = app.token(bob).await;
+    let client = app.client();
+    app.login(&client, "bob@example.com").await;
+    let http = reqwest::Client::new();
+    json(
+        http.get(app.url(&format!("/api/v1/orgs/{org}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("org"),
+        200,
+    )
+    .await;
+    let mut conn = app.store().write().await.expect("a connection");
+    sqlx::query("UPDATE memberships SET status = $1 WHERE user_id = $2")
+        .bind(MembershipStatus::Disabled.as_str())
+        .bind(bob.to_string())
+        .execute(&mut *conn)
+        .await
+        .expect("disable");
+    drop(conn);
+    problem(
+        http.get(app.url(&format!("/api/v1/orgs/{org}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("org"),
+        403,
+    )
+    .await;
+    problem(
+        client
+            .get(app.url(&format!("/api/v1/orgs/{org}")))
+            .send()
+            .await
+            .expect("org"),
+        403,
+    )
+    .await;
+}

@@ -1,0 +1,48 @@
+//! Behaviour through HTTP, on SQLite and on PostgreSQL.
+
+mod auth;
+mod errors;
+mod jobs;
+mod me;
+mod orgs;
+mod permissions;
+mod setup;
+mod ui;
+
+use reqwest::Response;
+use serde_json::Value;
+
+/// Asserts an RFC 9457 problem with `status` and returns its body.
+pub async fn problem(response: Response, status: u16) -> Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {}",
+        response.url()
+    );
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type of a {status}"
+    );
+    let body: Value = response.json().await.expect("a JSON problem");
+    assert_eq!(body["status"], status);
+    assert!(
+        body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+pub async fn json(response: Response, status: u16) -> Value {
+    let url = response.url().clone();
+    let actual = response.status().as_u16();
+    let body = response.text().await.expect("a body");
+    assert_eq!(actual, status, "status of {url}: {body}");
+    serde_json::from_str(&body).expect("a JSON body")
+}
