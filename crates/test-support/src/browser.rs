@@ -37,6 +37,8 @@ impl Browser {
             crate::skipped("browser", "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)");
             return None;
         };
+        // reqwest and fantoccini bring two rustls back ends; pick one for the process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
