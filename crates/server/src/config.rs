@@ -174,6 +174,8 @@ mod humantime_serde_compat {
 }
 
 #[cfg(test)]
+// figment::Jail's closures return its large error type by design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

@@ -170,7 +170,13 @@ pub async fn list_for_member(
     after: Option<OrgId>,
     limit: i64,
 ) -> Result<Vec<(Org, muster_domain::OrgRole)>> {
-    let rows: Vec<(String, String, String, String, String, i64, i64, String, i64, i64, String)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct MemberOrgRow {
+        #[sqlx(flatten)]
+        org: OrgRow,
+        role: String,
+    }
+    let rows: Vec<MemberOrgRow> = sqlx::query_as(
         "SELECT o.id, o.name, o.description, o.public_url, o.default_language, o.invite_lifetime_days, \
          o.log_retention_days, o.logging_level, o.created_at, o.updated_at, m.role \
          FROM memberships m JOIN organizations o ON o.id = m.org_id \
@@ -182,35 +188,7 @@ pub async fn list_for_member(
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
-        .map(
-            |(
-                id,
-                name,
-                description,
-                public_url,
-                default_language,
-                invite,
-                retention,
-                level,
-                created,
-                updated,
-                role,
-            )| {
-                let org = Org::try_from(OrgRow {
-                    id,
-                    name,
-                    description,
-                    public_url,
-                    default_language,
-                    invite_lifetime_days: invite,
-                    log_retention_days: retention,
-                    logging_level: level,
-                    created_at: created,
-                    updated_at: updated,
-                })?;
-                Ok((org, parse_stored("memberships.role", &role)?))
-            },
-        )
+        .map(|row| Ok((Org::try_from(row.org)?, parse_stored("memberships.role", &row.role)?)))
         .collect()
 }
 

@@ -8,7 +8,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect};
 use minijinja::{context, Value};
 use muster_domain::{names, Invalid, Theme};
-use muster_store::{orgs, users, StoreError};
+use muster_store::{orgs, users};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -167,8 +167,7 @@ pub async fn set_theme(
         },
         state.now(),
     )
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     let target = safe_local_path(&form.return_to).unwrap_or("/");
     Ok(Redirect::to(target).into_response())
 }

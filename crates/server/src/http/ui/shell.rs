@@ -73,7 +73,7 @@ pub async fn overview(State(state): State<AppState>, view: OrgPage, uri: Uri) ->
             Some((&view.org, view.role)),
             "overview",
             uri.path(),
-            context! { numbers },
+            context! { numbers, can_manage_org => can(view.role, Capability::ManageOrgSettings) },
         ),
     )
 }
