@@ -58,6 +58,8 @@ pub struct Overrides {
     pub public_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_ttl: Option<String>,
 }
 
 /// A setting that could not be read, phrased for one line of output.

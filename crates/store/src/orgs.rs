@@ -188,7 +188,12 @@ pub async fn list_for_member(
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
-        .map(|row| Ok((Org::try_from(row.org)?, parse_stored("memberships.role", &row.role)?)))
+        .map(|row| {
+            Ok((
+                Org::try_from(row.org)?,
+                parse_stored("memberships.role", &row.role)?,
+            ))
+        })
         .collect()
 }
 

@@ -46,6 +46,9 @@ pub struct SettingsArgs {
     /// sqlite://… or postgres://…
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    /// Session inactivity timeout, e.g. 12h.
+    #[arg(long, global = true)]
+    pub session_ttl: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +73,7 @@ pub async fn main() -> ExitCode {
         data_dir: cli.settings.data_dir.clone(),
         public_url: cli.settings.public_url.clone(),
         database_url: cli.settings.database_url.clone(),
+        session_ttl: cli.settings.session_ttl.clone(),
     };
     let settings = match Settings::load(&cli.settings.config, overrides) {
         Ok(settings) => settings,

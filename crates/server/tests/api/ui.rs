@@ -153,6 +153,8 @@ async fn members_with_only_the_user_role_see_why_they_cannot_enter(app: TestApp)
         .await
         .expect("overview");
     assert_eq!(direct.headers()["location"], "/no-access");
+    let profile = client.get(app.url("/me")).send().await.expect("profile");
+    assert_eq!(profile.headers()["location"], "/no-access");
 }
 
 async fn forms_without_the_session_token_are_refused(app: TestApp) {

@@ -73,6 +73,10 @@ pub async fn show(
     uri: Uri,
     Query(query): Query<ProfileQuery>,
 ) -> UiResult {
+    if viewer.home_org().is_none() {
+        // Members whose roles are all `user` manage their profile through the API.
+        return Ok(Redirect::to("/no-access").into_response());
+    }
     let form = ProfileForm {
         csrf_token: String::new(),
         first_name: viewer.user.first_name.clone(),
