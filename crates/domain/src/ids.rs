@@ -66,3 +66,11 @@ id_type!(
     /// A background job.
     JobId
 );
+id_type!(
+    /// An invitation to join an organization.
+    InvitationId
+);
+id_type!(
+    /// An entry of the audit log.
+    AuditId
+);

@@ -4,6 +4,8 @@
 pub mod clock;
 pub mod email;
 pub mod ids;
+pub mod invitation;
+pub mod invitee;
 pub mod names;
 pub mod org;
 pub mod permission;
@@ -14,7 +16,9 @@ pub mod validation;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
-pub use ids::{JobId, OrgId, TokenId, UserId};
+pub use ids::{AuditId, InvitationId, JobId, OrgId, TokenId, UserId};
+pub use invitation::{InvitationStatus, LinkProblem};
+pub use invitee::Invitee;
 pub use permission::{Capability, Denied};
 pub use role::{MembershipStatus, OrgRole, Theme};
 pub use validation::{FieldError, Invalid};

@@ -30,6 +30,9 @@ pub struct Settings {
     pub worker_poll: Duration,
     /// Sender of every email (`MUSTER_MAIL_FROM`).
     pub mail_from: String,
+    /// Send mail through this SMTP server instead of the file outbox
+    /// (`MUSTER_SMTP_URL`, e.g. `smtp://user:pass@mail.example.com:587?tls=required`).
+    pub smtp_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -43,6 +46,7 @@ impl Default for Settings {
             db_max_connections: 16,
             worker_poll: Duration::from_secs(1),
             mail_from: "Muster <muster@localhost>".into(),
+            smtp_url: None,
         }
     }
 }
@@ -109,6 +113,21 @@ impl Settings {
                     message: "must start with sqlite: or postgres://".into(),
                 });
             }
+        }
+        if let Some(url) = &self.smtp_url {
+            crate::mail::smtp_mailer(url).map_err(|message| SettingsError {
+                setting: "smtp_url (MUSTER_SMTP_URL)".into(),
+                message,
+            })?;
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(SettingsError {
+                setting: "mail_from (MUSTER_MAIL_FROM)".into(),
+                message: format!(
+                    "{:?} is not an address like Muster <muster@example.com>",
+                    self.mail_from
+                ),
+            });
         }
         if self.session_ttl < Duration::from_secs(60) {
             return Err(SettingsError {

@@ -99,11 +99,12 @@ pub async fn start(
             })
             .await
     });
-    let worker = with_worker.then(|| {
-        let worker = Worker::new(state.clone());
-        let signal = on_shutdown.clone();
-        tokio::spawn(worker.run(signal))
-    });
+    let worker = if with_worker {
+        let worker = Worker::from_settings(state.clone()).map_err(anyhow::Error::msg)?;
+        Some(tokio::spawn(worker.run(on_shutdown.clone())))
+    } else {
+        None
+    };
     on_shutdown.mark_unchanged();
     Ok(Running {
         addr,

@@ -69,14 +69,18 @@ pub struct NewJob<'a> {
     pub payload: &'a str,
     pub run_at: OffsetDateTime,
     pub max_attempts: i64,
+    /// The organization that may watch the job's progress, if any.
+    pub org_id: Option<muster_domain::OrgId>,
+    /// Units of work, for progress (0 when not counted).
+    pub total: i64,
 }
 
 /// Queues a job; it runs only if the surrounding transaction commits.
 pub async fn enqueue(conn: &mut Conn, job: NewJob<'_>, now: OffsetDateTime) -> Result<JobId> {
     let id = JobId::new();
     sqlx::query(
-        "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6)",
+        "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at, \
+         org_id, progress_total) VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6, $7, $8)",
     )
     .bind(id.to_string())
     .bind(job.kind)
@@ -84,6 +88,8 @@ pub async fn enqueue(conn: &mut Conn, job: NewJob<'_>, now: OffsetDateTime) -> R
     .bind(job.max_attempts)
     .bind(to_ms(job.run_at))
     .bind(to_ms(now))
+    .bind(job.org_id.map(|id| id.to_string()))
+    .bind(job.total)
     .execute(&mut *conn)
     .await?;
     Ok(id)
@@ -215,4 +221,95 @@ pub async fn count_by_status(conn: &mut Conn, status: JobStatus) -> Result<i64> 
         .fetch_one(&mut *conn)
         .await?;
     Ok(count)
+}
+
+/// A long job as the organization that started it sees it.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub id: JobId,
+    pub kind: String,
+    pub status: JobStatus,
+    pub total: i64,
+    pub done: i64,
+    /// Job-specific JSON (for bulk invites: the per-row errors).
+    pub result: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The job if it belongs to `org_id`.
+pub async fn progress(
+    conn: &mut Conn,
+    org_id: muster_domain::OrgId,
+    id: JobId,
+) -> Result<Option<Progress>> {
+    type Row = (
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, kind, status, progress_total, progress_done, result, last_error, created_at, updated_at \
+         FROM jobs WHERE id = $1 AND org_id = $2",
+    )
+    .bind(id.to_string())
+    .bind(org_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(
+        |(id, kind, status, total, done, result, last_error, created, updated)| {
+            Ok(Progress {
+                id: parse_stored("jobs.id", &id)?,
+                kind,
+                status: status
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("jobs.status = {status:?}")))?,
+                total,
+                done,
+                result,
+                last_error,
+                created_at: from_ms(created),
+                updated_at: from_ms(updated),
+            })
+        },
+    )
+    .transpose()
+}
+
+/// Records progress in the transaction that did the work, and keeps the claim.
+pub async fn set_progress(
+    conn: &mut Conn,
+    id: JobId,
+    done: i64,
+    result: &str,
+    locked_until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query("UPDATE jobs SET progress_done = $2, result = $3, locked_until = $4, updated_at = $5 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(done)
+        .bind(result)
+        .bind(to_ms(locked_until))
+        .bind(to_ms(now))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Where a resumed job left off, and what it had found so far.
+pub async fn resume_point(conn: &mut Conn, id: JobId) -> Result<(i64, Option<String>)> {
+    let row: (i64, Option<String>) =
+        sqlx::query_as("SELECT progress_done, result FROM jobs WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    Ok(row)
 }

@@ -4,12 +4,16 @@
 //! (see docs/adr/0001-one-store-for-two-databases.md). Functions take a
 //! connection so that callers compose them inside one transaction.
 
+pub mod audit;
 pub mod error;
+pub mod invitations;
 pub mod jobs;
+pub mod members;
 pub mod memberships;
 pub mod orgs;
 pub mod sessions;
 pub mod setup;
+pub mod templates;
 pub mod throttle;
 pub mod time_ms;
 pub mod tokens;

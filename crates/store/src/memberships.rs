@@ -59,8 +59,8 @@ impl TryFrom<MembershipRow> for Membership {
 
 pub async fn insert(conn: &mut Conn, membership: &Membership, now: OffsetDateTime) -> Result<()> {
     sqlx::query(
-        "INSERT INTO memberships (org_id, user_id, role, status, invited_by, invited_at, joined_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO memberships (org_id, user_id, role, status, invited_by, invited_at, joined_at, created_at, email) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT email FROM users WHERE id = $2))",
     )
     .bind(membership.org_id.to_string())
     .bind(membership.user_id.to_string())
@@ -165,4 +165,92 @@ pub async fn count_by_status(conn: &mut Conn, org_id: OrgId) -> Result<StatusCou
         }
     }
     Ok(counts)
+}
+
+pub async fn set_role(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user_id: UserId,
+    role: OrgRole,
+) -> Result<()> {
+    update(
+        conn,
+        "UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2",
+        org_id,
+        user_id,
+        role.as_str(),
+    )
+    .await
+}
+
+pub async fn set_status(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user_id: UserId,
+    status: MembershipStatus,
+) -> Result<()> {
+    update(
+        conn,
+        "UPDATE memberships SET status = $3 WHERE org_id = $1 AND user_id = $2",
+        org_id,
+        user_id,
+        status.as_str(),
+    )
+    .await
+}
+
+/// An accepted invitation: the membership becomes active from `now`.
+pub async fn activate(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user_id: UserId,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let done = sqlx::query("UPDATE memberships SET status = 'active', joined_at = $3 WHERE org_id = $1 AND user_id = $2")
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .bind(to_ms(now))
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Ends a membership; the user account stays.
+pub async fn delete(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<()> {
+    let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("UPDATE users SET default_org_id = NULL WHERE id = $1 AND default_org_id = $2")
+        .bind(user_id.to_string())
+        .bind(org_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn update(
+    conn: &mut Conn,
+    sql: &str,
+    org_id: OrgId,
+    user_id: UserId,
+    value: &str,
+) -> Result<()> {
+    let done = sqlx::query(sql)
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }

@@ -172,3 +172,12 @@ pub async fn set_password_hash(
         .await?;
     Ok(())
 }
+
+pub async fn set_default_org_if_none(conn: &mut Conn, id: UserId, org_id: OrgId) -> Result<()> {
+    sqlx::query("UPDATE users SET default_org_id = $2 WHERE id = $1 AND default_org_id IS NULL")
+        .bind(id.to_string())
+        .bind(org_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -8,8 +8,10 @@
 
 mod browser;
 mod postgres;
+mod smtp;
 
 pub use browser::Browser;
+pub use smtp::SmtpSink;
 
 use muster_domain::{Email, ManualClock, MembershipStatus, OrgId, OrgRole, UserId};
 use muster_server::auth::{password, pat};
@@ -65,6 +67,15 @@ impl TestApp {
     }
 
     async fn start_with(db: Db, with_worker: bool) -> Option<TestApp> {
+        Self::start_custom(db, with_worker, |_| {}).await
+    }
+
+    /// Starts the app with settings changed by `tweak` (e.g. an SMTP URL).
+    pub async fn start_custom(
+        db: Db,
+        with_worker: bool,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let database_url = match db {
             Db::Sqlite => format!("sqlite://{}", dir.path().join("muster.db").display()),
@@ -74,7 +85,7 @@ impl TestApp {
             .await
             .expect("a free port");
         let addr = listener.local_addr().expect("the bound address");
-        let settings = Settings {
+        let mut settings = Settings {
             listen: addr,
             data_dir: dir.path().to_path_buf(),
             public_url: Some(format!("http://{addr}")),
@@ -83,6 +94,7 @@ impl TestApp {
             db_max_connections: 4,
             ..Settings::default()
         };
+        tweak(&mut settings);
         let store = startup::open_store(&settings)
             .await
             .expect("the database opens and migrates");
@@ -142,7 +154,7 @@ impl TestApp {
                 email: &email,
                 first_name: "Test",
                 last_name: email.as_str().split('@').next().unwrap_or("user"),
-                password_hash: Some(&hash),
+                password_hash: Some(hash.as_str()),
                 language: "en",
             },
             self.clock_now(),
@@ -160,6 +172,9 @@ impl TestApp {
         let org = orgs::create_with_owner(&mut tx, name, "en", owner, self.clock_now())
             .await
             .expect("the organization is created");
+        muster_server::invites::add_default_template(&mut tx, org, self.clock_now())
+            .await
+            .expect("the default invite template");
         tx.commit().await.expect("commit");
         (org, owner)
     }
@@ -233,7 +248,7 @@ impl TestApp {
 
     /// The worker of this app, to run due jobs on demand.
     pub fn worker(&self) -> Worker {
-        Worker::new(self.state.clone())
+        Worker::from_settings(self.state.clone()).expect("the mail transport")
     }
 
     /// Stops the server gracefully.
@@ -267,4 +282,36 @@ macro_rules! db_tests {
             }
         )+
     };
+}
+
+/// The `.eml` files in the outbox of `app`, oldest first.
+pub fn outbox(app: &TestApp) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(app.data_dir.join("outbox")) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(std::time::SystemTime, String)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .filter_map(|p| {
+            let modified = std::fs::metadata(&p).and_then(|m| m.modified()).ok()?;
+            Some((modified, std::fs::read_to_string(&p).ok()?))
+        })
+        .collect();
+    files.sort();
+    files.into_iter().map(|(_, text)| text).collect()
+}
+
+/// The invite link in a message (quoted-printable soft breaks undone).
+pub fn invite_link(message: &str) -> Option<String> {
+    let text = message
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let start = text.find("http://")?;
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    link.contains("/invite/").then_some(link)
 }

@@ -87,6 +87,9 @@ pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Res
             )
             .await?;
             let org_id = orgs::create_with_owner(&mut tx, &org_name, "en", user_id, now).await?;
+            crate::invites::add_default_template(&mut tx, org_id, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             tx.commit().await?;
             println!("Created organization {org_name} ({org_id}) with owner {email}.");
             Ok(())

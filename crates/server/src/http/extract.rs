@@ -182,9 +182,21 @@ pub struct OrgMember {
     pub caller: Caller,
     pub org_id: OrgId,
     pub role: OrgRole,
+    pub ip: IpAddr,
 }
 
 impl OrgMember {
+    /// The member as the author of a change, for the audit log.
+    pub async fn actor(&self, conn: &mut muster_store::Conn) -> ApiResult<crate::audit::Actor> {
+        crate::audit::Actor::load(
+            conn,
+            self.caller.user_id,
+            self.role,
+            Some(self.ip.to_string()),
+        )
+        .await
+    }
+
     /// The reach of `capability` for this member, or 403 if none.
     pub fn require(&self, capability: Capability) -> ApiResult<Grant> {
         match permission::grant(self.role, capability) {
@@ -199,6 +211,7 @@ impl FromRequestParts<AppState> for OrgMember {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, state).await?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
         let params =
             axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
                 .await
@@ -218,6 +231,7 @@ impl FromRequestParts<AppState> for OrgMember {
                 caller,
                 org_id,
                 role: membership.role,
+                ip,
             }),
             MembershipStatus::Disabled => Err(ApiError::Forbidden(
                 "your membership in this organization is disabled".into(),

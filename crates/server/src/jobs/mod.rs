@@ -1,6 +1,7 @@
 //! Background jobs: typed payloads over the job table, the worker that runs
 //! them, and one module per kind.
 
+pub mod bulk_invite;
 pub mod send_mail;
 pub mod worker;
 
@@ -29,6 +30,32 @@ pub async fn enqueue<J: JobKind>(
             payload: &payload,
             run_at: now,
             max_attempts: J::MAX_ATTEMPTS,
+            org_id: None,
+            total: 0,
+        },
+        now,
+    )
+    .await
+}
+
+/// Queues `job` with progress visible to `org_id`.
+pub async fn enqueue_for_org<J: JobKind>(
+    conn: &mut Conn,
+    job: &J,
+    org_id: muster_domain::OrgId,
+    total: i64,
+    now: OffsetDateTime,
+) -> Result<JobId, StoreError> {
+    let payload = serde_json::to_string(job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    jobs::enqueue(
+        conn,
+        jobs::NewJob {
+            kind: J::KIND,
+            payload: &payload,
+            run_at: now,
+            max_attempts: J::MAX_ATTEMPTS,
+            org_id: Some(org_id),
+            total,
         },
         now,
     )

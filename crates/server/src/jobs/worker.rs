@@ -2,7 +2,7 @@
 //! with exponential backoff. Several workers (in one or many instances) never
 //! run the same job at once: claiming is one atomic statement.
 
-use super::{send_mail, JobError, JobKind};
+use super::{bulk_invite, send_mail, JobError, JobKind};
 use crate::mail::Transport;
 use crate::state::AppState;
 use muster_store::{jobs, sessions, StoreError};
@@ -31,9 +31,14 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(state: AppState) -> Self {
-        let transport = Transport::from_settings(&state.settings);
+    pub fn new(state: AppState, transport: Transport) -> Self {
         Self { state, transport }
+    }
+
+    /// A worker with the transport the settings name.
+    pub fn from_settings(state: AppState) -> Result<Self, String> {
+        let transport = Transport::from_settings(&state.settings)?;
+        Ok(Self::new(state, transport))
     }
 
     /// Runs until `shutdown` turns true; a job under way is finished first.
@@ -117,6 +122,10 @@ impl Worker {
             send_mail::SendMail::KIND => {
                 let payload = parse(&job.payload)?;
                 send_mail::run(&self.transport, job.id, payload).await
+            }
+            bulk_invite::BulkInvite::KIND => {
+                let payload = parse(&job.payload)?;
+                bulk_invite::run(&self.state, job.id, payload).await
             }
             other => Err(JobError::Permanent(format!(
                 "no worker knows the job kind {other:?}"

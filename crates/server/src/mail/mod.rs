@@ -1,12 +1,13 @@
 //! Outgoing mail: the message we send, and the transports that deliver it. The
 //! default transport writes RFC 5322 `.eml` files to the outbox directory.
 
+pub mod invite;
 mod outbox;
 
 use crate::config::Settings;
 use crate::jobs::JobError;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
-use lettre::Message;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -20,17 +21,29 @@ pub struct Mail {
     pub html: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Transport {
     /// Writes `<key>.eml` files into a directory.
     Outbox { dir: PathBuf, from: String },
+    /// Sends through an SMTP server (`MUSTER_SMTP_URL`).
+    Smtp {
+        mailer: AsyncSmtpTransport<Tokio1Executor>,
+        from: String,
+    },
 }
 
 impl Transport {
-    pub fn from_settings(settings: &Settings) -> Self {
-        Transport::Outbox {
-            dir: settings.outbox_dir(),
-            from: settings.mail_from.clone(),
+    /// SMTP when `MUSTER_SMTP_URL` is set, else the file outbox.
+    pub fn from_settings(settings: &Settings) -> Result<Self, String> {
+        match &settings.smtp_url {
+            Some(url) => Ok(Transport::Smtp {
+                mailer: smtp_mailer(url)?,
+                from: settings.mail_from.clone(),
+            }),
+            None => Ok(Transport::Outbox {
+                dir: settings.outbox_dir(),
+                from: settings.mail_from.clone(),
+            }),
         }
     }
 
@@ -42,8 +55,28 @@ impl Transport {
                 let message = build(mail, from, key)?;
                 outbox::write(dir, key, &message.formatted()).await
             }
+            Transport::Smtp { mailer, from } => {
+                let message = build(mail, from, key)?;
+                // Every SMTP failure is retried (with backoff, up to the job's
+                // attempts): a refused login or a full mailbox can be mended.
+                mailer.send(message).await.map(|_| ()).map_err(|e| {
+                    JobError::Retry(format!("the SMTP server did not take the message: {e}"))
+                })
+            }
         }
     }
+}
+
+/// `smtp://host:port` (plain, or `?tls=required` for STARTTLS), `smtps://` for
+/// TLS from the start; `user:password@` for authentication.
+pub fn smtp_mailer(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .map(|builder| {
+            builder
+                .timeout(Some(std::time::Duration::from_secs(30)))
+                .build()
+        })
+        .map_err(|e| e.to_string())
 }
 
 fn build(mail: &Mail, from: &str, key: &str) -> Result<Message, JobError> {

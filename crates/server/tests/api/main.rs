@@ -1,12 +1,18 @@
 //! Behaviour through HTTP, on SQLite and on PostgreSQL.
 
+mod audit;
 mod auth;
+mod bulk;
 mod errors;
+mod invitations;
 mod jobs;
 mod me;
+mod members;
 mod orgs;
 mod permissions;
 mod setup;
+mod smtp;
+mod templates;
 mod ui;
 
 use reqwest::Response;

@@ -1,8 +1,13 @@
 //! The REST API under `/api/v1`, with its OpenAPI document generated from the
 //! same route declarations.
 
+pub mod audit;
 pub mod auth;
+pub mod invitations;
+pub mod invite_templates;
+pub mod jobs;
 pub mod me;
+pub mod members;
 pub mod orgs;
 pub mod page;
 pub mod views;
@@ -19,7 +24,8 @@ use utoipa_axum::routes;
     info(title = "Muster API", description = "Manage an organization's users, solutions and tokens."),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
-    tags((name = "auth"), (name = "me"), (name = "orgs"))
+    tags((name = "auth"), (name = "me"), (name = "orgs"), (name = "settings"), (name = "users"),
+         (name = "invitations"), (name = "audit"))
 )]
 struct ApiDoc;
 
@@ -56,6 +62,27 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(me::get_me, me::patch_me))
         .routes(routes!(orgs::list_orgs, orgs::create_org))
         .routes(routes!(orgs::get_org, orgs::patch_org, orgs::delete_org))
+        .routes(routes!(invite_templates::list_templates))
+        .routes(routes!(
+            invite_templates::put_template,
+            invite_templates::delete_template
+        ))
+        .routes(routes!(members::list_members))
+        .routes(routes!(
+            members::get_member,
+            members::patch_member,
+            members::delete_member
+        ))
+        .routes(routes!(members::disable_member))
+        .routes(routes!(members::enable_member))
+        .routes(routes!(members::reinvite_member))
+        .routes(routes!(invitations::create_invitation))
+        .routes(routes!(invitations::bulk_invite))
+        .routes(routes!(invitations::revoke_invitation))
+        .routes(routes!(invitations::get_invitation))
+        .routes(routes!(invitations::accept_invitation))
+        .routes(routes!(jobs::get_job))
+        .routes(routes!(audit::list_audit))
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     let document = openapi.clone();

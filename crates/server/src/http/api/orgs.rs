@@ -74,6 +74,7 @@ pub async fn create_org(
     let now = state.now();
     let mut tx = state.store.begin().await?;
     let org_id = orgs::create_with_owner(&mut tx, &name, &language, caller.user_id, now).await?;
+    crate::invites::add_default_template(&mut tx, org_id, now).await?;
     let mut org = orgs::find(&mut tx, org_id).await?;
     if !description.is_empty() {
         let mut settings = org.settings();

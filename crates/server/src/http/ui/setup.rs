@@ -116,6 +116,7 @@ pub async fn submit(
         Err(other) => return Err(other.into()),
     };
     let org_id = orgs::create_with_owner(&mut tx, &org_name, "en", user_id, now).await?;
+    crate::invites::add_default_template(&mut tx, org_id, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(%org_id, "first organization created through the setup link");
     let new = session::start(&state, user_id, None).await?;

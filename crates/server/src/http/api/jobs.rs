@@ -1,0 +1,72 @@
+//! `GET /api/v1/orgs/{org}/jobs/{id}`: progress of a long job (bulk invites).
+
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::OrgMember;
+use crate::jobs::bulk_invite::RowError;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::Json;
+use muster_domain::permission::Capability;
+use muster_domain::{JobId, OrgId};
+use muster_store::jobs::{self, JobStatus, Progress};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    pub id: JobId,
+    pub kind: String,
+    /// queued, running, succeeded or failed.
+    pub status: String,
+    pub total: i64,
+    pub processed: i64,
+    /// Rows that were skipped, with the reason.
+    pub errors: Vec<RowError>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+}
+
+impl From<Progress> for JobView {
+    fn from(p: Progress) -> Self {
+        JobView {
+            id: p.id,
+            kind: p.kind,
+            status: p.status.as_str().to_owned(),
+            total: p.total,
+            processed: p.done,
+            errors: p
+                .result
+                .and_then(|r| serde_json::from_str(&r).ok())
+                .unwrap_or_default(),
+            last_error: if p.status == JobStatus::Succeeded {
+                None
+            } else {
+                p.last_error
+            },
+        }
+    }
+}
+
+pub async fn load(state: &AppState, member: &OrgMember, id: &str) -> ApiResult<JobView> {
+    member.require(Capability::ManageInvitations)?;
+    let id: JobId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let mut conn = state.store.read().await?;
+    let progress = jobs::progress(&mut conn, member.org_id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(progress.into())
+}
+
+/// A job's status, progress and per-row errors.
+#[utoipa::path(get, path = "/orgs/{org}/jobs/{id}", tag = "invitations",
+    params(("org" = OrgId, Path, description = "Organization id"), ("id" = JobId, Path, description = "Job id")),
+    responses((status = 200, body = JobView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn get_job(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Path(path): Path<(String, String)>,
+) -> ApiResult<Json<JobView>> {
+    let id = path.1;
+    Ok(Json(load(&state, &member, &id).await?))
+}

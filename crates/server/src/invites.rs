@@ -1,0 +1,438 @@
+//! Inviting people: creating, re-sending and revoking invitations, and
+//! accepting them. Used by the API, the web UI and the bulk-invite job alike.
+
+use crate::audit::{self, Actor};
+use crate::auth::password;
+use crate::http::error::{ApiError, ApiResult};
+use crate::jobs::{enqueue, send_mail::SendMail};
+use crate::mail::invite::{render, InviteVars};
+use crate::mail::Mail;
+use crate::state::AppState;
+use muster_domain::invitation::{check_link, LinkProblem};
+use muster_domain::permission::Denied;
+use muster_domain::{
+    secret, InvitationId, InvitationStatus, Invitee, MembershipStatus, OrgId, OrgRole, UserId,
+};
+use muster_store::invitations::{self, Invitation, NewInvitation};
+use muster_store::memberships::{self, Membership};
+use muster_store::orgs::Org;
+use muster_store::templates::InviteTemplate;
+use muster_store::{templates, users, Conn};
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+pub const NO_TEMPLATE: &str =
+    "inviting needs an invite template: add one in Organization settings → Invites (or PUT /api/v1/orgs/{org}/invite-templates/{language})";
+
+/// A sent invitation.
+#[derive(Debug, Clone)]
+pub struct Invited {
+    pub invitation_id: InvitationId,
+    pub user_id: UserId,
+    pub email: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Invites one person. Refused when the email already has a membership (409,
+/// naming its status), when no invite template exists (409), and when a
+/// non-owner invites an owner (403).
+pub async fn invite(
+    conn: &mut Conn,
+    state: &AppState,
+    org: &Org,
+    actor: &Actor,
+    invitee: &Invitee,
+) -> ApiResult<Invited> {
+    if invitee.role == OrgRole::Owner && actor.role != OrgRole::Owner {
+        return Err(Denied::OwnerOnly.into());
+    }
+    let template = template_for(conn, org, invitee.language.as_deref()).await?;
+    let now = state.now();
+    let existing = users::find_by_email(conn, &invitee.email).await?;
+    let user_id = match existing {
+        Some(user) => {
+            if let Some(membership) = memberships::find(conn, org.id, user.id).await? {
+                return Err(ApiError::Conflict(format!(
+                    "{} is already in this organization (status: {})",
+                    invitee.email, membership.status
+                )));
+            }
+            user.id
+        }
+        None => {
+            let language = invitee.language.as_deref().unwrap_or(&org.default_language);
+            users::insert(
+                conn,
+                users::NewUser {
+                    email: &invitee.email,
+                    first_name: &invitee.first_name,
+                    last_name: &invitee.last_name,
+                    password_hash: None,
+                    language,
+                },
+                now,
+            )
+            .await?
+        }
+    };
+    memberships::insert(
+        conn,
+        &Membership {
+            org_id: org.id,
+            user_id,
+            role: invitee.role,
+            status: MembershipStatus::Invited,
+            invited_by: Some(actor.user_id),
+            invited_at: Some(now),
+            joined_at: None,
+        },
+        now,
+    )
+    .await?;
+    let invited = issue(conn, state, org, actor, user_id, &template).await?;
+    audit::record(
+        conn,
+        org.id,
+        actor,
+        "invitation.created",
+        invitee.email.as_str(),
+        None,
+        Some(json!({"role": invitee.role, "language": invitee.language, "status": "invited"})),
+        now,
+    )
+    .await?;
+    Ok(invited)
+}
+
+/// A new link for a member who has not accepted yet; older links stop working.
+pub async fn reinvite(
+    conn: &mut Conn,
+    state: &AppState,
+    org: &Org,
+    actor: &Actor,
+    user_id: UserId,
+    language: Option<&str>,
+) -> ApiResult<Invited> {
+    let membership = memberships::find(conn, org.id, user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if membership.status != MembershipStatus::Invited {
+        return Err(ApiError::Conflict(format!(
+            "only members who have not accepted yet can be re-invited; this member is {}",
+            membership.status
+        )));
+    }
+    if membership.role == OrgRole::Owner && actor.role != OrgRole::Owner {
+        return Err(Denied::OwnerOnly.into());
+    }
+    let template = template_for(conn, org, language).await?;
+    let now = state.now();
+    invitations::end_pending(conn, org.id, user_id, InvitationStatus::Replaced, now).await?;
+    let invited = issue(conn, state, org, actor, user_id, &template).await?;
+    audit::record(
+        conn,
+        org.id,
+        actor,
+        "invitation.resent",
+        &invited.email,
+        None,
+        Some(json!({"language": language})),
+        now,
+    )
+    .await?;
+    Ok(invited)
+}
+
+/// Withdraws a pending invitation; the invited membership goes with it.
+pub async fn revoke(
+    conn: &mut Conn,
+    state: &AppState,
+    org: &Org,
+    actor: &Actor,
+    id: InvitationId,
+) -> ApiResult<()> {
+    let invitation = invitations::find(conn, org.id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if invitation.status != InvitationStatus::Pending {
+        return Err(ApiError::Conflict(format!(
+            "this invitation is already {}",
+            invitation.status
+        )));
+    }
+    let membership = memberships::find(conn, org.id, invitation.user_id).await?;
+    if membership
+        .as_ref()
+        .is_some_and(|m| m.role == OrgRole::Owner)
+        && actor.role != OrgRole::Owner
+    {
+        return Err(Denied::OwnerOnly.into());
+    }
+    let now = state.now();
+    invitations::end_pending(
+        conn,
+        org.id,
+        invitation.user_id,
+        InvitationStatus::Revoked,
+        now,
+    )
+    .await?;
+    if membership.is_some_and(|m| m.status == MembershipStatus::Invited) {
+        memberships::delete(conn, org.id, invitation.user_id).await?;
+    }
+    let user = users::find(conn, invitation.user_id).await?;
+    audit::record(
+        conn,
+        org.id,
+        actor,
+        "invitation.revoked",
+        &user.email,
+        Some(json!({"status": "invited"})),
+        None,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The template in `language`, else in the organization's default language,
+/// else any; 409 when the organization has none.
+pub async fn template_for(
+    conn: &mut Conn,
+    org: &Org,
+    language: Option<&str>,
+) -> ApiResult<InviteTemplate> {
+    let language = language.unwrap_or(&org.default_language);
+    templates::pick(conn, org.id, language, &org.default_language)
+        .await?
+        .ok_or_else(|| ApiError::Conflict(NO_TEMPLATE.into()))
+}
+
+/// Creates the token and invitation and queues the mail, in the caller's
+/// transaction.
+async fn issue(
+    conn: &mut Conn,
+    state: &AppState,
+    org: &Org,
+    actor: &Actor,
+    user_id: UserId,
+    template: &InviteTemplate,
+) -> ApiResult<Invited> {
+    let now = state.now();
+    let token = secret::generate(&mut rand::rngs::OsRng);
+    let expires_at = now + Duration::days(org.invite_lifetime_days);
+    let invitation_id = invitations::insert(
+        conn,
+        NewInvitation {
+            org_id: org.id,
+            user_id,
+            token_hash: &secret::hash(&token),
+            language: &template.language,
+            invited_by: Some(actor.user_id),
+            expires_at,
+        },
+        now,
+    )
+    .await?;
+    let user = users::find(conn, user_id).await?;
+    let vars = InviteVars {
+        first_name: if user.first_name.is_empty() {
+            user.email.clone()
+        } else {
+            user.first_name.clone()
+        },
+        last_name: user.last_name.clone(),
+        organization: org.name.clone(),
+        inviter: actor.name.clone(),
+        invite_link: format!("{}/invite/{token}", state.settings.public_url()),
+        expires_at: format_time(expires_at),
+    };
+    let (subject, text) = render(&template.subject, &template.body, &vars).map_err(|e| {
+        ApiError::Conflict(format!(
+            "the {} invite template does not render: {e}",
+            template.language
+        ))
+    })?;
+    enqueue(
+        conn,
+        &SendMail {
+            mail: Mail {
+                to: user.email.clone(),
+                subject,
+                text,
+                html: None,
+            },
+        },
+        now,
+    )
+    .await?;
+    Ok(Invited {
+        invitation_id,
+        user_id,
+        email: user.email,
+        expires_at,
+    })
+}
+
+pub fn format_time(at: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| at.format(&Rfc3339).unwrap_or_default())
+}
+
+/// What an invite link shows before it is accepted.
+#[derive(Debug, Clone)]
+pub struct Landing {
+    pub invitation: Invitation,
+    pub org_name: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub inviter: Option<String>,
+    /// The invited person has no account yet: accepting sets a name and password.
+    pub new_account: bool,
+}
+
+/// Why a link cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkError {
+    Unknown,
+    Problem(LinkProblem),
+}
+
+impl From<LinkError> for ApiError {
+    fn from(error: LinkError) -> Self {
+        match error {
+            LinkError::Unknown => ApiError::NotFound,
+            LinkError::Problem(problem) => ApiError::Gone(problem.message().into()),
+        }
+    }
+}
+
+pub async fn landing(
+    conn: &mut Conn,
+    state: &AppState,
+    token: &str,
+) -> ApiResult<Result<Landing, LinkError>> {
+    let Some(invitation) = invitations::find_by_token_hash(conn, &secret::hash(token)).await?
+    else {
+        return Ok(Err(LinkError::Unknown));
+    };
+    if let Err(problem) = check_link(invitation.status, invitation.expires_at, state.now()) {
+        return Ok(Err(LinkError::Problem(problem)));
+    }
+    let org = muster_store::orgs::find(conn, invitation.org_id).await?;
+    let user = users::find(conn, invitation.user_id).await?;
+    let credentials = users::credentials(
+        conn,
+        &muster_domain::Email::parse(&user.email).map_err(|e| ApiError::Internal(e.to_string()))?,
+    )
+    .await?;
+    let new_account = credentials.is_none_or(|(_, hash)| hash.is_none());
+    let inviter = match invitation.invited_by {
+        Some(id) => users::find(conn, id).await.ok().map(|u| u.display_name()),
+        None => None,
+    };
+    Ok(Ok(Landing {
+        org_name: org.name,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        inviter,
+        new_account,
+        invitation,
+    }))
+}
+
+/// How the person accepting proves who they are.
+pub enum Acceptance {
+    /// A new account: names and a password.
+    NewAccount {
+        first_name: String,
+        last_name: String,
+        password: String,
+    },
+    /// An existing account, signed in as this user.
+    SignedIn(UserId),
+}
+
+/// Accepts the invitation behind `token`; returns the organization and user.
+pub async fn accept(
+    conn: &mut Conn,
+    state: &AppState,
+    token: &str,
+    acceptance: Acceptance,
+) -> ApiResult<(OrgId, UserId)> {
+    let landing = landing(conn, state, token).await?.map_err(ApiError::from)?;
+    let invitation = &landing.invitation;
+    let now = state.now();
+    match acceptance {
+        Acceptance::NewAccount {
+            first_name,
+            last_name,
+            password,
+        } => {
+            if !landing.new_account {
+                return Err(ApiError::Unauthorized(format!(
+                    "{} already has an account: sign in first, then accept",
+                    landing.email
+                )));
+            }
+            let hash = password::hash(password).await.map_err(ApiError::Internal)?;
+            let user = users::find(conn, invitation.user_id).await?;
+            users::update_profile(
+                conn,
+                user.id,
+                users::ProfileUpdate {
+                    first_name: &first_name,
+                    last_name: &last_name,
+                    language: &user.language,
+                    theme: user.theme,
+                    default_org_id: user.default_org_id,
+                },
+                now,
+            )
+            .await?;
+            users::set_password_hash(conn, user.id, &hash, now).await?;
+        }
+        Acceptance::SignedIn(user_id) => {
+            if user_id != invitation.user_id {
+                return Err(ApiError::Forbidden(format!(
+                    "this invitation is for {}; sign in as that account to accept it",
+                    landing.email
+                )));
+            }
+        }
+    }
+    if !invitations::accept(conn, invitation.id, now).await? {
+        return Err(ApiError::Gone(LinkProblem::Used.message().into()));
+    }
+    memberships::activate(conn, invitation.org_id, invitation.user_id, now).await?;
+    users::set_default_org_if_none(conn, invitation.user_id, invitation.org_id).await?;
+    let actor = Actor::load(conn, invitation.user_id, OrgRole::User, None).await?;
+    audit::record(
+        conn,
+        invitation.org_id,
+        &actor,
+        "invitation.accepted",
+        &landing.email,
+        Some(json!({"status": "invited"})),
+        Some(json!({"status": "active"})),
+        now,
+    )
+    .await?;
+    Ok((invitation.org_id, invitation.user_id))
+}
+
+/// A new organization starts with an editable English invite template.
+pub async fn add_default_template(
+    conn: &mut Conn,
+    org_id: OrgId,
+    now: OffsetDateTime,
+) -> ApiResult<()> {
+    use crate::mail::invite::{DEFAULT_BODY, DEFAULT_SUBJECT};
+    templates::upsert(conn, org_id, "en", DEFAULT_SUBJECT, DEFAULT_BODY, now).await?;
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! Bulk invites: an upload of up to 100,000 people becomes one job that invites
+//! them in batches, each batch one transaction that also records progress, so a
+//! restarted job resumes where it stopped and never invites anyone twice. Bad
+//! rows are reported by row number and skipped.
+
+use super::{enqueue_for_org, JobError, JobKind};
+use crate::audit::{self, Actor};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::OrgMember;
+use crate::invites;
+use crate::state::AppState;
+use muster_domain::{Invitee, JobId, OrgId, OrgRole, UserId};
+use muster_store::{jobs, orgs, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+
+pub const MAX_BYTES: usize = 10_000_000;
+pub const MAX_ROWS: usize = 100_000;
+const BATCH: usize = 500;
+pub const COLUMNS: &str = "email,first_name,last_name,language,role";
+
+/// One line of the upload, as written.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BulkRow {
+    /// The line in the file (the header is line 1), or the position in a JSON array.
+    pub row: usize,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub language: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct RowError {
+    pub row: usize,
+    pub email: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BulkInvite {
+    pub org_id: OrgId,
+    pub actor_id: UserId,
+    pub actor_role: OrgRole,
+    pub ip: Option<String>,
+    pub rows: Vec<BulkRow>,
+}
+
+impl JobKind for BulkInvite {
+    const KIND: &'static str = "bulk_invite";
+    const MAX_ATTEMPTS: i64 = 5;
+}
+
+/// Reads a CSV upload (streaming, record by record) into rows.
+pub fn parse_csv(bytes: &[u8]) -> ApiResult<Vec<BulkRow>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| ApiError::BadRequest(format!("the CSV header cannot be read: {e}")))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect::<Vec<_>>();
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let Some(email_at) = column("email") else {
+        return Err(ApiError::invalid(
+            "file",
+            format!("the first line must name the columns: {COLUMNS}"),
+        ));
+    };
+    let [first_at, last_at, language_at, role_at] =
+        ["first_name", "last_name", "language", "role"].map(column);
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                return Err(ApiError::BadRequest(format!(
+                    "the CSV file is malformed: {e}"
+                )))
+            }
+        }
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        if rows.len() == MAX_ROWS {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "at most {MAX_ROWS} people per upload; split the file"
+            )));
+        }
+        let field = |at: Option<usize>| {
+            at.and_then(|i| record.get(i))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let line = record
+            .position()
+            .map_or(rows.len() + 2, |p| p.line() as usize);
+        rows.push(BulkRow {
+            row: line,
+            email: field(Some(email_at)),
+            first_name: field(first_at),
+            last_name: field(last_at),
+            language: field(language_at),
+            role: field(role_at),
+        });
+    }
+    if rows.is_empty() {
+        return Err(ApiError::invalid("file", "the file has no one to invite"));
+    }
+    Ok(rows)
+}
+
+/// Queues the job (refused at once when the organization has no invite
+/// template, or the upload is too large).
+pub async fn start(
+    state: &AppState,
+    member: &OrgMember,
+    rows: Vec<BulkRow>,
+) -> ApiResult<(JobId, usize)> {
+    if rows.len() > MAX_ROWS {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "at most {MAX_ROWS} people per upload; split the file"
+        )));
+    }
+    if rows.is_empty() {
+        return Err(ApiError::invalid("file", "the upload has no one to invite"));
+    }
+    let total = rows.len();
+    let now = state.now();
+    let mut tx = state.store.begin().await?;
+    let org = orgs::find(&mut tx, member.org_id).await?;
+    invites::template_for(&mut tx, &org, None).await?;
+    let actor = member.actor(&mut tx).await?;
+    let job = BulkInvite {
+        org_id: member.org_id,
+        actor_id: actor.user_id,
+        actor_role: actor.role,
+        ip: actor.ip.clone(),
+        rows,
+    };
+    let job_id = enqueue_for_org(&mut tx, &job, member.org_id, total as i64, now).await?;
+    audit::record(
+        &mut tx,
+        member.org_id,
+        &actor,
+        "invitation.bulk_started",
+        &job_id.to_string(),
+        None,
+        Some(json!({"rows": total})),
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok((job_id, total))
+}
+
+/// Runs (or resumes) a bulk invite.
+pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(), JobError> {
+    let retry = |e: &dyn std::fmt::Display| JobError::Retry(e.to_string());
+    let (done, result) = {
+        let mut conn = state.store.read().await.map_err(|e| retry(&e))?;
+        jobs::resume_point(&mut conn, job_id)
+            .await
+            .map_err(|e| retry(&e))?
+    };
+    let mut errors: Vec<RowError> = result
+        .and_then(|r| serde_json::from_str(&r).ok())
+        .unwrap_or_default();
+    let done = usize::try_from(done).unwrap_or(0).min(job.rows.len());
+    // Duplicates inside the file count from the first row, also across a resume.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for row in &job.rows[..done] {
+        seen.entry(row.email.trim().to_lowercase())
+            .or_insert(row.row);
+    }
+    let mut processed = done;
+    for batch in job.rows[done..].chunks(BATCH) {
+        let now = state.now();
+        let mut tx = state.store.begin().await.map_err(|e| retry(&e))?;
+        let org = match orgs::find(&mut tx, job.org_id).await {
+            Ok(org) => org,
+            Err(StoreError::NotFound) => {
+                return Err(JobError::Permanent(
+                    "the organization no longer exists".into(),
+                ))
+            }
+            Err(e) => return Err(retry(&e)),
+        };
+        let actor = Actor::load(&mut tx, job.actor_id, job.actor_role, job.ip.clone())
+            .await
+            .map_err(|e| retry(&e))?;
+        for row in batch {
+            let fail = |message: String| RowError {
+                row: row.row,
+                email: row.email.clone(),
+                message,
+            };
+            let invitee = match Invitee::parse(
+                &row.email,
+                &row.first_name,
+                &row.last_name,
+                &row.language,
+                &row.role,
+            ) {
+                Ok(invitee) => invitee,
+                Err(invalid) => {
+                    let message = invalid
+                        .0
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    errors.push(fail(message));
+                    continue;
+                }
+            };
+            if let Some(first) = seen.get(invitee.email.as_str()) {
+                errors.push(fail(format!(
+                    "this email is already on row {first} of the file"
+                )));
+                continue;
+            }
+            seen.insert(invitee.email.as_str().to_owned(), row.row);
+            match invites::invite(&mut tx, state, &org, &actor, &invitee).await {
+                Ok(_) => {}
+                Err(ApiError::Conflict(message) | ApiError::Forbidden(message)) => {
+                    errors.push(fail(message))
+                }
+                Err(other) => return Err(retry(&other)),
+            }
+        }
+        processed += batch.len();
+        let result = serde_json::to_string(&errors).map_err(|e| retry(&e))?;
+        jobs::set_progress(
+            &mut tx,
+            job_id,
+            processed as i64,
+            &result,
+            now + super::worker::LEASE,
+            now,
+        )
+        .await
+        .map_err(|e| retry(&e))?;
+        tx.commit().await.map_err(|e| retry(&e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+use crate::{json, problem};
+use muster_test_support::{db_tests, outbox, TestApp};
+use serde_json::json;
+
+db_tests!(
+    a_csv_upload_invites_good_rows_and_reports_bad_ones,
+    uploads_that_cannot_start_are_refused
+);
+
+async fn a_csv_upload_invites_good_rows_and_reports_bad_ones(app: TestApp) {
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    app.create_org("Other", "member@example.com").await;
+    let token = app.token(owner).await;
+    let csv = "email,first_name,last_name,language,role\n\
+               one@example.com,One,Person,en,user\n\
+               not-an-email,Bad,Row,en,user\n\
+               two@example.com,Two,Person,,creator\n\
+               ONE@example.com,Dup,Licate,en,user\n\
+               three@example.com,Three,Person,xx-!!,user\n\
+               ada@example.com,Ada,Again,en,user\n\
+               four@example.com,Four,Person,en,emperor\n\
+               member@example.com,Existing,User,en,admin\n";
+    let http = reqwest::Client::new();
+    let accepted = json(
+        http.post(app.url(&format!("/api/v1/orgs/{org}/invitations/bulk")))
+            .bearer_auth(&token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .expect("upload"),
+        202,
+    )
+    .await;
+    assert_eq!(accepted["total"], 8);
+    let job = accepted["job_id"].as_str().expect("a job").to_owned();
+    let queued = json(
+        http.get(app.url(&format!("/api/v1/orgs/{org}/jobs/{job}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("job"),
+        200,
+    )
+    .await;
+    assert_eq!(
+        (queued["status"].as_str(), queued["processed"].as_i64()),
+        (Some("queued"), Some(0))
+    );
+
+    app.worker().run_until_idle().await.expect("jobs");
+    let done = json(
+        http.get(app.url(&format!("/api/v1/orgs/{org}/jobs/{job}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("job"),
+        200,
+    )
+    .await;
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(
+        (done["total"].as_i64(), done["processed"].as_i64()),
+        (Some(8), Some(8))
+    );
+    let errors: Vec<(i64, String)> = done["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().unwrap_or_default(),
+                e["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let rows: Vec<i64> = errors.iter().map(|(row, _)| *row).collect();
+    assert_eq!(rows, vec![3, 5, 6, 7, 8], "{errors:?}");
+    assert!(errors[0].1.contains("email"));
+    assert!(errors[1].1.contains("row 2"), "{errors:?}");
+    assert!(errors[3].1.contains("status: active"), "{errors:?}");
+    let list = json(
+        http.get(app.url(&format!("/api/v1/orgs/{org}/users?status=invited")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("list"),
+        200,
+    )
+    .await;
+    let invited: Vec<&str> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["email"].as_str())
+        .collect();
+    assert_eq!(
+        invited,
+        vec!["member@example.com", "one@example.com", "two@example.com"]
+    );
+    // Each good row got its mail.
+    let mails = outbox(&app);
+    assert_eq!(mails.len(), 3);
+    // JSON works the same way.
+    let accepted = json(
+        http.post(app.url(&format!("/api/v1/orgs/{org}/invitations/bulk")))
+            .bearer_auth(&token)
+            .json(&json!([{"email": "five@example.com", "role": "user"}]))
+            .send()
+            .await
+            .expect("upload"),
+        202,
+    )
+    .await;
+    assert_eq!(accepted["total"], 1);
+}
+
+async fn uploads_that_cannot_start_are_refused(app: TestApp) {
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(owner).await;
+    let http = reqwest::Client::new();
+    let upload = |body: String, content_type: &'static str| {
+        http.post(app.url(&format!("/api/v1/orgs/{org}/invitations/bulk")))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let body = problem(
+        upload("name,mail\nx,y\n".into(), "text/csv")
+            .await
+            .expect("upload"),
+        422,
+    )
+    .await;
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("email,first_name"));
+    problem(
+        upload("email\n".into(), "text/csv").await.expect("upload"),
+        422,
+    )
+    .await;
+    problem(
+        upload("email\nx@example.com\n".into(), "text/plain")
+            .await
+            .expect("upload"),
+        415,
+    )
+    .await;
+    let mut many = String::from("email\n");
+    for n in 0..100_001 {
+        many.push_str(&format!("p{n}@e.io\n"));
+    }
+    let body = problem(upload(many, "text/csv").await.expect("upload"), 413).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("100000"),
+        "{body}"
+    );
+    let huge = format!("email\n{}", "x".repeat(10_000_001));
+    problem(upload(huge, "text/csv").await.expect("upload"), 413).await;
+    let deleted = http
+        .delete(app.url(&format!("/api/v1/orgs/{org}/invite-templates/en")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), 204);
+    problem(
+        upload("email\nx@example.com\n".into(), "text/csv")
+            .await
+            .expect("upload"),
+        409,
+    )
+    .await;
+}

@@ -1,0 +1,75 @@
+use crate::json;
+use muster_server::mail::Transport;
+use muster_store::jobs::{self, JobStatus};
+use muster_test_support::{invite_link, Db, SmtpSink, TestApp};
+use serde_json::json;
+use time::Duration;
+
+async fn invite_through_smtp_with_a_failure_then_recovery(db: Db) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let Some(app) =
+        TestApp::start_custom(db, false, |settings| settings.smtp_url = Some(url)).await
+    else {
+        return;
+    };
+    assert!(matches!(
+        Transport::from_settings(&app.state.settings),
+        Ok(Transport::Smtp { .. })
+    ));
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(owner).await;
+    sink.refuse_next(1);
+    json(
+        reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/orgs/{org}/invitations")))
+            .bearer_auth(&token)
+            .json(&json!({"email": "bob@example.com", "first_name": "Bob"}))
+            .send()
+            .await
+            .expect("invite"),
+        201,
+    )
+    .await;
+    let worker = app.worker();
+    assert_eq!(worker.run_until_idle().await.expect("jobs"), 1);
+    assert!(
+        sink.received().is_empty(),
+        "the server refused the first try"
+    );
+    let mut conn = app.store().read().await.expect("conn");
+    assert_eq!(
+        jobs::count_by_status(&mut conn, JobStatus::Queued)
+            .await
+            .expect("count"),
+        1,
+        "kept for a retry"
+    );
+    app.clock.advance(Duration::seconds(10));
+    assert_eq!(worker.run_until_idle().await.expect("jobs"), 1);
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].to[0].contains("bob@example.com"));
+    assert!(received[0].data.contains("Subject:"));
+    assert!(
+        invite_link(&received[0].data).is_some_and(|l| l.contains("/invite/")),
+        "{}",
+        received[0].data
+    );
+    assert_eq!(
+        jobs::count_by_status(&mut conn, JobStatus::Succeeded)
+            .await
+            .expect("count"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn smtp_sqlite() {
+    invite_through_smtp_with_a_failure_then_recovery(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn smtp_postgres() {
+    invite_through_smtp_with_a_failure_then_recovery(Db::Postgres).await;
+}
