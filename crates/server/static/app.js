@@ -7,3 +7,23 @@ document.addEventListener("click", (event) => {
     button.textContent = "Copied";
   });
 });
+
+// Bulk invite progress: poll the job while it runs, reload once it is done.
+const job = document.querySelector("[data-job-url]");
+if (job && job.dataset.finished !== "true") {
+  const poll = () =>
+    fetch(job.dataset.jobUrl, { credentials: "same-origin" })
+      .then((response) => response.json())
+      .then((state) => {
+        document.getElementById("job-progress").value = state.processed;
+        document.getElementById("job-processed").textContent = state.processed;
+        document.getElementById("job-status").textContent = state.status;
+        if (state.status === "succeeded" || state.status === "failed") {
+          window.location.reload();
+        } else {
+          setTimeout(poll, 1000);
+        }
+      })
+      .catch(() => setTimeout(poll, 3000));
+  setTimeout(poll, 500);
+}

@@ -117,7 +117,7 @@ async fn signing_in_through_the_form_opens_the_default_organization(app: TestApp
         assert!(html.contains(nav), "the layout shows {nav}");
     }
     let users = client
-        .get(app.url(&format!("/orgs/{org}/users")))
+        .get(app.url(&format!("/orgs/{org}/solutions")))
         .send()
         .await
         .expect("users");

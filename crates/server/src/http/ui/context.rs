@@ -90,6 +90,53 @@ pub struct OrgPage {
     pub role: OrgRole,
 }
 
+impl OrgPage {
+    /// The viewer as the author of a change.
+    pub fn actor(&self, ip: std::net::IpAddr) -> crate::audit::Actor {
+        crate::audit::Actor {
+            user_id: self.viewer.user.id,
+            email: self.viewer.user.email.clone(),
+            name: self.viewer.user.display_name(),
+            role: self.role,
+            ip: Some(ip.to_string()),
+        }
+    }
+
+    /// 403 page unless the viewer's role has `capability`.
+    pub fn require(&self, capability: Capability) -> Result<(), UiError> {
+        if can(self.role, capability) {
+            Ok(())
+        } else {
+            Err(UiError::Page {
+                status: axum::http::StatusCode::FORBIDDEN,
+                heading: "Not allowed".into(),
+                text: "Your role in this organization does not give access to this page.".into(),
+            })
+        }
+    }
+
+    /// The layout context around `page`.
+    pub fn context(&self, active: &str, current_path: &str, page: Value) -> Value {
+        layout(
+            &self.viewer,
+            Some((&self.org, self.role)),
+            active,
+            current_path,
+            page,
+        )
+    }
+}
+
+/// Field errors as a map for templates (`errors.email`).
+pub fn field_errors(invalid: &muster_domain::Invalid) -> Value {
+    invalid
+        .0
+        .iter()
+        .map(|e| (e.field.clone(), e.message.clone()))
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into()
+}
+
 impl FromRequestParts<AppState> for OrgPage {
     type Rejection = UiError;
 

@@ -2,15 +2,22 @@
 //! JavaScript; forms carry a CSRF token.
 
 pub mod assets;
+pub mod audit;
+pub mod bulk;
 pub mod context;
 pub mod error;
+pub mod invite;
 pub mod profile;
+pub mod settings;
 pub mod setup;
 pub mod shell;
 pub mod signin;
 pub mod templates;
+pub mod users;
 
+use crate::jobs::bulk_invite;
 use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -25,17 +32,34 @@ pub fn router() -> Router<AppState> {
         .route("/me/theme", post(profile::set_theme))
         .route("/orgs/{org}", get(shell::org_root))
         .route("/orgs/{org}/overview", get(shell::overview))
+        .route("/orgs/{org}/users", get(users::list))
+        .route(
+            "/orgs/{org}/users/invite",
+            get(users::invite_form).post(users::invite_submit),
+        )
+        .route(
+            "/orgs/{org}/users/bulk",
+            get(bulk::form)
+                .post(bulk::upload)
+                .layer(DefaultBodyLimit::max(bulk_invite::MAX_BYTES + 64 * 1024)),
+        )
+        .route("/orgs/{org}/users/{user}", get(users::detail))
+        .route("/orgs/{org}/users/{user}/{action}", post(users::action))
+        .route("/orgs/{org}/jobs/{id}", get(bulk::job))
+        .route("/orgs/{org}/jobs/{id}/errors.csv", get(bulk::errors_csv))
+        .route(
+            "/orgs/{org}/settings",
+            get(settings::show).post(settings::save),
+        )
+        .route(
+            "/orgs/{org}/settings/invites/{lang}",
+            get(settings::edit_template).post(settings::submit_template),
+        )
+        .route("/orgs/{org}/audit", get(audit::show))
+        .route("/invite/{token}", get(invite::show).post(invite::accept))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js));
-    for page in [
-        "users",
-        "solutions",
-        "notifications",
-        "usage",
-        "troubleshooting",
-        "settings",
-        "audit",
-    ] {
+    for page in ["solutions", "notifications", "usage", "troubleshooting"] {
         router = router.route(&format!("/orgs/{{org}}/{page}"), get(shell::placeholder));
     }
     router

@@ -81,11 +81,6 @@ pub async fn overview(State(state): State<AppState>, view: OrgPage, uri: Uri) ->
 /// Pages of Management that later work fills in; each says what it will hold.
 const PLACEHOLDERS: &[(&str, &str, &str)] = &[
     (
-        "users",
-        "Users",
-        "Invite people, change their roles, disable or remove them, and assign solutions.",
-    ),
-    (
         "solutions",
         "Solutions",
         "Create solutions, publish versions, and manage who uses them.",
@@ -105,12 +100,6 @@ const PLACEHOLDERS: &[(&str, &str, &str)] = &[
         "Troubleshooting",
         "App logs by time range, level, solution, user and correlation ID.",
     ),
-    (
-        "settings",
-        "Organization settings",
-        "Name, languages, invite templates, invite lifetime, log retention and logging level.",
-    ),
-    ("audit", "Audit log", "Who changed what, and when."),
 ];
 
 pub async fn placeholder(view: OrgPage, uri: Uri) -> UiResult {

@@ -1,0 +1,439 @@
+//! The Users area: the member list with filters, the invite panel, and a
+//! member's page with role, disable/enable, removal and re-invite.
+
+use super::context::{field_errors, OrgPage, UiForm};
+use super::error::{page, urlencode, UiError, UiResult};
+use crate::http::error::ApiError;
+use crate::http::extract::ClientIp;
+use crate::state::AppState;
+use crate::{invites, members};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::{context, Value};
+use muster_domain::permission::{can, Capability};
+use muster_domain::{Invitee, MembershipStatus, OrgRole, UserId};
+use muster_store::members::MemberFilter;
+use muster_store::{invitations, memberships, orgs, templates, StoreError};
+use serde::{Deserialize, Serialize};
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct UsersQuery {
+    role: String,
+    status: String,
+    solution: String,
+    q: String,
+    cursor: String,
+    notice: String,
+    error: String,
+}
+
+fn role_options(actor: OrgRole) -> Vec<Value> {
+    OrgRole::ALL
+        .iter()
+        .rev()
+        .filter(|role| **role != OrgRole::Owner || actor == OrgRole::Owner)
+        .map(|role| context! { value => role.as_str(), label => role.label() })
+        .collect()
+}
+
+pub fn member_row(m: &muster_store::members::Member) -> Value {
+    let name = format!("{} {}", m.first_name, m.last_name)
+        .trim()
+        .to_owned();
+    context! {
+        user_id => m.user_id.to_string(),
+        name => if name.is_empty() { m.email.clone() } else { name },
+        email => m.email,
+        role => m.role.label(),
+        status => m.status.as_str(),
+        solutions => "—",
+    }
+}
+
+async fn template_languages(state: &AppState, view: &OrgPage) -> Result<Vec<String>, UiError> {
+    let mut conn = state.store.read().await?;
+    Ok(templates::list(&mut conn, view.org.id, None, 200)
+        .await?
+        .into_iter()
+        .map(|t| t.language)
+        .collect())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    Query(query): Query<UsersQuery>,
+) -> UiResult {
+    view.require(Capability::ViewMembers)?;
+    let mut problems = Vec::new();
+    let role = match query.role.as_str() {
+        "" => None,
+        raw => raw
+            .parse::<OrgRole>()
+            .map_err(|e| problems.push(format!("role {e}")))
+            .ok(),
+    };
+    let status = match query.status.as_str() {
+        "" => None,
+        raw => raw
+            .parse::<MembershipStatus>()
+            .map_err(|e| problems.push(format!("status {e}")))
+            .ok(),
+    };
+    let filter = MemberFilter {
+        role,
+        status,
+        q: Some(query.q.clone()).filter(|q| !q.trim().is_empty()),
+        solution: Some(query.solution.clone()).filter(|s| !s.is_empty()),
+    };
+    let after = (!query.cursor.is_empty()).then_some(query.cursor.as_str());
+    let mut rows = {
+        let mut conn = state.store.read().await?;
+        muster_store::members::list(&mut conn, view.org.id, &filter, after, PAGE_SIZE + 1).await?
+    };
+    let next_cursor = if rows.len() > PAGE_SIZE as usize {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|m| m.email.clone())
+    } else {
+        None
+    };
+    let query_of = |cursor: Option<&str>| {
+        let mut parts = Vec::new();
+        for (key, value) in [
+            ("role", &query.role),
+            ("status", &query.status),
+            ("solution", &query.solution),
+            ("q", &query.q),
+        ] {
+            if !value.is_empty() {
+                parts.push(format!("{key}={}", urlencode(value)));
+            }
+        }
+        if let Some(cursor) = cursor {
+            parts.push(format!("cursor={}", urlencode(cursor)));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    };
+    let languages = template_languages(&state, &view).await?;
+    let notice = match query.notice.as_str() {
+        "invited" => "The invitation is on its way.".to_owned(),
+        "removed" => "The member was removed from the organization.".to_owned(),
+        _ => String::new(),
+    };
+    let members: Vec<Value> = rows.iter().map(member_row).collect();
+    let statuses = ["invited", "active", "disabled"];
+    page(
+        "users.html",
+        view.context(
+            "users",
+            uri.path(),
+            context! {
+                members,
+                filters => &query,
+                roles => role_options(OrgRole::Owner),
+                statuses,
+                problems,
+                notice,
+                error => query.error,
+                next_url => next_cursor.as_deref().map(|c| format!("{}{}", uri.path(), query_of(Some(c)))),
+                first_url => (!query.cursor.is_empty()).then(|| format!("{}{}", uri.path(), query_of(None))),
+                can_invite => can(view.role, Capability::ManageInvitations),
+                has_template => !languages.is_empty(),
+            },
+        ),
+    )
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct InviteForm {
+    #[serde(skip_serializing)]
+    csrf_token: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    language: String,
+    role: String,
+}
+
+async fn invite_page(
+    state: &AppState,
+    view: &OrgPage,
+    path: &str,
+    form: &InviteForm,
+    errors: Value,
+    status: StatusCode,
+) -> UiResult {
+    let languages = template_languages(state, view).await?;
+    let html = super::templates::get()?.render(
+        "user_invite.html",
+        view.context(
+            "users",
+            path,
+            context! { form, errors, languages, roles => role_options(view.role), default_language => view.org.default_language },
+        ),
+    )?;
+    Ok((status, Html(html)).into_response())
+}
+
+pub async fn invite_form(State(state): State<AppState>, view: OrgPage, uri: Uri) -> UiResult {
+    view.require(Capability::ManageInvitations)?;
+    let form = InviteForm {
+        role: "user".into(),
+        ..InviteForm::default()
+    };
+    invite_page(
+        &state,
+        &view,
+        uri.path(),
+        &form,
+        context! {},
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn invite_submit(
+    State(state): State<AppState>,
+    view: OrgPage,
+    ClientIp(ip): ClientIp,
+    uri: Uri,
+    UiForm(form): UiForm<InviteForm>,
+) -> UiResult {
+    view.require(Capability::ManageInvitations)?;
+    view.viewer.check_csrf(&form.csrf_token)?;
+    let invitee = match Invitee::parse(
+        &form.email,
+        &form.first_name,
+        &form.last_name,
+        &form.language,
+        &form.role,
+    ) {
+        Ok(invitee) => invitee,
+        Err(invalid) => {
+            return invite_page(
+                &state,
+                &view,
+                uri.path(),
+                &form,
+                field_errors(&invalid),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    let actor = view.actor(ip);
+    let mut tx = state.store.begin().await?;
+    let org = orgs::find(&mut tx, view.org.id).await?;
+    match invites::invite(&mut tx, &state, &org, &actor, &invitee).await {
+        Ok(_) => {
+            tx.commit().await.map_err(StoreError::from)?;
+            Ok(
+                Redirect::to(&format!("/orgs/{}/users?notice=invited", view.org.id))
+                    .into_response(),
+            )
+        }
+        Err(error @ (ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
+            let errors = context! { form => error.to_string() };
+            invite_page(&state, &view, uri.path(), &form, errors, error.status()).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DetailQuery {
+    notice: String,
+    error: String,
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    Path((_, user)): Path<(String, String)>,
+    Query(query): Query<DetailQuery>,
+) -> UiResult {
+    view.require(Capability::ViewMembers)?;
+    let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
+    let mut conn = state.store.read().await?;
+    let member = muster_store::members::find(&mut conn, view.org.id, user_id)
+        .await?
+        .ok_or_else(UiError::not_found)?;
+    let invitation = invitations::latest(&mut conn, view.org.id, user_id).await?;
+    let invited_by = match member_invited_by(&mut conn, &view, user_id).await? {
+        Some(id) => muster_store::users::find(&mut conn, id)
+            .await
+            .ok()
+            .map(|u| u.display_name()),
+        None => None,
+    };
+    let languages: Vec<String> = templates::list(&mut conn, view.org.id, None, 200)
+        .await?
+        .into_iter()
+        .map(|t| t.language)
+        .collect();
+    drop(conn);
+    let is_self = user_id == view.viewer.user.id;
+    let touches_owner = member.role == OrgRole::Owner && view.role != OrgRole::Owner;
+    let manage = can(view.role, Capability::DisableOrRemoveMember) && !touches_owner;
+    page(
+        "user_detail.html",
+        view.context(
+            "users",
+            uri.path(),
+            context! {
+                member => member_row(&member),
+                status => member.status.as_str(),
+                role_value => member.role.as_str(),
+                invited_at => member.invited_at.map(invites::format_time),
+                joined_at => member.joined_at.map(invites::format_time),
+                invited_by,
+                invitation => invitation.map(|i| context! {
+                    id => i.id.to_string(),
+                    language => i.language,
+                    status => i.status.as_str(),
+                    expires_at => invites::format_time(i.expires_at),
+                }),
+                languages,
+                roles => role_options(view.role),
+                can_change_role => can(view.role, Capability::ChangeMemberRole) && !is_self && !touches_owner,
+                can_manage => manage && !is_self,
+                can_leave => is_self,
+                can_invite => can(view.role, Capability::ManageInvitations) && !touches_owner,
+                notice => query.notice,
+                error => query.error,
+            },
+        ),
+    )
+}
+
+async fn member_invited_by(
+    conn: &mut muster_store::Conn,
+    view: &OrgPage,
+    user_id: UserId,
+) -> Result<Option<UserId>, StoreError> {
+    Ok(memberships::find(conn, view.org.id, user_id)
+        .await?
+        .and_then(|m| m.invited_by))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ActionForm {
+    csrf_token: String,
+    role: String,
+    language: String,
+    confirm: String,
+}
+
+/// The member actions of the detail page; each ends with a redirect back to it
+/// (or to the list, after a removal) saying what happened.
+pub async fn action(
+    State(state): State<AppState>,
+    view: OrgPage,
+    ClientIp(ip): ClientIp,
+    Path((_, user, action)): Path<(String, String, String)>,
+    UiForm(form): UiForm<ActionForm>,
+) -> UiResult<Response> {
+    view.viewer.check_csrf(&form.csrf_token)?;
+    let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
+    let back = format!("/orgs/{}/users/{user_id}", view.org.id);
+    let actor = view.actor(ip);
+    let mut tx = state.store.begin().await?;
+    let result: Result<&str, ApiError> = match action.as_str() {
+        "role" => match form.role.parse::<OrgRole>() {
+            Ok(role) if can(view.role, Capability::ChangeMemberRole) => {
+                members::change_role(&mut tx, &state, view.org.id, &actor, user_id, role)
+                    .await
+                    .map(|_| "The role was changed.")
+            }
+            Ok(_) => Err(ApiError::forbidden_role()),
+            Err(e) => Err(ApiError::invalid("role", e.to_string())),
+        },
+        "disable" | "enable" if can(view.role, Capability::DisableOrRemoveMember) => {
+            let disable = action == "disable";
+            members::set_disabled(&mut tx, &state, view.org.id, &actor, user_id, disable)
+                .await
+                .map(|_| {
+                    if disable {
+                        "The member was disabled."
+                    } else {
+                        "The member was enabled."
+                    }
+                })
+        }
+        "remove" if form.confirm != "yes" => Err(ApiError::invalid(
+            "confirm",
+            "tick the box to confirm the removal",
+        )),
+        "remove"
+            if user_id == view.viewer.user.id
+                || can(view.role, Capability::DisableOrRemoveMember) =>
+        {
+            members::remove(&mut tx, &state, view.org.id, &actor, user_id)
+                .await
+                .map(|_| "removed")
+        }
+        "reinvite" | "revoke" if can(view.role, Capability::ManageInvitations) => {
+            let org = orgs::find(&mut tx, view.org.id).await?;
+            if action == "reinvite" {
+                let language = Some(form.language.as_str()).filter(|l| !l.is_empty());
+                invites::reinvite(&mut tx, &state, &org, &actor, user_id, language)
+                    .await
+                    .map(|_| "A new invitation was sent.")
+            } else {
+                match invitations::latest(&mut tx, view.org.id, user_id).await? {
+                    Some(invitation) => {
+                        invites::revoke(&mut tx, &state, &org, &actor, invitation.id)
+                            .await
+                            .map(|_| "removed")
+                    }
+                    None => Err(ApiError::NotFound),
+                }
+            }
+        }
+        "disable" | "enable" | "remove" | "reinvite" | "revoke" => Err(ApiError::forbidden_role()),
+        _ => return Err(UiError::not_found()),
+    };
+    match result {
+        Ok("removed") => {
+            tx.commit().await.map_err(StoreError::from)?;
+            if user_id == view.viewer.user.id {
+                return Ok(Redirect::to("/").into_response());
+            }
+            Ok(
+                Redirect::to(&format!("/orgs/{}/users?notice=removed", view.org.id))
+                    .into_response(),
+            )
+        }
+        Ok(notice) => {
+            tx.commit().await.map_err(StoreError::from)?;
+            Ok(Redirect::to(&format!("{back}?notice={}", urlencode(notice))).into_response())
+        }
+        Err(ApiError::Internal(cause)) => Err(UiError::Internal(cause)),
+        Err(ApiError::NotFound) => Err(UiError::not_found()),
+        Err(error) => {
+            let message = match &error {
+                ApiError::Invalid(invalid) => invalid
+                    .0
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => other.to_string(),
+            };
+            Ok(Redirect::to(&format!("{back}?error={}", urlencode(&message))).into_response())
+        }
+    }
+}
