@@ -14,6 +14,7 @@ mod setup;
 mod smtp;
 mod templates;
 mod ui;
+mod ui_users;
 
 use reqwest::Response;
 use serde_json::Value;

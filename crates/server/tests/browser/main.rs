@@ -1,21 +1,30 @@
 //! The web UI in a real browser: headless Chromium over WebDriver.
 
+mod users;
+
 use fantoccini::{Client, Locator};
 use muster_test_support::{Browser, Db, TestApp, PASSWORD};
 use std::time::Duration;
 
-async fn theme(client: &Client) -> String {
-    client
-        .find(Locator::Css("html"))
-        .await
-        .expect("the html element")
-        .attr("data-theme")
-        .await
-        .expect("an attribute")
-        .unwrap_or_default()
+/// The page's theme once it equals `expected` (navigation may be under way),
+/// or what it is after a few seconds.
+pub async fn theme(client: &Client, expected: &str) -> String {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        if let Ok(html) = client.find(Locator::Css("html")).await {
+            if let Ok(Some(value)) = html.attr("data-theme").await {
+                if value == expected {
+                    return value;
+                }
+                seen = value;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    seen
 }
 
-async fn wait_for_path(client: &Client, path_end: &str) -> String {
+pub async fn wait_for_path(client: &Client, path_end: &str) -> String {
     for _ in 0..100 {
         let url = client.current_url().await.expect("a url");
         if url.path().ends_with(path_end) {
@@ -65,14 +74,12 @@ async fn sign_in_toggle_dark_mode_and_sign_out() {
         .click()
         .await
         .expect("click");
-    let error = client
-        .find(Locator::Id("form-error"))
-        .await
-        .expect("an error next to the form");
-    assert_eq!(
-        error.text().await.expect("text"),
-        "the email or password is not correct"
-    );
+    expect_text(
+        client,
+        "#form-error",
+        "the email or password is not correct",
+    )
+    .await;
 
     client
         .find(Locator::Css("input[name=password]"))
@@ -90,14 +97,7 @@ async fn sign_in_toggle_dark_mode_and_sign_out() {
         .expect("click");
     // Back where the visit started.
     wait_for_path(client, "/overview").await;
-    let heading = client
-        .find(Locator::Css("main h1"))
-        .await
-        .expect("heading")
-        .text()
-        .await
-        .expect("text");
-    assert_eq!(heading, "Overview");
+    expect_text(client, "main h1", "Overview").await;
     let nav = client
         .find(Locator::Css("nav.sidebar"))
         .await
@@ -109,7 +109,7 @@ async fn sign_in_toggle_dark_mode_and_sign_out() {
         nav.contains("Acme Field Services") && nav.contains("Users") && nav.contains("Audit log"),
         "{nav}"
     );
-    assert_eq!(theme(client).await, "system");
+    assert_eq!(theme(client, "system").await, "system");
 
     // The user menu at the bottom left: dark mode, kept after a reload.
     client
@@ -127,9 +127,9 @@ async fn sign_in_toggle_dark_mode_and_sign_out() {
         .await
         .expect("click");
     wait_for_path(client, "/overview").await;
-    assert_eq!(theme(client).await, "dark");
+    assert_eq!(theme(client, "dark").await, "dark");
     client.refresh().await.expect("reload");
-    assert_eq!(theme(client).await, "dark");
+    assert_eq!(theme(client, "dark").await, "dark");
     let background = client
         .execute(
             "return getComputedStyle(document.body).backgroundColor",
@@ -158,14 +158,7 @@ async fn sign_in_toggle_dark_mode_and_sign_out() {
         .await
         .expect("click");
     wait_for_path(client, "/signin").await;
-    let notice = client
-        .find(Locator::Css("p.notice"))
-        .await
-        .expect("notice")
-        .text()
-        .await
-        .expect("text");
-    assert_eq!(notice, "You have been signed out.");
+    expect_text(client, "p.notice", "You have been signed out.").await;
     client
         .goto(&app.url(&format!("/orgs/{org}/overview")))
         .await
@@ -213,23 +206,93 @@ async fn first_run_setup_in_the_browser() {
         .await
         .expect("click");
     wait_for_path(client, "/overview").await;
-    let name = client
-        .find(Locator::Css(".user-name"))
-        .await
-        .expect("the user menu")
-        .text()
-        .await
-        .expect("text");
-    assert_eq!(name, "Ada Lovelace");
+    expect_text(client, ".user-name", "Ada Lovelace").await;
     client.goto(&link).await.expect("open the link again");
-    let heading = client
-        .find(Locator::Css("h1"))
-        .await
-        .expect("heading")
-        .text()
-        .await
-        .expect("text");
-    assert_eq!(heading, "This setup link is no longer valid");
+    expect_text(client, "h1", "This setup link is no longer valid").await;
     browser.quit().await;
     app.shutdown().await;
+}
+
+/// Fills the named inputs of the current page.
+pub async fn fill(client: &Client, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        let input = client
+            .find(Locator::Css(&format!("[name={name}]")))
+            .await
+            .unwrap_or_else(|_| panic!("a field named {name}"));
+        input.clear().await.expect("clear");
+        input.send_keys(value).await.expect("type");
+    }
+}
+
+pub async fn click(client: &Client, id: &str) {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("an element #{id}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+pub async fn text(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("an element {css}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+pub async fn sign_in(app: &TestApp, client: &Client, email: &str) {
+    client
+        .goto(&app.url("/signin"))
+        .await
+        .expect("open sign-in");
+    fill(client, &[("email", email), ("password", PASSWORD)]).await;
+    click(client, "sign-in").await;
+    for _ in 0..100 {
+        if !client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/signin")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{email} could not sign in");
+}
+
+pub async fn sign_out(client: &Client) {
+    client
+        .find(Locator::Css(".user-menu summary"))
+        .await
+        .expect("user menu")
+        .click()
+        .await
+        .expect("open menu");
+    click(client, "sign-out").await;
+    wait_for_path(client, "/signin").await;
+}
+
+/// Waits until the element `css` shows `expected` (pages change under a test
+/// after a click), and fails with what it showed otherwise.
+pub async fn expect_text(client: &Client, css: &str, expected: &str) {
+    let mut seen = String::from("(no such element)");
+    for _ in 0..100 {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if let Ok(value) = element.text().await {
+                if value == expected {
+                    return;
+                }
+                seen = value;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{css} shows {seen:?}, not {expected:?}");
 }

@@ -35,6 +35,30 @@ const FILES: &[(&str, &str)] = &[
         "message.html",
         include_str!("../../../templates/message.html"),
     ),
+    ("users.html", include_str!("../../../templates/users.html")),
+    (
+        "user_invite.html",
+        include_str!("../../../templates/user_invite.html"),
+    ),
+    (
+        "user_detail.html",
+        include_str!("../../../templates/user_detail.html"),
+    ),
+    (
+        "invite.html",
+        include_str!("../../../templates/invite.html"),
+    ),
+    ("bulk.html", include_str!("../../../templates/bulk.html")),
+    ("job.html", include_str!("../../../templates/job.html")),
+    (
+        "settings.html",
+        include_str!("../../../templates/settings.html"),
+    ),
+    (
+        "invite_template.html",
+        include_str!("../../../templates/invite_template.html"),
+    ),
+    ("audit.html", include_str!("../../../templates/audit.html")),
 ];
 
 /// The compiled templates. They are part of the binary, so a template that does
@@ -68,5 +92,25 @@ impl Templates {
         context: minijinja::Value,
     ) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_file_is_compiled_in_and_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .expect("the templates directory")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let mut compiled: Vec<String> = FILES.iter().map(|(name, _)| (*name).to_owned()).collect();
+        compiled.sort();
+        assert_eq!(on_disk, compiled);
+        assert!(Templates::load().is_ok());
     }
 }
