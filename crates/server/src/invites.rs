@@ -222,19 +222,6 @@ async fn issue(
     let now = state.now();
     let token = secret::generate(&mut rand::rngs::OsRng);
     let expires_at = now + Duration::days(org.invite_lifetime_days);
-    let invitation_id = invitations::insert(
-        conn,
-        NewInvitation {
-            org_id: org.id,
-            user_id,
-            token_hash: &secret::hash(&token),
-            language: &template.language,
-            invited_by: Some(actor.user_id),
-            expires_at,
-        },
-        now,
-    )
-    .await?;
     let user = users::find(conn, user_id).await?;
     let vars = InviteVars {
         first_name: if user.first_name.is_empty() {
@@ -254,7 +241,7 @@ async fn issue(
             template.language
         ))
     })?;
-    enqueue(
+    let mail_job_id = enqueue(
         conn,
         &SendMail {
             mail: Mail {
@@ -263,6 +250,20 @@ async fn issue(
                 text,
                 html: None,
             },
+        },
+        now,
+    )
+    .await?;
+    let invitation_id = invitations::insert(
+        conn,
+        NewInvitation {
+            org_id: org.id,
+            user_id,
+            token_hash: &secret::hash(&token),
+            language: &template.language,
+            invited_by: Some(actor.user_id),
+            expires_at,
+            mail_job_id,
         },
         now,
     )

@@ -17,6 +17,7 @@ pub struct Invitation {
     pub invited_by: Option<UserId>,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    pub mail_job_id: Option<muster_domain::JobId>,
 }
 
 pub struct NewInvitation<'a> {
@@ -26,6 +27,7 @@ pub struct NewInvitation<'a> {
     pub language: &'a str,
     pub invited_by: Option<UserId>,
     pub expires_at: OffsetDateTime,
+    pub mail_job_id: muster_domain::JobId,
 }
 
 type Row = (
@@ -37,12 +39,14 @@ type Row = (
     Option<String>,
     i64,
     i64,
+    Option<String>,
 );
 
-const COLUMNS: &str = "id, org_id, user_id, language, status, invited_by, created_at, expires_at";
+const COLUMNS: &str =
+    "id, org_id, user_id, language, status, invited_by, created_at, expires_at, mail_job_id";
 
 fn from_row(
-    (id, org_id, user_id, language, status, invited_by, created, expires): Row,
+    (id, org_id, user_id, language, status, invited_by, created, expires, mail_job_id): Row,
 ) -> Result<Invitation> {
     Ok(Invitation {
         id: parse_stored("invitations.id", &id)?,
@@ -58,6 +62,7 @@ fn from_row(
             .transpose()?,
         created_at: from_ms(created),
         expires_at: from_ms(expires),
+        mail_job_id: mail_job_id.as_deref().and_then(|id| id.parse().ok()),
     })
 }
 
@@ -68,8 +73,8 @@ pub async fn insert(
 ) -> Result<InvitationId> {
     let id = InvitationId::new();
     sqlx::query(
-        "INSERT INTO invitations (id, org_id, user_id, token_hash, language, status, invited_by, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
+        "INSERT INTO invitations (id, org_id, user_id, token_hash, language, status, invited_by, created_at, expires_at, \
+         mail_job_id) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)",
     )
     .bind(id.to_string())
     .bind(new.org_id.to_string())
@@ -79,6 +84,7 @@ pub async fn insert(
     .bind(new.invited_by.map(|id| id.to_string()))
     .bind(to_ms(now))
     .bind(to_ms(new.expires_at))
+    .bind(new.mail_job_id.to_string())
     .execute(&mut *conn)
     .await?;
     Ok(id)

@@ -20,7 +20,7 @@ async fn invite_through_smtp_with_a_failure_then_recovery(db: Db) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     let token = app.token(owner).await;
     sink.refuse_next(1);
-    json(
+    let invited = json(
         reqwest::Client::new()
             .post(app.url(&format!("/api/v1/orgs/{org}/invitations")))
             .bearer_auth(&token)

@@ -27,7 +27,9 @@ CREATE TABLE invitations (
     invited_by TEXT REFERENCES users (id) ON DELETE SET NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    ended_at   INTEGER
+    ended_at   INTEGER,
+    -- The job that sends this invitation's mail, to show its delivery.
+    mail_job_id TEXT
 );
 CREATE INDEX invitations_member ON invitations (org_id, user_id);
 

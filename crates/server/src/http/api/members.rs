@@ -56,6 +56,17 @@ pub struct InvitationView {
     pub status: InvitationStatus,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// Delivery of the invitation's mail.
+    pub mail: Option<MailDelivery>,
+}
+
+/// Where the sending of a mail stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailDelivery {
+    /// queued, running, succeeded (handed to the outbox or SMTP server) or failed.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -151,14 +162,29 @@ pub async fn detail(
     let member = muster_store::members::find(conn, org_id, user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let invitation = invitations::latest(conn, org_id, user_id)
-        .await?
-        .map(|i| InvitationView {
-            id: i.id,
-            language: i.language,
-            status: i.status,
-            expires_at: i.expires_at,
-        });
+    let invitation = match invitations::latest(conn, org_id, user_id).await? {
+        Some(i) => {
+            let mail = match i.mail_job_id {
+                Some(job_id) => muster_store::jobs::find(conn, job_id)
+                    .await
+                    .ok()
+                    .map(|job| MailDelivery {
+                        status: job.status.as_str().to_owned(),
+                        attempts: job.attempts,
+                        last_error: job.last_error,
+                    }),
+                None => None,
+            };
+            Some(InvitationView {
+                id: i.id,
+                language: i.language,
+                status: i.status,
+                expires_at: i.expires_at,
+                mail,
+            })
+        }
+        None => None,
+    };
     Ok(MemberDetail {
         member: member.into(),
         invitation,

@@ -205,11 +205,8 @@ pub async fn patch_org(
 ) -> ApiResult<Json<OrgView>> {
     member.require(Capability::ManageOrgSettings)?;
     let mut tx = state.store.begin().await?;
-    let org = orgs::find(&mut tx, member.org_id).await?;
-    let mut settings = org.settings();
-    update.apply(&mut settings)?;
-    orgs::update(&mut tx, member.org_id, &settings, state.now()).await?;
-    let org = orgs::find(&mut tx, member.org_id).await?;
+    let actor = member.actor(&mut tx).await?;
+    let org = apply_update(&mut tx, &state, member.org_id, &actor, &update).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(Json(OrgView::new(org, member.role)))
 }
@@ -224,4 +221,43 @@ pub async fn delete_org(State(state): State<AppState>, member: OrgMember) -> Api
     orgs::delete(&mut tx, member.org_id).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Validates and saves a settings change, with its audit event.
+pub async fn apply_update(
+    conn: &mut muster_store::Conn,
+    state: &AppState,
+    org_id: muster_domain::OrgId,
+    actor: &crate::audit::Actor,
+    update: &OrgUpdate,
+) -> ApiResult<orgs::Org> {
+    let before = orgs::find(conn, org_id).await?;
+    let mut settings = before.settings();
+    update.apply(&mut settings)?;
+    let now = state.now();
+    orgs::update(conn, org_id, &settings, now).await?;
+    crate::audit::record(
+        conn,
+        org_id,
+        actor,
+        "organization.settings_changed",
+        &settings.name,
+        Some(settings_json(&before.settings())),
+        Some(settings_json(&settings)),
+        now,
+    )
+    .await?;
+    Ok(orgs::find(conn, org_id).await?)
+}
+
+fn settings_json(settings: &orgs::OrgSettings) -> serde_json::Value {
+    serde_json::json!({
+        "name": settings.name,
+        "description": settings.description,
+        "public_url": settings.public_url,
+        "default_language": settings.default_language,
+        "invite_lifetime_days": settings.invite_lifetime_days,
+        "log_retention_days": settings.log_retention_days,
+        "logging_level": settings.logging_level,
+    })
 }

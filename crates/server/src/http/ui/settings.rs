@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse, Redirect};
 use minijinja::{context, Value};
 use muster_domain::org::LOGGING_LEVELS;
 use muster_domain::permission::Capability;
-use muster_store::{orgs, templates, StoreError};
+use muster_store::{templates, StoreError};
 use serde::{Deserialize, Serialize};
 
 fn as_member(view: &OrgPage, ip: std::net::IpAddr) -> OrgMember {
@@ -143,14 +143,11 @@ pub async fn save(
         log_retention_days: days(&mut invalid, "log_retention_days", &form.log_retention_days),
         logging_level: Some(form.logging_level.clone()),
     };
-    let mut tx = state.store.begin().await?;
-    let org = orgs::find(&mut tx, view.org.id).await?;
-    let mut settings = org.settings();
-    if let Err(more) = update.apply(&mut settings) {
-        invalid.0.extend(more.0);
-    }
     if !invalid.is_empty() {
-        drop(tx);
+        // Report the other fields' problems too, in one go.
+        if let Err(more) = update.apply(&mut view.org.settings()) {
+            invalid.0.extend(more.0);
+        }
         return render(
             &state,
             &view,
@@ -162,21 +159,32 @@ pub async fn save(
         )
         .await;
     }
-    let now = state.now();
-    orgs::update(&mut tx, view.org.id, &settings, now).await?;
-    let actor = view.actor(ip);
-    crate::audit::record(
+    let mut tx = state.store.begin().await?;
+    match crate::http::api::orgs::apply_update(
         &mut tx,
+        &state,
         view.org.id,
-        &actor,
-        "organization.settings_changed",
-        &org.name,
-        Some(serde_json::json!({"name": org.name, "default_language": org.default_language, "invite_lifetime_days": org.invite_lifetime_days})),
-        Some(serde_json::json!({"name": settings.name, "default_language": settings.default_language, "invite_lifetime_days": settings.invite_lifetime_days})),
-        now,
+        &view.actor(ip),
+        &update,
     )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    .await
+    {
+        Ok(_) => tx.commit().await.map_err(StoreError::from)?,
+        Err(ApiError::Invalid(invalid)) => {
+            drop(tx);
+            return render(
+                &state,
+                &view,
+                uri.path(),
+                &form,
+                field_errors(&invalid),
+                "",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(other) => return Err(other.into()),
+    }
     Ok(Redirect::to(&format!("/orgs/{}/settings?notice=saved", view.org.id)).into_response())
 }
 

@@ -270,7 +270,9 @@ pub async fn detail(
     let member = muster_store::members::find(&mut conn, view.org.id, user_id)
         .await?
         .ok_or_else(UiError::not_found)?;
-    let invitation = invitations::latest(&mut conn, view.org.id, user_id).await?;
+    let invitation = crate::http::api::members::detail(&mut conn, view.org.id, user_id)
+        .await?
+        .invitation;
     let invited_by = match member_invited_by(&mut conn, &view, user_id).await? {
         Some(id) => muster_store::users::find(&mut conn, id)
             .await
@@ -304,6 +306,7 @@ pub async fn detail(
                     language => i.language,
                     status => i.status.as_str(),
                     expires_at => invites::format_time(i.expires_at),
+                    mail => i.mail.map(|m| context! { status => m.status, attempts => m.attempts, last_error => m.last_error }),
                 }),
                 languages,
                 roles => role_options(view.role),
