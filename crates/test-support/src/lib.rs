@@ -50,6 +50,7 @@ pub struct TestApp {
     pub state: AppState,
     pub data_dir: PathBuf,
     pub db: Db,
+    database_url: String,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
@@ -89,7 +90,7 @@ impl TestApp {
             listen: addr,
             data_dir: dir.path().to_path_buf(),
             public_url: Some(format!("http://{addr}")),
-            database_url: Some(database_url),
+            database_url: Some(database_url.clone()),
             worker_poll: std::time::Duration::from_millis(50),
             db_max_connections: 4,
             ..Settings::default()
@@ -119,6 +120,7 @@ impl TestApp {
             state: running.state.clone(),
             data_dir: dir.path().to_path_buf(),
             db,
+            database_url,
             running: Some(running),
             _dir: dir,
         })
@@ -255,6 +257,14 @@ impl TestApp {
     pub async fn shutdown(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await.expect("a clean shutdown");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if self.db == Db::Postgres {
+            postgres::drop_database(&self.database_url);
         }
     }
 }

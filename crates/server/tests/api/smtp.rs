@@ -45,6 +45,32 @@ async fn invite_through_smtp_with_a_failure_then_recovery(db: Db) {
         1,
         "kept for a retry"
     );
+    // The member's page shows the delivery trouble.
+    let user = invited["user_id"].as_str().unwrap_or_default().to_owned();
+    let detail_url = app.url(&format!("/api/v1/orgs/{org}/users/{user}"));
+    let detail = json(
+        reqwest::Client::new()
+            .get(&detail_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("detail"),
+        200,
+    )
+    .await;
+    let mail = &detail["invitation"]["mail"];
+    assert_eq!(
+        (mail["status"].as_str(), mail["attempts"].as_i64()),
+        (Some("queued"), Some(1)),
+        "{detail}"
+    );
+    assert!(
+        mail["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("451"),
+        "{detail}"
+    );
     app.clock.advance(Duration::seconds(10));
     assert_eq!(worker.run_until_idle().await.expect("jobs"), 1);
     let received = sink.received();
@@ -62,6 +88,17 @@ async fn invite_through_smtp_with_a_failure_then_recovery(db: Db) {
             .expect("count"),
         1
     );
+    let detail = json(
+        reqwest::Client::new()
+            .get(&detail_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("detail"),
+        200,
+    )
+    .await;
+    assert_eq!(detail["invitation"]["mail"]["status"], "succeeded");
 }
 
 #[tokio::test]
