@@ -74,7 +74,7 @@ pub async fn list(
         let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
         bind(
             &mut sql,
-            " AND (m.email LIKE ? ESCAPE '\\' OR LOWER(u.first_name || ' ' || u.last_name) LIKE ? ESCAPE '\\')",
+            " AND m.search LIKE ? ESCAPE '\\'",
             pattern,
         );
     }

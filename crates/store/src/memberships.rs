@@ -59,8 +59,9 @@ impl TryFrom<MembershipRow> for Membership {
 
 pub async fn insert(conn: &mut Conn, membership: &Membership, now: OffsetDateTime) -> Result<()> {
     sqlx::query(
-        "INSERT INTO memberships (org_id, user_id, role, status, invited_by, invited_at, joined_at, created_at, email) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT email FROM users WHERE id = $2))",
+        "INSERT INTO memberships (org_id, user_id, role, status, invited_by, invited_at, joined_at, created_at, email, search) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT email FROM users WHERE id = $2), \
+         (SELECT LOWER(email || ' ' || first_name || ' ' || last_name) FROM users WHERE id = $2))",
     )
     .bind(membership.org_id.to_string())
     .bind(membership.user_id.to_string())

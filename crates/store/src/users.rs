@@ -155,6 +155,14 @@ pub async fn update_profile(
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    // Member searches look at a copy of the name on each membership.
+    sqlx::query(
+        "UPDATE memberships SET search = (SELECT LOWER(email || ' ' || first_name || ' ' || last_name) \
+         FROM users WHERE users.id = memberships.user_id) WHERE user_id = $1",
+    )
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -2,9 +2,14 @@
 
 -- The member list pages by email within an organization; the email is kept on
 -- the membership so that one index serves each filter.
+-- `search` holds the lower-cased email and name, so a search scans one index
+-- without touching users.
 ALTER TABLE memberships ADD COLUMN email TEXT NOT NULL DEFAULT '';
-UPDATE memberships SET email = (SELECT email FROM users WHERE users.id = memberships.user_id);
-CREATE INDEX memberships_org_email ON memberships (org_id, email);
+ALTER TABLE memberships ADD COLUMN search TEXT NOT NULL DEFAULT '';
+UPDATE memberships SET
+    email = (SELECT email FROM users WHERE users.id = memberships.user_id),
+    search = (SELECT LOWER(email || ' ' || first_name || ' ' || last_name) FROM users WHERE users.id = memberships.user_id);
+CREATE INDEX memberships_org_email ON memberships (org_id, email, search);
 CREATE INDEX memberships_org_role_email ON memberships (org_id, role, email);
 CREATE INDEX memberships_org_status_email ON memberships (org_id, status, email);
 
