@@ -72,11 +72,7 @@ pub async fn list(
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-        bind(
-            &mut sql,
-            " AND m.search LIKE ? ESCAPE '\\'",
-            pattern,
-        );
+        bind(&mut sql, " AND m.search LIKE ? ESCAPE '\\'", pattern);
     }
     let limit_at = binds.len() + 1;
     sql.push_str(&format!(" ORDER BY m.email LIMIT ${limit_at}"));

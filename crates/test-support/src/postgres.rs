@@ -77,17 +77,27 @@ async fn drop_stale(admin: String) {
 /// Drops a test database (from a plain thread: this runs while the test's own
 /// runtime is shutting down).
 pub fn drop_database(url: &str) {
-    let Some(name) = url.rsplit('/').next().filter(|n| n.starts_with(PREFIX)).map(str::to_owned) else {
+    let Some(name) = url
+        .rsplit('/')
+        .next()
+        .filter(|n| n.starts_with(PREFIX))
+        .map(str::to_owned)
+    else {
         return;
     };
     let admin = admin_url();
     let worker = std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
             return;
         };
         runtime.block_on(async move {
             if let Ok(mut conn) = PgConnection::connect(&admin).await {
-                let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                let _ = conn
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await;
                 let _ = conn.close().await;
             }
         });
