@@ -243,6 +243,31 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A client signed in through the sign-in form, as a browser without
+    /// JavaScript would be.
+    pub async fn form_session(&self, email: &str) -> reqwest::Client {
+        let client = self.client();
+        let page = client
+            .get(self.url("/signin"))
+            .send()
+            .await
+            .expect("the sign-in page");
+        let csrf = csrf_field(&page.text().await.expect("html"));
+        let response = client
+            .post(self.url("/signin"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", email),
+                ("password", PASSWORD),
+                ("next", ""),
+            ])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(response.status(), 303, "{email} signs in through the form");
+        client
+    }
+
     pub fn clock_now(&self) -> OffsetDateTime {
         use muster_domain::Clock;
         self.clock.now()
@@ -324,4 +349,15 @@ pub fn invite_link(message: &str) -> Option<String> {
         .take_while(|c| !c.is_whitespace())
         .collect();
     link.contains("/invite/").then_some(link)
+}
+
+/// The value of the first hidden `csrf_token` field of a page.
+pub fn csrf_field(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("a csrf_token field") + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }

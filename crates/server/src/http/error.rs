@@ -74,6 +74,19 @@ impl ApiError {
         ApiError::Invalid(Invalid::field(field, message))
     }
 
+    /// The error in a sentence for a page: field messages joined, or the detail.
+    pub fn user_message(&self) -> String {
+        match self {
+            ApiError::Invalid(invalid) => invalid
+                .0
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+
     pub fn forbidden_role() -> Self {
         ApiError::Forbidden("your role in this organization does not allow this".into())
     }

@@ -22,23 +22,10 @@ pub async fn enqueue<J: JobKind>(
     job: &J,
     now: OffsetDateTime,
 ) -> Result<JobId, StoreError> {
-    let payload = serde_json::to_string(job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    jobs::enqueue(
-        conn,
-        jobs::NewJob {
-            kind: J::KIND,
-            payload: &payload,
-            run_at: now,
-            max_attempts: J::MAX_ATTEMPTS,
-            org_id: None,
-            total: 0,
-        },
-        now,
-    )
-    .await
+    insert(conn, job, None, 0, now).await
 }
 
-/// Queues `job` with progress visible to `org_id`.
+/// Like [`enqueue`], with progress (of `total` units) visible to `org_id`.
 pub async fn enqueue_for_org<J: JobKind>(
     conn: &mut Conn,
     job: &J,
@@ -46,20 +33,26 @@ pub async fn enqueue_for_org<J: JobKind>(
     total: i64,
     now: OffsetDateTime,
 ) -> Result<JobId, StoreError> {
+    insert(conn, job, Some(org_id), total, now).await
+}
+
+async fn insert<J: JobKind>(
+    conn: &mut Conn,
+    job: &J,
+    org_id: Option<muster_domain::OrgId>,
+    total: i64,
+    now: OffsetDateTime,
+) -> Result<JobId, StoreError> {
     let payload = serde_json::to_string(job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    jobs::enqueue(
-        conn,
-        jobs::NewJob {
-            kind: J::KIND,
-            payload: &payload,
-            run_at: now,
-            max_attempts: J::MAX_ATTEMPTS,
-            org_id: Some(org_id),
-            total,
-        },
-        now,
-    )
-    .await
+    let new = jobs::NewJob {
+        kind: J::KIND,
+        payload: &payload,
+        run_at: now,
+        max_attempts: J::MAX_ATTEMPTS,
+        org_id,
+        total,
+    };
+    jobs::enqueue(conn, new, now).await
 }
 
 /// How a job attempt ended badly.

@@ -1,18 +1,7 @@
 use muster_server::startup::setup_link;
-use muster_test_support::{db_tests, TestApp};
+use muster_test_support::{csrf_field, db_tests, TestApp};
 
 db_tests!(the_setup_link_creates_the_first_organization_once);
-
-/// The value of the hidden `csrf_token` field of a page.
-pub fn csrf_field(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("a csrf_token field") + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
 
 async fn the_setup_link_creates_the_first_organization_once(app: TestApp) {
     let link = setup_link(&app.state)

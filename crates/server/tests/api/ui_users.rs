@@ -1,9 +1,8 @@
 //! The Users area, settings and audit pages through plain HTTP (forms, no
 //! JavaScript), on both databases.
 
-use crate::setup::csrf_field;
 use muster_domain::OrgRole;
-use muster_test_support::{db_tests, invite_link, outbox, TestApp, PASSWORD};
+use muster_test_support::{csrf_field, db_tests, invite_link, outbox, TestApp};
 use time::Duration;
 
 db_tests!(
@@ -13,28 +12,6 @@ db_tests!(
     the_audit_page_and_the_error_report,
     admins_do_not_get_owner_actions,
 );
-
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = app.client();
-    let page = client
-        .get(app.url("/signin"))
-        .send()
-        .await
-        .expect("sign-in page");
-    let csrf = csrf_field(&page.text().await.expect("html"));
-    let response = client
-        .post(app.url("/signin"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", email),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(response.status(), 303);
-    client
-}
 
 async fn html(client: &reqwest::Client, url: String) -> (u16, String) {
     let response = client.get(url).send().await.expect("page");
@@ -56,7 +33,7 @@ async fn the_users_page_filters_and_pages_in_the_url(app: TestApp) {
         )
         .await;
     }
-    let client = signed_in(&app, "ada@example.com").await;
+    let client = app.form_session("ada@example.com").await;
     let (status, page) = html(&client, app.url(&format!("/orgs/{org}/users"))).await;
     assert_eq!(status, 200);
     assert_eq!(page.matches("<tr data-email=").count(), 50);
@@ -87,7 +64,7 @@ async fn the_users_page_filters_and_pages_in_the_url(app: TestApp) {
 async fn invite_links_explain_themselves_and_existing_users_join_after_signing_in(app: TestApp) {
     let (org, _) = app.create_org("Acme", "ada@example.com").await;
     app.create_org("Globex", "grace@example.com").await;
-    let admin = signed_in(&app, "ada@example.com").await;
+    let admin = app.form_session("ada@example.com").await;
     let (_, page) = html(&admin, app.url(&format!("/orgs/{org}/users/invite"))).await;
     let csrf = csrf_field(&page);
     for email in ["grace@example.com", "late@example.com"] {
@@ -134,7 +111,7 @@ async fn invite_links_explain_themselves_and_existing_users_join_after_signing_i
     let (status, page) = html(&anonymous, app.url(&path)).await;
     assert_eq!(status, 200);
     assert!(page.contains("Sign in as grace@example.com"), "{page}");
-    let grace = signed_in(&app, "grace@example.com").await;
+    let grace = app.form_session("grace@example.com").await;
     let (_, page) = html(&grace, app.url(&path)).await;
     assert!(page.contains("Join Acme"));
     let joined = grace
@@ -158,7 +135,7 @@ async fn invite_links_explain_themselves_and_existing_users_join_after_signing_i
 
 async fn settings_and_templates_show_errors_next_to_fields(app: TestApp) {
     let (org, _) = app.create_org("Acme", "ada@example.com").await;
-    let client = signed_in(&app, "ada@example.com").await;
+    let client = app.form_session("ada@example.com").await;
     let (_, page) = html(&client, app.url(&format!("/orgs/{org}/settings"))).await;
     assert!(
         page.contains(&org.to_string()) && page.contains("data-copy"),
@@ -258,7 +235,7 @@ async fn the_audit_page_and_the_error_report(app: TestApp) {
         .await
         .expect("json");
     let job = accepted["job_id"].as_str().expect("a job").to_owned();
-    let client = signed_in(&app, "ada@example.com").await;
+    let client = app.form_session("ada@example.com").await;
     let (_, running) = html(&client, app.url(&format!("/orgs/{org}/jobs/{job}"))).await;
     assert!(
         running.contains("http-equiv=\"refresh\""),
@@ -299,7 +276,7 @@ async fn admins_do_not_get_owner_actions(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     app.member(org, "admin@example.com", OrgRole::Admin).await;
     let user = app.member(org, "user@example.com", OrgRole::User).await;
-    let client = signed_in(&app, "admin@example.com").await;
+    let client = app.form_session("admin@example.com").await;
     let (_, owner_page) = html(&client, app.url(&format!("/orgs/{org}/users/{owner}"))).await;
     assert!(
         !owner_page.contains("id=\"disable-user\"") && !owner_page.contains("id=\"change-role\"")

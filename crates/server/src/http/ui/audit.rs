@@ -4,7 +4,7 @@ use super::context::OrgPage;
 use super::error::{page, urlencode, UiError, UiResult};
 use crate::http::api::audit::{self as audit_api, AuditQuery};
 use crate::http::error::ApiError;
-use crate::http::extract::{ClientIp, OrgMember};
+use crate::http::extract::ClientIp;
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::Uri;
@@ -30,12 +30,7 @@ pub async fn show(
     Query(filters): Query<AuditFilters>,
 ) -> UiResult {
     view.require(Capability::ViewAuditLog)?;
-    let member = OrgMember {
-        caller: view.viewer.caller.clone(),
-        org_id: view.org.id,
-        role: view.role,
-        ip,
-    };
+    let member = view.member(ip);
     let text = |v: &str| Some(v.to_owned()).filter(|v| !v.trim().is_empty());
     let query = AuditQuery {
         actor: text(&filters.actor),

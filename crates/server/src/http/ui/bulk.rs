@@ -6,7 +6,7 @@ use super::context::OrgPage;
 use super::error::{page, UiError, UiResult};
 use crate::http::api::jobs::{self as job_api, JobView};
 use crate::http::error::ApiError;
-use crate::http::extract::{ClientIp, OrgMember};
+use crate::http::extract::ClientIp;
 use crate::jobs::bulk_invite::{self, COLUMNS};
 use crate::state::AppState;
 use axum::extract::{Multipart, Path, State};
@@ -14,15 +14,6 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect};
 use minijinja::context;
 use muster_domain::permission::Capability;
-
-fn as_member(view: &OrgPage, ip: std::net::IpAddr) -> OrgMember {
-    OrgMember {
-        caller: view.viewer.caller.clone(),
-        org_id: view.org.id,
-        role: view.role,
-        ip,
-    }
-}
 
 pub async fn form(view: OrgPage, uri: Uri) -> UiResult {
     view.require(Capability::ManageInvitations)?;
@@ -93,7 +84,7 @@ pub async fn upload(
         );
     }
     let started = match bulk_invite::parse_csv(&file) {
-        Ok(rows) => bulk_invite::start(&state, &as_member(&view, ip), rows).await,
+        Ok(rows) => bulk_invite::start(&state, &view.member(ip), rows).await,
         Err(error) => Err(error),
     };
     match started {
@@ -102,15 +93,7 @@ pub async fn upload(
         }
         Err(ApiError::Internal(cause)) => Err(UiError::Internal(cause)),
         Err(error) => {
-            let message = match &error {
-                ApiError::Invalid(invalid) => invalid
-                    .0
-                    .iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                other => other.to_string(),
-            };
+            let message = error.user_message();
             retry_page(&view, uri.path(), &message, error.status())
         }
     }
@@ -125,7 +108,7 @@ fn retry_page(view: &OrgPage, path: &str, error: &str, status: StatusCode) -> Ui
 }
 
 async fn load(state: &AppState, view: &OrgPage, id: &str) -> Result<JobView, UiError> {
-    let member = as_member(view, std::net::IpAddr::from([127, 0, 0, 1]));
+    let member = view.member(std::net::IpAddr::from([127, 0, 0, 1]));
     job_api::load(state, &member, id)
         .await
         .map_err(UiError::from)

@@ -91,6 +91,17 @@ pub struct OrgPage {
 }
 
 impl OrgPage {
+    /// The viewer as an API member of this organization, to share the API's
+    /// handlers' logic.
+    pub fn member(&self, ip: std::net::IpAddr) -> crate::http::extract::OrgMember {
+        crate::http::extract::OrgMember {
+            caller: self.viewer.caller.clone(),
+            org_id: self.org.id,
+            role: self.role,
+            ip,
+        }
+    }
+
     /// The viewer as the author of a change.
     pub fn actor(&self, ip: std::net::IpAddr) -> crate::audit::Actor {
         crate::audit::Actor {

@@ -1,6 +1,6 @@
 //! My profile: details, organizations, and the theme switch of the user menu.
 
-use super::context::{layout, UiForm, UiUser};
+use super::context::{field_errors, layout, UiForm, UiUser};
 use super::error::{safe_local_path, UiResult};
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -114,12 +114,7 @@ pub async fn save(
     let language = invalid.check("language", names::language_tag(&form.language));
     let (Some(first_name), Some(last_name), Some(language)) = (first_name, last_name, language)
     else {
-        let errors: Value = invalid
-            .0
-            .iter()
-            .map(|e| (e.field.clone(), e.message.clone()))
-            .collect::<std::collections::BTreeMap<_, _>>()
-            .into();
+        let errors = field_errors(&invalid);
         let html = render(&state, &viewer, uri.path(), &form, errors, false).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
     };

@@ -7,7 +7,7 @@ use super::error::{UiError, UiResult};
 use crate::http::api::invite_templates as template_api;
 use crate::http::api::orgs::OrgUpdate;
 use crate::http::error::ApiError;
-use crate::http::extract::{ClientIp, OrgMember};
+use crate::http::extract::ClientIp;
 use crate::mail::invite::{self, InviteVars};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -18,15 +18,6 @@ use muster_domain::org::LOGGING_LEVELS;
 use muster_domain::permission::Capability;
 use muster_store::{templates, StoreError};
 use serde::{Deserialize, Serialize};
-
-fn as_member(view: &OrgPage, ip: std::net::IpAddr) -> OrgMember {
-    OrgMember {
-        caller: view.viewer.caller.clone(),
-        org_id: view.org.id,
-        role: view.role,
-        ip,
-    }
-}
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
@@ -281,7 +272,7 @@ pub async fn submit_template(
     } else {
         language.clone()
     };
-    let member = as_member(&view, ip);
+    let member = view.member(ip);
     match form.action.as_str() {
         "delete" if !is_new => {
             template_api::remove(&state, &member, &language)

@@ -1,7 +1,7 @@
 //! First-run setup: the one-time link printed at the first start creates the
 //! first organization and its owner, then signs the owner in.
 
-use super::context::UiForm;
+use super::context::{field_errors, UiForm};
 use super::error::{message_page, page, UiError, UiResult};
 use super::signin::{form_token, form_token_matches};
 use crate::auth::{password, session};
@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use minijinja::{context, Value};
+use minijinja::context;
 use muster_domain::{names, org, secret, Email, Invalid};
 use muster_store::{orgs, setup, users, StoreError};
 use serde::{Deserialize, Serialize};
@@ -134,12 +134,7 @@ fn redisplay(
     form: &SetupForm,
     invalid: &Invalid,
 ) -> UiResult {
-    let errors: Value = invalid
-        .0
-        .iter()
-        .map(|e| (e.field.clone(), e.message.clone()))
-        .collect::<std::collections::BTreeMap<_, _>>()
-        .into();
+    let errors = field_errors(invalid);
     let (jar, csrf_token) = form_token(state, jar);
     let html = super::templates::get()?
         .render("setup.html", context! { token, csrf_token, form, errors })?;

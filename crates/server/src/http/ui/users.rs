@@ -427,15 +427,7 @@ pub async fn action(
         Err(ApiError::Internal(cause)) => Err(UiError::Internal(cause)),
         Err(ApiError::NotFound) => Err(UiError::not_found()),
         Err(error) => {
-            let message = match &error {
-                ApiError::Invalid(invalid) => invalid
-                    .0
-                    .iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                other => other.to_string(),
-            };
+            let message = error.user_message();
             Ok(Redirect::to(&format!("{back}?error={}", urlencode(&message))).into_response())
         }
     }
