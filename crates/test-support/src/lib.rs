@@ -134,6 +134,15 @@ impl TestApp {
         &self.state.store
     }
 
+    /// An API client that acts with the personal access token `token`.
+    pub fn api(&self, token: &str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: self.base.clone(),
+            token: token.to_owned(),
+        }
+    }
+
     /// A client that keeps cookies, like a browser.
     pub fn client(&self) -> reqwest::Client {
         reqwest::Client::builder()
@@ -360,4 +369,57 @@ pub fn csrf_field(html: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// Calls the API of a [`TestApp`] with one token; `path` starts at `/api/v1`.
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: impl Into<String>,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let path = path.into();
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    pub async fn get(&self, path: impl Into<String>) -> reqwest::Response {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(
+        &self,
+        path: impl Into<String>,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(
+        &self,
+        path: impl Into<String>,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: impl Into<String>) -> reqwest::Response {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
 }

@@ -11,6 +11,15 @@ db_tests!(
     creators_read_and_users_are_refused,
 );
 
+fn emails(page: &serde_json::Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["email"].as_str().map(str::to_owned))
+        .collect()
+}
+
 async fn the_member_list_filters_searches_and_pages(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     for (email, role) in [
@@ -26,26 +35,14 @@ async fn the_member_list_filters_searches_and_pages(app: TestApp) {
     app.add_member(org, hal, OrgRole::User, MembershipStatus::Disabled)
         .await;
     app.create_org("Other", "zed@example.com").await;
-    let token = app.token(owner).await;
-    let http = reqwest::Client::new();
-    let get = |query: &str| {
-        http.get(app.url(&format!("/api/v1/orgs/{org}/users{query}")))
-            .bearer_auth(&token)
-            .send()
-    };
-    let emails = |page: &serde_json::Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m["email"].as_str().map(str::to_owned))
-            .collect()
-    };
+    let api = app.api(&app.token(owner).await);
+    let users = format!("/api/v1/orgs/{org}/users");
+    let get = |query: &str| api.get(format!("{users}{query}"));
 
-    let all = json(get("").await.expect("list"), 200).await;
+    let all = json(get("").await, 200).await;
     assert_eq!(emails(&all).len(), 7, "only this organization's members");
     assert_eq!(emails(&all)[0], "ada@example.com", "by email");
-    let first = json(get("?limit=3").await.expect("list"), 200).await;
+    let first = json(get("?limit=3").await, 200).await;
     assert_eq!(
         emails(&first),
         vec!["ada@example.com", "carl@example.com", "dora@example.com"]
@@ -53,21 +50,15 @@ async fn the_member_list_filters_searches_and_pages(app: TestApp) {
     // A member added while paging does not shift the next page.
     app.member(org, "bea@example.com", OrgRole::User).await;
     let cursor = first["next_cursor"].as_str().expect("more").to_owned();
-    let second = json(
-        get(&format!("?limit=3&cursor={cursor}"))
-            .await
-            .expect("list"),
-        200,
-    )
-    .await;
+    let second = json(get(&format!("?limit=3&cursor={cursor}")).await, 200).await;
     assert_eq!(
         emails(&second),
         vec!["erin@example.com", "fred_x@example.com", "gina@example.com"]
     );
 
-    let users = json(get("?role=user&status=active").await.expect("list"), 200).await;
+    let active_users = json(get("?role=user&status=active").await, 200).await;
     assert_eq!(
-        emails(&users),
+        emails(&active_users),
         vec![
             "bea@example.com",
             "erin@example.com",
@@ -75,23 +66,27 @@ async fn the_member_list_filters_searches_and_pages(app: TestApp) {
             "gina@example.com"
         ]
     );
-    let disabled = json(get("?status=disabled").await.expect("list"), 200).await;
-    assert_eq!(emails(&disabled), vec!["hal@example.com"]);
+    assert_eq!(
+        emails(&json(get("?status=disabled").await, 200).await),
+        vec!["hal@example.com"]
+    );
     // `_` is a character, not a wildcard; names match too, in any case.
-    let search = json(get("?q=D_X").await.expect("list"), 200).await;
-    assert_eq!(emails(&search), vec!["fred_x@example.com"]);
-    let by_name = json(get("?q=TEST%20gina").await.expect("list"), 200).await;
-    assert_eq!(emails(&by_name), vec!["gina@example.com"]);
+    assert_eq!(
+        emails(&json(get("?q=D_X").await, 200).await),
+        vec!["fred_x@example.com"]
+    );
+    assert_eq!(
+        emails(&json(get("?q=TEST%20gina").await, 200).await),
+        vec!["gina@example.com"]
+    );
     let by_solution = json(
-        get(&format!("?solution={}", muster_domain::OrgId::new()))
-            .await
-            .expect("list"),
+        get(&format!("?solution={}", muster_domain::OrgId::new())).await,
         200,
     )
     .await;
     assert!(emails(&by_solution).is_empty());
     assert_eq!(all["items"][0]["solutions"], json!([]));
-    let body = problem(get("?role=boss&status=gone").await.expect("list"), 422).await;
+    let body = problem(get("?role=boss&status=gone").await, 422).await;
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(2));
 }
 
@@ -99,82 +94,32 @@ async fn role_changes_follow_the_rules(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     let admin = app.member(org, "admin@example.com", OrgRole::Admin).await;
     let user = app.member(org, "user@example.com", OrgRole::User).await;
-    let http = reqwest::Client::new();
-    let patch = |token: String, target: muster_domain::UserId, role: &'static str| {
-        http.patch(app.url(&format!("/api/v1/orgs/{org}/users/{target}")))
-            .bearer_auth(token)
-            .json(&json!({"role": role}))
-            .send()
-    };
-    let owner_token = app.token(owner).await;
-    let admin_token = app.token(admin).await;
-    let changed = json(
-        patch(admin_token.clone(), user, "creator")
-            .await
-            .expect("patch"),
-        200,
-    )
-    .await;
+    let owner_api = app.api(&app.token(owner).await);
+    let admin_api = app.api(&app.token(admin).await);
+    let member = |id: muster_domain::UserId| format!("/api/v1/orgs/{org}/users/{id}");
+    let role = |role: &str| json!({"role": role});
+
+    let changed = json(admin_api.patch(&member(user), role("creator")).await, 200).await;
     assert_eq!(changed["role"], "creator");
-    problem(
-        patch(admin_token.clone(), user, "owner")
-            .await
-            .expect("patch"),
-        403,
-    )
-    .await;
-    problem(
-        patch(admin_token.clone(), owner, "admin")
-            .await
-            .expect("patch"),
-        403,
-    )
-    .await;
-    problem(
-        patch(admin_token.clone(), admin, "user")
-            .await
-            .expect("patch"),
-        403,
-    )
-    .await;
-    problem(
-        patch(owner_token.clone(), owner, "admin")
-            .await
-            .expect("patch"),
-        403,
-    )
-    .await;
-    problem(
-        patch(owner_token.clone(), user, "emperor")
-            .await
-            .expect("patch"),
-        422,
-    )
-    .await;
-    json(
-        patch(owner_token.clone(), user, "owner")
-            .await
-            .expect("patch"),
-        200,
-    )
-    .await;
+    problem(admin_api.patch(&member(user), role("owner")).await, 403).await;
+    problem(admin_api.patch(&member(owner), role("admin")).await, 403).await;
+    problem(admin_api.patch(&member(admin), role("user")).await, 403).await;
+    problem(owner_api.patch(&member(owner), role("admin")).await, 403).await;
+    problem(owner_api.patch(&member(user), role("emperor")).await, 422).await;
+    json(owner_api.patch(&member(user), role("owner")).await, 200).await;
     // Two owners now: one can step the other down, but not the last one.
-    let new_owner_token = app.token(user).await;
+    let new_owner_api = app.api(&app.token(user).await);
     json(
-        patch(new_owner_token.clone(), owner, "admin")
-            .await
-            .expect("patch"),
+        new_owner_api.patch(&member(owner), role("admin")).await,
         200,
     )
     .await;
     let audit = json(
-        http.get(app.url(&format!(
-            "/api/v1/orgs/{org}/audit?action=member.role_changed"
-        )))
-        .bearer_auth(&new_owner_token)
-        .send()
-        .await
-        .expect("audit"),
+        new_owner_api
+            .get(&format!(
+                "/api/v1/orgs/{org}/audit?action=member.role_changed"
+            ))
+            .await,
         200,
     )
     .await;
@@ -189,72 +134,41 @@ async fn role_changes_follow_the_rules(app: TestApp) {
 async fn disabling_stops_access_at_once_and_enabling_restores_it(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     let bob = app.member(org, "bob@example.com", OrgRole::Admin).await;
-    let bob_token = app.token(bob).await;
-    let owner_token = app.token(owner).await;
-    let http = reqwest::Client::new();
-    json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/users")))
-            .bearer_auth(&bob_token)
-            .send()
-            .await
-            .expect("list"),
-        200,
-    )
-    .await;
+    let bob_api = app.api(&app.token(bob).await);
+    let owner_api = app.api(&app.token(owner).await);
+    let users = format!("/api/v1/orgs/{org}/users");
+    json(bob_api.get(&users).await, 200).await;
     let disabled = json(
-        http.post(app.url(&format!("/api/v1/orgs/{org}/users/{bob}/disable")))
-            .bearer_auth(&owner_token)
-            .send()
-            .await
-            .expect("disable"),
+        owner_api
+            .post(&format!("{users}/{bob}/disable"), json!({}))
+            .await,
         200,
     )
     .await;
     assert_eq!(disabled["status"], "disabled");
+    problem(bob_api.get(&users).await, 403).await;
+    // Nobody disables themselves, and the last owner stays.
     problem(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/users")))
-            .bearer_auth(&bob_token)
-            .send()
-            .await
-            .expect("list"),
-        403,
-    )
-    .await;
-    // Admins cannot disable owners, nobody disables themselves, the last owner stays.
-    problem(
-        http.post(app.url(&format!("/api/v1/orgs/{org}/users/{owner}/disable")))
-            .bearer_auth(&owner_token)
-            .send()
-            .await
-            .expect("disable"),
+        owner_api
+            .post(&format!("{users}/{owner}/disable"), json!({}))
+            .await,
         403,
     )
     .await;
     let enabled = json(
-        http.post(app.url(&format!("/api/v1/orgs/{org}/users/{bob}/enable")))
-            .bearer_auth(&owner_token)
-            .send()
-            .await
-            .expect("enable"),
+        owner_api
+            .post(&format!("{users}/{bob}/enable"), json!({}))
+            .await,
         200,
     )
     .await;
     assert_eq!(enabled["status"], "active");
-    json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/users")))
-            .bearer_auth(&bob_token)
-            .send()
-            .await
-            .expect("list"),
-        200,
-    )
-    .await;
+    json(bob_api.get(&users).await, 200).await;
+    // Admins cannot disable owners.
     problem(
-        http.post(app.url(&format!("/api/v1/orgs/{org}/users/{owner}/disable")))
-            .bearer_auth(&bob_token)
-            .send()
-            .await
-            .expect("disable"),
+        bob_api
+            .post(&format!("{users}/{owner}/disable"), json!({}))
+            .await,
         403,
     )
     .await;
@@ -264,55 +178,31 @@ async fn removing_and_leaving_keep_the_account(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     let bob = app.member(org, "bob@example.com", OrgRole::User).await;
     let carl = app.member(org, "carl@example.com", OrgRole::Creator).await;
-    let owner_token = app.token(owner).await;
-    let http = reqwest::Client::new();
-    let removed = http
-        .delete(app.url(&format!("/api/v1/orgs/{org}/users/{bob}")))
-        .bearer_auth(&owner_token)
-        .send()
-        .await
-        .expect("remove");
-    assert_eq!(removed.status(), 204);
-    problem(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/users/{bob}")))
-            .bearer_auth(&owner_token)
-            .send()
-            .await
-            .expect("get"),
-        404,
-    )
-    .await;
+    let owner_api = app.api(&app.token(owner).await);
+    let users = format!("/api/v1/orgs/{org}/users");
+    assert_eq!(
+        owner_api.delete(&format!("{users}/{bob}")).await.status(),
+        204
+    );
+    problem(owner_api.get(&format!("{users}/{bob}")).await, 404).await;
     // Bob can still sign in; he just has no organization.
     app.login(&app.client(), "bob@example.com").await;
     // Carl leaves on his own.
-    let carl_token = app.token(carl).await;
-    let left = http
-        .delete(app.url(&format!("/api/v1/orgs/{org}/users/{carl}")))
-        .bearer_auth(&carl_token)
-        .send()
-        .await
-        .expect("leave");
-    assert_eq!(left.status(), 204);
+    let carl_api = app.api(&app.token(carl).await);
+    assert_eq!(
+        carl_api.delete(&format!("{users}/{carl}")).await.status(),
+        204
+    );
     // The last owner cannot leave.
-    let body = problem(
-        http.delete(app.url(&format!("/api/v1/orgs/{org}/users/{owner}")))
-            .bearer_auth(&owner_token)
-            .send()
-            .await
-            .expect("leave"),
-        409,
-    )
-    .await;
+    let body = problem(owner_api.delete(&format!("{users}/{owner}")).await, 409).await;
     assert!(body["detail"]
         .as_str()
         .unwrap_or_default()
         .contains("at least one active owner"));
     let audit = json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/audit?action=member.")))
-            .bearer_auth(&owner_token)
-            .send()
-            .await
-            .expect("audit"),
+        owner_api
+            .get(&format!("/api/v1/orgs/{org}/audit?action=member."))
+            .await,
         200,
     )
     .await;
@@ -329,34 +219,15 @@ async fn creators_read_and_users_are_refused(app: TestApp) {
     let (org, _) = app.create_org("Acme", "ada@example.com").await;
     let carl = app.member(org, "carl@example.com", OrgRole::Creator).await;
     let uma = app.member(org, "uma@example.com", OrgRole::User).await;
-    let http = reqwest::Client::new();
-    let carl_token = app.token(carl).await;
-    json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/users")))
-            .bearer_auth(&carl_token)
-            .send()
-            .await
-            .expect("list"),
-        200,
-    )
-    .await;
+    let users = format!("/api/v1/orgs/{org}/users");
+    let carl_api = app.api(&app.token(carl).await);
+    json(carl_api.get(&users).await, 200).await;
     problem(
-        http.patch(app.url(&format!("/api/v1/orgs/{org}/users/{uma}")))
-            .bearer_auth(&carl_token)
-            .json(&json!({"role": "admin"}))
-            .send()
-            .await
-            .expect("patch"),
+        carl_api
+            .patch(&format!("{users}/{uma}"), json!({"role": "admin"}))
+            .await,
         403,
     )
     .await;
-    problem(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/users")))
-            .bearer_auth(app.token(uma).await)
-            .send()
-            .await
-            .expect("list"),
-        403,
-    )
-    .await;
+    problem(app.api(&app.token(uma).await).get(&users).await, 403).await;
 }
