@@ -55,8 +55,9 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-            // The path only: query strings may carry tokens.
-            tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
+            // The path only (query strings may carry cursors and searches), with
+            // secrets in it masked.
+            tracing::info_span!("http", method = %request.method(), path = %loggable_path(request.uri().path()))
         }))
 }
 
@@ -103,4 +104,34 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
         }
     }
     fixed.into_response()
+}
+
+/// Paths whose next segment is a secret (a setup or invite token).
+const SECRET_SEGMENT_AFTER: &[&str] = &["/setup/", "/invite/", "/api/v1/invitations/"];
+
+/// `path` with any token in it replaced by `…`, for logs.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in SECRET_SEGMENT_AFTER {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |at| &rest[at..]);
+            return format!("{prefix}…{tail}").into();
+        }
+    }
+    path.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/setup/abc123"), "/setup/…");
+        assert_eq!(loggable_path("/invite/abc123"), "/invite/…");
+        assert_eq!(
+            loggable_path("/api/v1/invitations/abc123/accept"),
+            "/api/v1/invitations/…/accept"
+        );
+        assert_eq!(loggable_path("/orgs/x/users"), "/orgs/x/users");
+    }
 }
