@@ -10,6 +10,7 @@ use crate::mail::Mail;
 use crate::state::AppState;
 use muster_domain::invitation::{check_link, LinkProblem};
 use muster_domain::permission::Denied;
+use muster_domain::{names, Invalid};
 use muster_domain::{
     secret, InvitationId, InvitationStatus, Invitee, MembershipStatus, OrgId, OrgRole, UserId,
 };
@@ -326,12 +327,7 @@ pub async fn landing(
     }
     let org = muster_store::orgs::find(conn, invitation.org_id).await?;
     let user = users::find(conn, invitation.user_id).await?;
-    let credentials = users::credentials(
-        conn,
-        &muster_domain::Email::parse(&user.email).map_err(|e| ApiError::Internal(e.to_string()))?,
-    )
-    .await?;
-    let new_account = credentials.is_none_or(|(_, hash)| hash.is_none());
+    let new_account = !users::has_password(conn, user.id).await?;
     let inviter = match invitation.invited_by {
         Some(id) => users::find(conn, id).await.ok().map(|u| u.display_name()),
         None => None,
@@ -349,7 +345,7 @@ pub async fn landing(
 
 /// How the person accepting proves who they are.
 pub enum Acceptance {
-    /// A new account: names and a password.
+    /// A new account: names and a password, as typed (checked by [`accept`]).
     NewAccount {
         first_name: String,
         last_name: String,
@@ -381,6 +377,7 @@ pub async fn accept(
                     landing.email
                 )));
             }
+            let (first_name, last_name) = check_new_account(&first_name, &last_name, &password)?;
             let hash = password::hash(password).await.map_err(ApiError::Internal)?;
             let user = users::find(conn, invitation.user_id).await?;
             users::update_profile(
@@ -436,4 +433,26 @@ pub async fn add_default_template(
     use crate::mail::invite::{DEFAULT_BODY, DEFAULT_SUBJECT};
     templates::upsert(conn, org_id, "en", DEFAULT_SUBJECT, DEFAULT_BODY, now).await?;
     Ok(())
+}
+
+/// The fields a new account needs, every problem at once.
+fn check_new_account(
+    first_name: &str,
+    last_name: &str,
+    password: &str,
+) -> Result<(String, String), Invalid> {
+    let mut invalid = Invalid::default();
+    let first_name = invalid.check(
+        "first_name",
+        names::required_text(first_name, names::NAME_MAX),
+    );
+    let last_name = invalid.check(
+        "last_name",
+        names::required_text(last_name, names::NAME_MAX),
+    );
+    invalid.check("password", names::check_new_password(password));
+    match (first_name, last_name) {
+        (Some(first_name), Some(last_name)) if invalid.is_empty() => Ok((first_name, last_name)),
+        _ => Err(invalid),
+    }
 }

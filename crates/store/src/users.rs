@@ -189,3 +189,14 @@ pub async fn set_default_org_if_none(conn: &mut Conn, id: UserId, org_id: OrgId)
         .await?;
     Ok(())
 }
+
+/// Whether the account can sign in with a password (an invited person who has
+/// not accepted yet has none).
+pub async fn has_password(conn: &mut Conn, id: UserId) -> Result<bool> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.is_some_and(|(hash,)| hash.is_some()))
+}

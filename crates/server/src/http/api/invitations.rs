@@ -15,7 +15,7 @@ use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::Json;
 use axum_extra::extract::CookieJar;
 use muster_domain::permission::Capability;
-use muster_domain::{names, InvitationId, Invitee, OrgId};
+use muster_domain::{InvitationId, Invitee, OrgId};
 use muster_store::{orgs, StoreError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -269,14 +269,13 @@ pub async fn accept_invitation(
     jar: CookieJar,
     AppJson(request): AppJson<AcceptRequest>,
 ) -> ApiResult<(CookieJar, Json<Accepted>)> {
-    // An unknown or used link says so before any field is checked.
-    {
-        let mut conn = state.store.read().await?;
-        invites::landing(&mut conn, &state, &token).await??;
-    }
     let acceptance = match caller {
         Some(caller) => Acceptance::SignedIn(caller.user_id),
-        None => new_account(request)?,
+        None => Acceptance::NewAccount {
+            first_name: request.first_name.unwrap_or_default(),
+            last_name: request.last_name.unwrap_or_default(),
+            password: request.password.unwrap_or_default(),
+        },
     };
     let signed_in = matches!(acceptance, Acceptance::SignedIn(_));
     let mut tx = state.store.begin().await?;
@@ -299,27 +298,4 @@ pub async fn accept_invitation(
             csrf_token,
         }),
     ))
-}
-
-/// Checks the fields a new account needs.
-pub fn new_account(request: AcceptRequest) -> ApiResult<Acceptance> {
-    let mut invalid = muster_domain::Invalid::default();
-    let first_name = invalid.check(
-        "first_name",
-        names::required_text(request.first_name.as_deref().unwrap_or(""), names::NAME_MAX),
-    );
-    let last_name = invalid.check(
-        "last_name",
-        names::required_text(request.last_name.as_deref().unwrap_or(""), names::NAME_MAX),
-    );
-    let password = request.password.unwrap_or_default();
-    invalid.check("password", names::check_new_password(&password));
-    match (first_name, last_name) {
-        (Some(first_name), Some(last_name)) if invalid.is_empty() => Ok(Acceptance::NewAccount {
-            first_name,
-            last_name,
-            password,
-        }),
-        _ => Err(ApiError::Invalid(invalid)),
-    }
 }

@@ -6,7 +6,6 @@ use super::context::{field_errors, UiForm, UiUser};
 use super::error::{message_page, UiError, UiResult};
 use super::signin::{form_token, form_token_matches};
 use crate::auth::session;
-use crate::http::api::invitations::{new_account, AcceptRequest};
 use crate::http::error::ApiError;
 use crate::invites::{self, Acceptance, LinkError};
 use crate::state::AppState;
@@ -133,38 +132,30 @@ pub async fn accept(
             None
         }
     };
-    let acceptance = match acceptance {
-        Some(acceptance) => acceptance,
-        None => {
-            let request = AcceptRequest {
-                first_name: Some(form.first_name.clone()),
-                last_name: Some(form.last_name.clone()),
-                password: Some(form.password.clone()),
-            };
-            match new_account(request) {
-                Ok(acceptance) => acceptance,
-                Err(ApiError::Invalid(invalid)) => {
-                    let errors = field_errors(&invalid);
-                    return render(
-                        &state,
-                        jar,
-                        &token,
-                        viewer.as_ref(),
-                        Some(form),
-                        errors,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    )
-                    .await;
-                }
-                Err(other) => return Err(other.into()),
-            }
-        }
-    };
+    let acceptance = acceptance.unwrap_or_else(|| Acceptance::NewAccount {
+        first_name: form.first_name.clone(),
+        last_name: form.last_name.clone(),
+        password: form.password.clone(),
+    });
     let signed_in = matches!(acceptance, Acceptance::SignedIn(_));
     let mut tx = state.store.begin().await?;
     let accepted = invites::accept(&mut tx, &state, &token, acceptance).await;
     let (_, user_id) = match accepted {
         Ok(done) => done,
+        Err(ApiError::Invalid(invalid)) => {
+            drop(tx);
+            let errors = field_errors(&invalid);
+            return render(
+                &state,
+                jar,
+                &token,
+                viewer.as_ref(),
+                Some(form),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
         Err(error @ (ApiError::Unauthorized(_) | ApiError::Forbidden(_) | ApiError::Gone(_))) => {
             drop(tx);
             let errors = context! { form => error.to_string() };
