@@ -51,6 +51,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     pub db: Db,
     database_url: String,
+    /// Shared by every [`Api`] of this app (one connection pool).
+    http: reqwest::Client,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
@@ -121,6 +123,7 @@ impl TestApp {
             data_dir: dir.path().to_path_buf(),
             db,
             database_url,
+            http: reqwest::Client::new(),
             running: Some(running),
             _dir: dir,
         })
@@ -137,7 +140,7 @@ impl TestApp {
     /// An API client that acts with the personal access token `token`.
     pub fn api(&self, token: &str) -> Api {
         Api {
-            http: reqwest::Client::new(),
+            http: self.http.clone(),
             base: self.base.clone(),
             token: token.to_owned(),
         }
@@ -417,6 +420,15 @@ impl Api {
         body: serde_json::Value,
     ) -> reqwest::Response {
         self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: impl Into<String>, body: serde_json::Value) -> reqwest::Response {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// A POST without a body (the lifecycle actions).
+    pub async fn post_empty(&self, path: impl Into<String>) -> reqwest::Response {
+        self.call(reqwest::Method::POST, path, None).await
     }
 
     pub async fn delete(&self, path: impl Into<String>) -> reqwest::Response {

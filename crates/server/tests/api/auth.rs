@@ -235,25 +235,13 @@ async fn a_token_authenticates_as_its_user(app: TestApp) {
         token.starts_with("mst_pat_") && token.len() == 54,
         "{token}"
     );
-    let http = reqwest::Client::new();
-    let me = json(
-        http.get(app.url("/api/v1/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("me"),
-        200,
-    )
-    .await;
+    let me = json(app.api(&token).get("/api/v1/me").await, 200).await;
     assert_eq!(me["email"], "ada@example.com");
     // A token changes state without CSRF: it is not ambient like a cookie.
     json(
-        http.patch(app.url("/api/v1/me"))
-            .bearer_auth(&token)
-            .json(&json!({"last_name": "Lovelace"}))
-            .send()
-            .await
-            .expect("patch"),
+        app.api(&token)
+            .patch("/api/v1/me", json!({"last_name": "Lovelace"}))
+            .await,
         200,
     )
     .await;
@@ -261,15 +249,7 @@ async fn a_token_authenticates_as_its_user(app: TestApp) {
     let mut typo: Vec<char> = token.chars().collect();
     typo[10] = if typo[10] == 'x' { 'y' } else { 'x' };
     let typo: String = typo.into_iter().collect();
-    let body = problem(
-        http.get(app.url("/api/v1/me"))
-            .bearer_auth(&typo)
-            .send()
-            .await
-            .expect("me"),
-        401,
-    )
-    .await;
+    let body = problem(app.api(&typo).get("/api/v1/me").await, 401).await;
     assert!(
         body["detail"]
             .as_str()
@@ -279,15 +259,7 @@ async fn a_token_authenticates_as_its_user(app: TestApp) {
     );
     // After the six-month lease (with no use to extend it), the token is refused.
     app.clock.advance(Duration::days(200));
-    let body = problem(
-        http.get(app.url("/api/v1/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("me"),
-        401,
-    )
-    .await;
+    let body = problem(app.api(&token).get("/api/v1/me").await, 401).await;
     assert!(
         body["detail"]
             .as_str()
@@ -303,13 +275,8 @@ async fn a_disabled_membership_stops_token_and_session_at_once(app: TestApp) {
     let token = app.token(bob).await;
     let client = app.client();
     app.login(&client, "bob@example.com").await;
-    let http = reqwest::Client::new();
     json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("org"),
+        app.api(&token).get(format!("/api/v1/orgs/{org}")).await,
         200,
     )
     .await;
@@ -322,11 +289,7 @@ async fn a_disabled_membership_stops_token_and_session_at_once(app: TestApp) {
         .expect("disable");
     drop(conn);
     problem(
-        http.get(app.url(&format!("/api/v1/orgs/{org}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("org"),
+        app.api(&token).get(format!("/api/v1/orgs/{org}")).await,
         403,
     )
     .await;

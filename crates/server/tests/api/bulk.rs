@@ -35,11 +35,9 @@ async fn a_csv_upload_invites_good_rows_and_reports_bad_ones(app: TestApp) {
     assert_eq!(accepted["total"], 8);
     let job = accepted["job_id"].as_str().expect("a job").to_owned();
     let queued = json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/jobs/{job}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("job"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/jobs/{job}"))
+            .await,
         200,
     )
     .await;
@@ -50,11 +48,9 @@ async fn a_csv_upload_invites_good_rows_and_reports_bad_ones(app: TestApp) {
 
     app.worker().run_until_idle().await.expect("jobs");
     let done = json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/jobs/{job}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("job"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/jobs/{job}"))
+            .await,
         200,
     )
     .await;
@@ -80,11 +76,9 @@ async fn a_csv_upload_invites_good_rows_and_reports_bad_ones(app: TestApp) {
     assert!(errors[1].1.contains("row 2"), "{errors:?}");
     assert!(errors[3].1.contains("status: active"), "{errors:?}");
     let list = json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/users?status=invited")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("list"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/users?status=invited"))
+            .await,
         200,
     )
     .await;
@@ -103,12 +97,12 @@ async fn a_csv_upload_invites_good_rows_and_reports_bad_ones(app: TestApp) {
     assert_eq!(mails.len(), 3);
     // JSON works the same way.
     let accepted = json(
-        http.post(app.url(&format!("/api/v1/orgs/{org}/invitations/bulk")))
-            .bearer_auth(&token)
-            .json(&json!([{"email": "five@example.com", "role": "user"}]))
-            .send()
-            .await
-            .expect("upload"),
+        app.api(&token)
+            .post(
+                format!("/api/v1/orgs/{org}/invitations/bulk"),
+                json!([{"email": "five@example.com", "role": "user"}]),
+            )
+            .await,
         202,
     )
     .await;
@@ -163,12 +157,10 @@ async fn uploads_that_cannot_start_are_refused(app: TestApp) {
     );
     let huge = format!("email\n{}", "x".repeat(10_000_001));
     problem(upload(huge, "text/csv").await.expect("upload"), 413).await;
-    let deleted = http
-        .delete(app.url(&format!("/api/v1/orgs/{org}/invite-templates/en")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("delete");
+    let deleted = app
+        .api(&token)
+        .delete(format!("/api/v1/orgs/{org}/invite-templates/en"))
+        .await;
     assert_eq!(deleted.status(), 204);
     problem(
         upload("email\nx@example.com\n".into(), "text/csv")

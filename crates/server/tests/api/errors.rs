@@ -49,27 +49,11 @@ async fn client_mistakes_get_problem_json(app: TestApp) {
         .expect("patch");
     problem(not_json, 415).await;
 
-    problem(
-        http.get(app.url("/api/v1/nothing-here"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("get"),
-        404,
-    )
-    .await;
+    problem(app.api(&token).get("/api/v1/nothing-here").await, 404).await;
     let put = http.put(&me).bearer_auth(&token).send().await.expect("put");
     assert!(put.headers().contains_key("allow"));
     problem(put, 405).await;
-    problem(
-        http.get(app.url("/api/v1/orgs/not-a-uuid"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("get"),
-        404,
-    )
-    .await;
+    problem(app.api(&token).get("/api/v1/orgs/not-a-uuid").await, 404).await;
 
     let huge = format!("{{\"first_name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
     let too_large = http

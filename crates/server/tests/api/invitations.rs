@@ -18,13 +18,9 @@ async fn invite(
     org: muster_domain::OrgId,
     body: serde_json::Value,
 ) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url(&format!("/api/v1/orgs/{org}/invitations")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
+    app.api(token)
+        .post(format!("/api/v1/orgs/{org}/invitations"), body)
         .await
-        .expect("invite")
 }
 
 async fn an_invite_mails_a_link_that_onboards_a_new_person(app: TestApp) {
@@ -110,12 +106,9 @@ async fn an_invite_mails_a_link_that_onboards_a_new_person(app: TestApp) {
     app.login(&app.client(), "bob@example.com").await;
 
     let list = json(
-        reqwest::Client::new()
-            .get(app.url(&format!("/api/v1/orgs/{org}/users?q=bob")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("list"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/users?q=bob"))
+            .await,
         200,
     )
     .await;
@@ -175,23 +168,16 @@ async fn an_existing_user_joins_after_signing_in(app: TestApp) {
     problem(anonymous, 401).await;
     // Signed in as someone else: refused.
     let other = app.token(owner).await;
-    let wrong = reqwest::Client::new()
-        .post(app.url(&format!("/api/v1/invitations/{secret}/accept")))
-        .bearer_auth(&other)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("accept");
+    let wrong = app
+        .api(&other)
+        .post(format!("/api/v1/invitations/{secret}/accept"), json!({}))
+        .await;
     problem(wrong, 403).await;
     let grace_token = app.token(grace).await;
     let accepted = json(
-        reqwest::Client::new()
-            .post(app.url(&format!("/api/v1/invitations/{secret}/accept")))
-            .bearer_auth(&grace_token)
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("accept"),
+        app.api(&grace_token)
+            .post(format!("/api/v1/invitations/{secret}/accept"), json!({}))
+            .await,
         200,
     )
     .await;
@@ -288,14 +274,10 @@ async fn invites_are_refused_for_members_and_without_templates(app: TestApp) {
         201,
     )
     .await;
-
-    let http = reqwest::Client::new();
-    let deleted = http
-        .delete(app.url(&format!("/api/v1/orgs/{org}/invite-templates/en")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("delete");
+    let deleted = app
+        .api(&token)
+        .delete(format!("/api/v1/orgs/{org}/invite-templates/en"))
+        .await;
     assert_eq!(deleted.status(), 204);
     let body = problem(
         invite(&app, &token, org, json!({"email": "carl@example.com"})).await,
@@ -314,7 +296,6 @@ async fn invites_are_refused_for_members_and_without_templates(app: TestApp) {
 async fn links_explain_when_expired_used_or_revoked(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     let token = app.token(owner).await;
-    let http = reqwest::Client::new();
     let first = json(
         invite(&app, &token, org, json!({"email": "late@example.com"})).await,
         201,
@@ -338,15 +319,13 @@ async fn links_explain_when_expired_used_or_revoked(app: TestApp) {
     };
     let late = secret_of("late@example.com");
     let gone = secret_of("gone@example.com");
-    let revoked = http
-        .delete(app.url(&format!(
+    let revoked = app
+        .api(&token)
+        .delete(format!(
             "/api/v1/orgs/{org}/invitations/{}",
             second["id"].as_str().unwrap_or_default()
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("revoke");
+        ))
+        .await;
     assert_eq!(revoked.status(), 204);
     let body = problem(
         reqwest::get(app.url(&format!("/api/v1/invitations/{gone}")))
@@ -364,24 +343,20 @@ async fn links_explain_when_expired_used_or_revoked(app: TestApp) {
     );
     // The revoked person is no longer listed.
     let list = json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/users?q=gone")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("list"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/users?q=gone"))
+            .await,
         200,
     )
     .await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(0));
     problem(
-        http.delete(app.url(&format!(
-            "/api/v1/orgs/{org}/invitations/{}",
-            second["id"].as_str().unwrap_or_default()
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("revoke"),
+        app.api(&token)
+            .delete(format!(
+                "/api/v1/orgs/{org}/invitations/{}",
+                second["id"].as_str().unwrap_or_default()
+            ))
+            .await,
         409,
     )
     .await;
@@ -413,14 +388,7 @@ async fn links_explain_when_expired_used_or_revoked(app: TestApp) {
 async fn a_reinvite_replaces_the_old_link(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     let token = app.token(owner).await;
-    let http = reqwest::Client::new();
-    let put = http
-        .put(app.url(&format!("/api/v1/orgs/{org}/invite-templates/de")))
-        .bearer_auth(&token)
-        .json(&json!({"subject": "Einladung zu {{ organization }}", "body": "Hallo {{ first_name }}, {{ invite_link }}"}))
-        .send()
-        .await
-        .expect("put");
+    let put = app.api(&token).put(format!("/api/v1/orgs/{org}/invite-templates/de"), json!({"subject": "Einladung zu {{ organization }}", "body": "Hallo {{ first_name }}, {{ invite_link }}"})).await;
     assert_eq!(put.status(), 201);
     let created = json(
         invite(
@@ -437,12 +405,12 @@ async fn a_reinvite_replaces_the_old_link(app: TestApp) {
     app.worker().run_until_idle().await.expect("jobs");
     let old = invite_link(&outbox(&app)[0]).expect("a link");
     let again = json(
-        http.post(app.url(&format!("/api/v1/orgs/{org}/users/{user}/reinvite")))
-            .bearer_auth(&token)
-            .json(&json!({"language": "de"}))
-            .send()
-            .await
-            .expect("reinvite"),
+        app.api(&token)
+            .post(
+                format!("/api/v1/orgs/{org}/users/{user}/reinvite"),
+                json!({"language": "de"}),
+            )
+            .await,
         200,
     )
     .await;
@@ -471,11 +439,9 @@ async fn a_reinvite_replaces_the_old_link(app: TestApp) {
         "{body}"
     );
     let detail = json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/users/{user}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("detail"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/users/{user}"))
+            .await,
         200,
     )
     .await;

@@ -19,16 +19,7 @@ async fn profile_lists_memberships(app: TestApp) {
     )
     .await;
     let token = app.token(ada).await;
-    let me = json(
-        reqwest::Client::new()
-            .get(app.url("/api/v1/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("me"),
-        200,
-    )
-    .await;
+    let me = json(app.api(&token).get("/api/v1/me").await, 200).await;
     assert_eq!(me["default_org_id"], acme.to_string());
     assert_eq!(me["theme"], "system");
     let memberships = me["memberships"].as_array().expect("memberships");
@@ -56,18 +47,11 @@ async fn profile_changes_are_validated_and_kept(app: TestApp) {
     let (_, ada) = app.create_org("Acme", "ada@example.com").await;
     let (globex, _) = app.create_org("Globex", "grace@example.com").await;
     let token = app.token(ada).await;
-    let http = reqwest::Client::new();
-    let patch = |body: serde_json::Value| {
-        http.patch(app.url("/api/v1/me"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-    };
+    let api = app.api(&token);
+    let patch = |body: serde_json::Value| api.patch("/api/v1/me", body);
 
     let body = problem(
-        patch(json!({"language": "klingon!", "first_name": "  "}))
-            .await
-            .expect("patch"),
+        patch(json!({"language": "klingon!", "first_name": "  "})).await,
         422,
     )
     .await;
@@ -79,14 +63,12 @@ async fn profile_changes_are_validated_and_kept(app: TestApp) {
         .collect();
     assert_eq!(fields, vec!["first_name", "language"]);
 
-    let body = problem(patch(json!({"theme": "purple"})).await.expect("patch"), 422).await;
+    let body = problem(patch(json!({"theme": "purple"})).await, 422).await;
     assert_eq!(body["errors"][0]["field"], "theme");
 
     // Not a member of Globex: it cannot be the default.
     let body = problem(
-        patch(json!({"default_org_id": globex.to_string()}))
-            .await
-            .expect("patch"),
+        patch(json!({"default_org_id": globex.to_string()})).await,
         422,
     )
     .await;
@@ -94,8 +76,7 @@ async fn profile_changes_are_validated_and_kept(app: TestApp) {
 
     let me = json(
         patch(json!({"first_name": "Ada", "last_name": "Lovelace", "language": "fr-ca", "theme": "dark"}))
-            .await
-            .expect("patch"),
+            .await,
         200,
     )
     .await;
@@ -107,15 +88,7 @@ async fn profile_changes_are_validated_and_kept(app: TestApp) {
         ),
         (Some("Ada"), Some("fr-CA"), Some("dark"))
     );
-    let again = json(
-        http.get(app.url("/api/v1/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("me"),
-        200,
-    )
-    .await;
+    let again = json(app.api(&token).get("/api/v1/me").await, 200).await;
     assert_eq!(again["last_name"], "Lovelace");
     assert_eq!(again["theme"], "dark");
 }

@@ -14,14 +14,13 @@ db_tests!(
 async fn creating_an_organization_makes_you_its_owner(app: TestApp) {
     let ada = app.create_user("ada@example.com").await;
     let token = app.token(ada).await;
-    let http = reqwest::Client::new();
     let created = json(
-        http.post(app.url("/api/v1/orgs"))
-            .bearer_auth(&token)
-            .json(&json!({"name": "  Acme  ", "description": "Field apps"}))
-            .send()
-            .await
-            .expect("create"),
+        app.api(&token)
+            .post(
+                "/api/v1/orgs",
+                json!({"name": "  Acme  ", "description": "Field apps"}),
+            )
+            .await,
         201,
     )
     .await;
@@ -35,23 +34,12 @@ async fn creating_an_organization_makes_you_its_owner(app: TestApp) {
             .is_some_and(|t| t.ends_with('Z')),
         "{created}"
     );
-    let me = json(
-        http.get(app.url("/api/v1/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("me"),
-        200,
-    )
-    .await;
+    let me = json(app.api(&token).get("/api/v1/me").await, 200).await;
     assert_eq!(me["default_org_id"], created["id"]);
     let body = problem(
-        http.post(app.url("/api/v1/orgs"))
-            .bearer_auth(&token)
-            .json(&json!({"name": ""}))
-            .send()
-            .await
-            .expect("create"),
+        app.api(&token)
+            .post("/api/v1/orgs", json!({"name": ""}))
+            .await,
         422,
     )
     .await;
@@ -61,40 +49,26 @@ async fn creating_an_organization_makes_you_its_owner(app: TestApp) {
 async fn organizations_are_listed_page_by_page(app: TestApp) {
     let ada = app.create_user("ada@example.com").await;
     let token = app.token(ada).await;
-    let http = reqwest::Client::new();
     for name in ["One", "Two", "Three"] {
         json(
-            http.post(app.url("/api/v1/orgs"))
-                .bearer_auth(&token)
-                .json(&json!({"name": name}))
-                .send()
-                .await
-                .expect("create"),
+            app.api(&token)
+                .post("/api/v1/orgs", json!({"name": name}))
+                .await,
             201,
         )
         .await;
     }
     app.create_org("Someone else's", "grace@example.com").await;
-    let first = json(
-        http.get(app.url("/api/v1/orgs?limit=2"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("list"),
-        200,
-    )
-    .await;
+    let first = json(app.api(&token).get("/api/v1/orgs?limit=2").await, 200).await;
     assert_eq!(first["items"].as_array().map(Vec::len), Some(2));
     let cursor = first["next_cursor"]
         .as_str()
         .expect("a next page")
         .to_owned();
     let second = json(
-        http.get(app.url(&format!("/api/v1/orgs?limit=2&cursor={cursor}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("list"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs?limit=2&cursor={cursor}"))
+            .await,
         200,
     )
     .await;
@@ -109,81 +83,33 @@ async fn organizations_are_listed_page_by_page(app: TestApp) {
         .collect();
     names.sort();
     assert_eq!(names, vec!["One", "Three", "Two"]);
-    problem(
-        http.get(app.url("/api/v1/orgs?cursor=%%%"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("list"),
-        400,
-    )
-    .await;
-    problem(
-        http.get(app.url("/api/v1/orgs?limit=0"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("list"),
-        422,
-    )
-    .await;
+    problem(app.api(&token).get("/api/v1/orgs?cursor=%%%").await, 400).await;
+    problem(app.api(&token).get("/api/v1/orgs?limit=0").await, 422).await;
 }
 
 async fn another_organization_is_invisible(app: TestApp) {
     let (_, ada) = app.create_org("Acme", "ada@example.com").await;
     let (globex, _) = app.create_org("Globex", "grace@example.com").await;
     let token = app.token(ada).await;
-    let http = reqwest::Client::new();
-    let path = app.url(&format!("/api/v1/orgs/{globex}"));
-    let get = problem(
-        http.get(&path)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("get"),
-        404,
-    )
-    .await;
+    let path = format!("/api/v1/orgs/{globex}");
+    let get = problem(app.api(&token).get(&path).await, 404).await;
     let patch = problem(
-        http.patch(&path)
-            .bearer_auth(&token)
-            .json(&json!({"name": "Mine"}))
-            .send()
-            .await
-            .expect("patch"),
+        app.api(&token).patch(&path, json!({"name": "Mine"})).await,
         404,
     )
     .await;
-    problem(
-        http.delete(&path)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("delete"),
-        404,
-    )
-    .await;
+    problem(app.api(&token).delete(&path).await, 404).await;
     // The answer is the same as for an organization that does not exist.
     let missing = problem(
-        http.get(app.url(&format!("/api/v1/orgs/{}", muster_domain::OrgId::new())))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("get"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{}", muster_domain::OrgId::new()))
+            .await,
         404,
     )
     .await;
     assert_eq!(get, missing);
     assert_eq!(patch, missing);
-    let list = json(
-        http.get(app.url("/api/v1/orgs"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("list"),
-        200,
-    )
-    .await;
+    let list = json(app.api(&token).get("/api/v1/orgs").await, 200).await;
     assert!(list["items"]
         .as_array()
         .expect("items")
@@ -197,28 +123,19 @@ async fn settings_are_validated_and_need_owner_or_admin(app: TestApp) {
     let creator = app
         .member(org, "creator@example.com", OrgRole::Creator)
         .await;
-    let http = reqwest::Client::new();
-    let path = app.url(&format!("/api/v1/orgs/{org}"));
+    let path = format!("/api/v1/orgs/{org}");
     let admin_token = app.token(admin).await;
     let creator_token = app.token(creator).await;
 
     problem(
-        http.patch(&path)
-            .bearer_auth(&creator_token)
-            .json(&json!({"name": "Mine"}))
-            .send()
-            .await
-            .expect("patch"),
+        app.api(&creator_token)
+            .patch(&path, json!({"name": "Mine"}))
+            .await,
         403,
     )
     .await;
     let body = problem(
-        http.patch(&path)
-            .bearer_auth(&admin_token)
-            .json(&json!({"invite_lifetime_days": 31, "logging_level": "loud", "public_url": "ftp://x"}))
-            .send()
-            .await
-            .expect("patch"),
+        app.api(&admin_token).patch(&path, json!({"invite_lifetime_days": 31, "logging_level": "loud", "public_url": "ftp://x"})).await,
         422,
     )
     .await;
@@ -233,12 +150,7 @@ async fn settings_are_validated_and_need_owner_or_admin(app: TestApp) {
         vec!["public_url", "invite_lifetime_days", "logging_level"]
     );
     let updated = json(
-        http.patch(&path)
-            .bearer_auth(&admin_token)
-            .json(&json!({"name": "Acme Field", "invite_lifetime_days": 30, "logging_level": "DEBUG", "default_language": "de"}))
-            .send()
-            .await
-            .expect("patch"),
+        app.api(&admin_token).patch(&path, json!({"name": "Acme Field", "invite_lifetime_days": 30, "logging_level": "DEBUG", "default_language": "de"})).await,
         200,
     )
     .await;
@@ -246,15 +158,7 @@ async fn settings_are_validated_and_need_owner_or_admin(app: TestApp) {
     assert_eq!(updated["invite_lifetime_days"], 30);
     assert_eq!(updated["logging_level"], "debug");
     assert_eq!(updated["role"], "admin");
-    let seen = json(
-        http.get(&path)
-            .bearer_auth(&creator_token)
-            .send()
-            .await
-            .expect("get"),
-        200,
-    )
-    .await;
+    let seen = json(app.api(&creator_token).get(&path).await, 200).await;
     assert_eq!(seen["name"], "Acme Field");
     assert_eq!(seen["role"], "creator");
 }
@@ -262,43 +166,13 @@ async fn settings_are_validated_and_need_owner_or_admin(app: TestApp) {
 async fn only_owners_delete_an_organization(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     let admin = app.member(org, "admin@example.com", OrgRole::Admin).await;
-    let http = reqwest::Client::new();
-    let path = app.url(&format!("/api/v1/orgs/{org}"));
-    problem(
-        http.delete(&path)
-            .bearer_auth(app.token(admin).await)
-            .send()
-            .await
-            .expect("delete"),
-        403,
-    )
-    .await;
+    let path = format!("/api/v1/orgs/{org}");
+    problem(app.api(&app.token(admin).await).delete(&path).await, 403).await;
     let owner_token = app.token(owner).await;
-    let deleted = http
-        .delete(&path)
-        .bearer_auth(&owner_token)
-        .send()
-        .await
-        .expect("delete");
+    let deleted = app.api(&owner_token).delete(&path).await;
     assert_eq!(deleted.status(), 204);
-    problem(
-        http.get(&path)
-            .bearer_auth(&owner_token)
-            .send()
-            .await
-            .expect("get"),
-        404,
-    )
-    .await;
-    let me = json(
-        http.get(app.url("/api/v1/me"))
-            .bearer_auth(&owner_token)
-            .send()
-            .await
-            .expect("me"),
-        200,
-    )
-    .await;
+    problem(app.api(&owner_token).get(&path).await, 404).await;
+    let me = json(app.api(&owner_token).get("/api/v1/me").await, 200).await;
     assert!(me["default_org_id"].is_null());
     assert_eq!(me["memberships"].as_array().map(Vec::len), Some(0));
 }

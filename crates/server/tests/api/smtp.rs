@@ -21,13 +21,12 @@ async fn invite_through_smtp_with_a_failure_then_recovery(db: Db) {
     let token = app.token(owner).await;
     sink.refuse_next(1);
     let invited = json(
-        reqwest::Client::new()
-            .post(app.url(&format!("/api/v1/orgs/{org}/invitations")))
-            .bearer_auth(&token)
-            .json(&json!({"email": "bob@example.com", "first_name": "Bob"}))
-            .send()
-            .await
-            .expect("invite"),
+        app.api(&token)
+            .post(
+                format!("/api/v1/orgs/{org}/invitations"),
+                json!({"email": "bob@example.com", "first_name": "Bob"}),
+            )
+            .await,
         201,
     )
     .await;

@@ -9,13 +9,10 @@ async fn templates_are_listed_checked_and_audited(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     let creator = app.member(org, "carl@example.com", OrgRole::Creator).await;
     let token = app.token(owner).await;
-    let http = reqwest::Client::new();
     let list = json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/invite-templates")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("list"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/invite-templates"))
+            .await,
         200,
     )
     .await;
@@ -27,16 +24,15 @@ async fn templates_are_listed_checked_and_audited(app: TestApp) {
         .as_str()
         .unwrap_or_default()
         .contains("{{ invite_link }}"));
+    let api = app.api(&token);
     let put = |lang: &str, subject: &str, body: &str| {
-        http.put(app.url(&format!("/api/v1/orgs/{org}/invite-templates/{lang}")))
-            .bearer_auth(&token)
-            .json(&json!({"subject": subject, "body": body}))
-            .send()
+        api.put(
+            format!("/api/v1/orgs/{org}/invite-templates/{lang}"),
+            json!({"subject": subject, "body": body}),
+        )
     };
     let broken = problem(
-        put("fr-ca", "Bonjour {{ prenom }}", "{{ invite_link }}")
-            .await
-            .expect("put"),
+        put("fr-ca", "Bonjour {{ prenom }}", "{{ invite_link }}").await,
         422,
     )
     .await;
@@ -48,51 +44,38 @@ async fn templates_are_listed_checked_and_audited(app: TestApp) {
             .contains("undefined"),
         "{broken}"
     );
-    let syntax = problem(put("fr-ca", "Bonjour", "{% if %}").await.expect("put"), 422).await;
+    let syntax = problem(put("fr-ca", "Bonjour", "{% if %}").await, 422).await;
     assert_eq!(syntax["errors"][0]["field"], "body");
-    problem(
-        put("french!", "Bonjour", "{{ invite_link }}")
-            .await
-            .expect("put"),
-        422,
-    )
-    .await;
+    problem(put("french!", "Bonjour", "{{ invite_link }}").await, 422).await;
     let created = put(
         "fr-ca",
         "Bonjour {{ first_name }}",
         "Rejoignez {{ organization }}: {{ invite_link }}",
     )
-    .await
-    .expect("put");
+    .await;
     assert_eq!(created.status(), 201);
     let saved = json(created, 201).await;
     assert_eq!(saved["language"], "fr-CA");
     let list = json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/invite-templates?limit=1")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("list"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/invite-templates?limit=1"))
+            .await,
         200,
     )
     .await;
     assert_eq!(list["items"][0]["language"], "en");
     assert!(list["next_cursor"].is_string());
     problem(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/invite-templates")))
-            .bearer_auth(app.token(creator).await)
-            .send()
-            .await
-            .expect("list"),
+        app.api(&app.token(creator).await)
+            .get(format!("/api/v1/orgs/{org}/invite-templates"))
+            .await,
         403,
     )
     .await;
     let audit = json(
-        http.get(app.url(&format!("/api/v1/orgs/{org}/audit?action=invite_template.")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("audit"),
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/audit?action=invite_template."))
+            .await,
         200,
     )
     .await;
@@ -102,11 +85,9 @@ async fn templates_are_listed_checked_and_audited(app: TestApp) {
         "Bonjour {{ first_name }}"
     );
     problem(
-        http.delete(app.url(&format!("/api/v1/orgs/{org}/invite-templates/de")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("delete"),
+        app.api(&token)
+            .delete(format!("/api/v1/orgs/{org}/invite-templates/de"))
+            .await,
         404,
     )
     .await;
