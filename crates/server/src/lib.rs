@@ -13,6 +13,7 @@ pub mod mail;
 pub mod members;
 pub mod startup;
 pub mod state;
+pub mod tokens;
 
 pub use config::Settings;
 pub use state::AppState;

@@ -77,20 +77,65 @@ pub async fn find_by_hash(conn: &mut Conn, token_hash: &str) -> Result<Option<To
     row.map(from_row).transpose()
 }
 
-/// Records a use: `last_used_at` and the (possibly extended) lease.
+/// Records a use: `last_used_at` and the (possibly extended) lease, unless
+/// another request or instance already wrote one since `written_before`.
+/// Returns whether this call wrote, so exactly one of racing requests does.
 pub async fn record_use(
     conn: &mut Conn,
     id: TokenId,
     now: OffsetDateTime,
     lease: OffsetDateTime,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE personal_access_tokens SET last_used_at = $2, lease_expires_at = $3 WHERE id = $1",
+    written_before: OffsetDateTime,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE personal_access_tokens SET last_used_at = $2, lease_expires_at = $3 \
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $4)",
     )
     .bind(id.to_string())
     .bind(to_ms(now))
     .bind(to_ms(lease))
+    .bind(to_ms(written_before))
     .execute(&mut *conn)
     .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A user's tokens, newest first. A user holds a handful, so there is no paging.
+pub async fn list_for_user(conn: &mut Conn, user_id: UserId) -> Result<Vec<Token>> {
+    let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM personal_access_tokens WHERE user_id = $1 ORDER BY id DESC"
+    ))
+    .bind(user_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// One of `user_id`'s tokens; another user's token is not found.
+pub async fn find_for_user(conn: &mut Conn, user_id: UserId, id: TokenId) -> Result<Option<Token>> {
+    let row: Option<TokenRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM personal_access_tokens WHERE id = $1 AND user_id = $2"
+    ))
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(from_row).transpose()
+}
+
+pub async fn set_lease(conn: &mut Conn, id: TokenId, lease: OffsetDateTime) -> Result<()> {
+    sqlx::query("UPDATE personal_access_tokens SET lease_expires_at = $2 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(to_ms(lease))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut Conn, id: TokenId) -> Result<()> {
+    sqlx::query("DELETE FROM personal_access_tokens WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use crate::state::AppState;
 use muster_domain::token::{self, PatSecret};
 use muster_domain::UserId;
 use muster_store::tokens::{self, NewToken, Token};
-use muster_store::Conn;
+use muster_store::{Conn, StoreError};
 use time::format_description::well_known::Rfc3339;
 
 /// Creates a token for `user_id`; the secret is returned once and never stored.
@@ -34,8 +34,9 @@ pub async fn issue(
 }
 
 /// Authenticates a bearer token. A malformed token is refused before any
-/// database read; a use is written at most once a minute per token.
-pub async fn authenticate(state: &AppState, bearer: &str) -> ApiResult<Caller> {
+/// database read. A use is written (last use, lease, and a `token.used` audit
+/// event) at most once a minute per token, whatever the request rate.
+pub async fn authenticate(state: &AppState, bearer: &str, ip: Option<String>) -> ApiResult<Caller> {
     let secret =
         PatSecret::parse(bearer.trim()).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
     let hash = secret.hash();
@@ -43,7 +44,7 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> ApiResult<Caller> {
         let mut conn = state.store.read().await?;
         tokens::find_by_hash(&mut conn, &hash).await?
     };
-    let token = found.ok_or_else(|| {
+    let mut token = found.ok_or_else(|| {
         ApiError::Unauthorized("this token is not valid; it may have been deleted".into())
     })?;
     let now = state.now();
@@ -54,9 +55,21 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> ApiResult<Caller> {
         )));
     }
     if token::usage_write_due(token.last_used_at, now) {
-        let lease = token::lease_after_use(token.lease_expires_at, now);
-        let mut conn = state.store.write().await?;
-        tokens::record_use(&mut conn, token.id, now, lease).await?;
+        token.lease_expires_at = token::lease_after_use(token.lease_expires_at, now);
+        token.last_used_at = Some(now);
+        let mut tx = state.store.begin().await?;
+        let wrote = tokens::record_use(
+            &mut tx,
+            token.id,
+            now,
+            token.lease_expires_at,
+            now - token::USAGE_WRITE_INTERVAL,
+        )
+        .await?;
+        if wrote {
+            crate::tokens::record(&mut tx, token.user_id, "token.used", &token, ip, now).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
     }
     Ok(Caller {
         user_id: token.user_id,

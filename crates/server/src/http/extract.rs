@@ -111,12 +111,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(ClientIp::from_parts(parts))
+    }
+}
+
+impl ClientIp {
+    pub fn from_parts(parts: &Parts) -> Self {
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        Ok(ClientIp(ip))
+        ClientIp(ip)
     }
 }
 
@@ -143,7 +149,8 @@ async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
         let token = value.strip_prefix("Bearer ").ok_or_else(|| {
             ApiError::Unauthorized("use Authorization: Bearer <personal access token>".into())
         })?;
-        return auth::pat::authenticate(state, token).await;
+        let ClientIp(ip) = ClientIp::from_parts(parts);
+        return auth::pat::authenticate(state, token, Some(ip.to_string())).await;
     }
     let jar = CookieJar::from_headers(&parts.headers);
     let Some(cookie) = jar.get(session::COOKIE) else {

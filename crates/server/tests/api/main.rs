@@ -13,6 +13,7 @@ mod permissions;
 mod setup;
 mod smtp;
 mod templates;
+mod tokens;
 mod ui;
 mod ui_users;
 

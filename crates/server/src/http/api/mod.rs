@@ -10,6 +10,7 @@ pub mod me;
 pub mod members;
 pub mod orgs;
 pub mod page;
+pub mod tokens;
 pub mod views;
 
 use crate::state::AppState;
@@ -60,6 +61,9 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(me::get_me, me::patch_me))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::extend_token))
+        .routes(routes!(tokens::delete_token))
         .routes(routes!(orgs::list_orgs, orgs::create_org))
         .routes(routes!(orgs::get_org, orgs::patch_org, orgs::delete_org))
         .routes(routes!(invite_templates::list_templates))
