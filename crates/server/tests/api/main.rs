@@ -15,6 +15,7 @@ mod smtp;
 mod templates;
 mod tokens;
 mod ui;
+mod ui_tokens;
 mod ui_users;
 
 use reqwest::Response;

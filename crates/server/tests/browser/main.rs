@@ -1,5 +1,6 @@
 //! The web UI in a real browser: headless Chromium over WebDriver.
 
+mod tokens;
 mod users;
 
 use fantoccini::{Client, Locator};

@@ -13,7 +13,9 @@ pub mod setup;
 pub mod shell;
 pub mod signin;
 pub mod templates;
+pub mod tokens;
 pub mod users;
+pub mod when;
 
 use crate::jobs::bulk_invite;
 use crate::state::AppState;
@@ -30,6 +32,10 @@ pub fn router() -> Router<AppState> {
         .route("/no-access", get(shell::no_access))
         .route("/me", get(profile::show).post(profile::save))
         .route("/me/theme", post(profile::set_theme))
+        .route("/me/tokens", post(tokens::create))
+        .route("/me/tokens/new", get(tokens::new_form))
+        .route("/me/tokens/{id}", get(tokens::detail))
+        .route("/me/tokens/{id}/{action}", post(tokens::action))
         .route("/orgs/{org}", get(shell::org_root))
         .route("/orgs/{org}/overview", get(shell::overview))
         .route("/orgs/{org}/users", get(users::list))

@@ -8,7 +8,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect};
 use minijinja::{context, Value};
 use muster_domain::{names, Invalid, Theme};
-use muster_store::{orgs, users};
+use muster_store::{orgs, tokens, users};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -25,6 +25,38 @@ pub struct ProfileForm {
 #[serde(default)]
 pub struct ProfileQuery {
     saved: Option<String>,
+    /// What just happened to a token: `extended` or `deleted`.
+    token: Option<String>,
+}
+
+/// A page of My profile, in the layout of the viewer's home organization.
+pub async fn render_page(
+    state: &AppState,
+    viewer: &UiUser,
+    path: &str,
+    template: &str,
+    page: Value,
+) -> UiResult<String> {
+    let home = match viewer.home_org() {
+        Some(org_id) => {
+            let mut conn = state.store.read().await?;
+            let org = orgs::find(&mut conn, org_id).await?;
+            viewer
+                .memberships
+                .iter()
+                .find(|m| m.org_id == org_id)
+                .map(|m| (org, m.role))
+        }
+        None => None,
+    };
+    let context = layout(
+        viewer,
+        home.as_ref().map(|(org, role)| (org, *role)),
+        "profile",
+        path,
+        page,
+    );
+    Ok(super::templates::get()?.render(template, context)?)
 }
 
 async fn render(
@@ -33,21 +65,8 @@ async fn render(
     path: &str,
     form: &ProfileForm,
     errors: Value,
-    saved: bool,
+    notice: Option<&str>,
 ) -> UiResult<String> {
-    let home = match viewer.home_org() {
-        Some(org_id) => {
-            let mut conn = state.store.read().await?;
-            let org = orgs::find(&mut conn, org_id).await?;
-            let role = viewer
-                .memberships
-                .iter()
-                .find(|m| m.org_id == org_id)
-                .map(|m| m.role);
-            role.map(|role| (org, role))
-        }
-        None => None,
-    };
     let memberships: Vec<Value> = viewer
         .memberships
         .iter()
@@ -57,14 +76,23 @@ async fn render(
         email => viewer.user.email,
         default_org_id => viewer.user.default_org_id.map(|id| id.to_string()),
     };
-    let context = layout(
+    let now = state.now();
+    let tokens: Vec<Value> = {
+        let mut conn = state.store.read().await?;
+        tokens::list_for_user(&mut conn, viewer.user.id)
+            .await?
+            .iter()
+            .map(|token| super::tokens::view(token, now))
+            .collect()
+    };
+    render_page(
+        state,
         viewer,
-        home.as_ref().map(|(org, role)| (org, *role)),
-        "profile",
         path,
-        context! { profile, form, errors, saved, memberships },
-    );
-    Ok(super::templates::get()?.render("profile.html", context)?)
+        "profile.html",
+        context! { profile, form, errors, notice, memberships, tokens },
+    )
+    .await
 }
 
 pub async fn show(
@@ -89,7 +117,7 @@ pub async fn show(
         uri.path(),
         &form,
         context! {},
-        query.saved.is_some(),
+        notice(&query),
     )
     .await?;
     Ok(Html(html).into_response())
@@ -115,7 +143,7 @@ pub async fn save(
     let (Some(first_name), Some(last_name), Some(language)) = (first_name, last_name, language)
     else {
         let errors = field_errors(&invalid);
-        let html = render(&state, &viewer, uri.path(), &form, errors, false).await?;
+        let html = render(&state, &viewer, uri.path(), &form, errors, None).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
     };
     let mut conn = state.store.write().await?;
@@ -133,6 +161,17 @@ pub async fn save(
     )
     .await?;
     Ok(Redirect::to("/me?saved=1").into_response())
+}
+
+fn notice(query: &ProfileQuery) -> Option<&'static str> {
+    if query.saved.is_some() {
+        return Some("Your profile was saved.");
+    }
+    match query.token.as_deref() {
+        Some("extended") => Some("The token's lease was extended by 14 days."),
+        Some("deleted") => Some("The token was deleted. It no longer works."),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -37,6 +37,18 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("users.html", include_str!("../../../templates/users.html")),
     (
+        "token_new.html",
+        include_str!("../../../templates/token_new.html"),
+    ),
+    (
+        "token_created.html",
+        include_str!("../../../templates/token_created.html"),
+    ),
+    (
+        "token_detail.html",
+        include_str!("../../../templates/token_detail.html"),
+    ),
+    (
         "user_invite.html",
         include_str!("../../../templates/user_invite.html"),
     ),
