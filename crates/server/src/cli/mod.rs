@@ -2,6 +2,7 @@
 //! commands that work on the database directly.
 
 mod admin;
+pub mod client;
 
 use crate::config::{Overrides, Settings};
 use clap::{Args, Parser, Subcommand};
@@ -19,6 +20,8 @@ use std::sync::Arc;
 pub struct Cli {
     #[command(flatten)]
     pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub client: client::ClientArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -60,14 +63,22 @@ pub enum Command {
     /// Administration on the database itself.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
-    /// Personal access tokens.
+    /// Personal access tokens, created on the database (for automation).
     #[command(subcommand)]
     Token(admin::TokenCommand),
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
-/// Exit codes: 0 success, 1 the command failed, 2 wrong usage or settings.
+/// Exit codes: 0 success, 1 the command failed, 2 wrong usage or settings;
+/// client commands add 3, the server could not be reached (see `client`).
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // Client commands need no settings: they talk to a server.
+        Some(Command::Client(command)) => return client::run(cli.client, command).await,
+        other => other,
+    };
     let overrides = Overrides {
         listen: cli.settings.listen.clone(),
         data_dir: cli.settings.data_dir.clone(),
@@ -83,13 +94,14 @@ pub async fn main() -> ExitCode {
         }
     };
     init_tracing();
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let result = match command.unwrap_or(Command::Serve) {
         Command::Serve => crate::startup::serve(settings, Arc::new(SystemClock)).await,
         Command::Migrate => crate::startup::open_store(&settings).await.map(|_| {
             println!("The database is up to date.");
         }),
         Command::Admin(command) => admin::run_admin(settings, command).await,
         Command::Token(command) => admin::run_token(settings, command).await,
+        Command::Client(command) => return client::run(cli.client, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

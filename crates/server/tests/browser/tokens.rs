@@ -2,6 +2,7 @@
 //! secret shown once, extend its lease, delete it.
 
 use crate::{click, expect_text, fill, sign_in, text, wait_for_path};
+use fantoccini::key::Key;
 use fantoccini::Locator;
 use muster_test_support::{Browser, Db, TestApp};
 
@@ -31,18 +32,25 @@ async fn add_copy_extend_and_delete_a_token() {
     );
     click(client, "copy-token").await;
     expect_text(client, "#copy-token", "Copied").await;
-    let copied = client
-        .execute_async(
-            "const done = arguments[0]; navigator.clipboard.readText().then(done, e => done('error: ' + e));",
+    // Paste it into a scratch field, as a person would with Ctrl+V.
+    client
+        .execute(
+            "const f = document.createElement('textarea'); f.id = 'paste-here'; document.body.append(f);",
             vec![],
         )
         .await
-        .expect("the clipboard");
-    assert_eq!(
-        copied.as_str(),
-        Some(secret.as_str()),
-        "the secret is on the clipboard"
-    );
+        .expect("a scratch field");
+    let paste = client
+        .find(Locator::Id("paste-here"))
+        .await
+        .expect("the scratch field");
+    paste.click().await.expect("focus");
+    paste
+        .send_keys(&format!("{}v", char::from(Key::Control)))
+        .await
+        .expect("paste");
+    let pasted = paste.prop("value").await.expect("its value");
+    assert_eq!(pasted.as_deref(), Some(secret.as_str()), "the secret is on the clipboard");
     let me = app.api(&secret).get("/api/v1/me").await;
     assert_eq!(me.status(), 200, "the copied secret works");
 
