@@ -86,7 +86,7 @@ async fn a_token_is_added_shown_once_extended_and_deleted(app: TestApp) {
         .and_then(|part| part.split('"').next())
         .expect("a link to the token");
 
-    let (_, panel) = page(&client, app.url(&detail)).await;
+    let (_, panel) = page(&client, app.url(detail)).await;
     assert!(!panel.contains(&secret));
     let lease_before = panel
         .split("id=\"token-lease\">")
@@ -102,7 +102,7 @@ async fn a_token_is_added_shown_once_extended_and_deleted(app: TestApp) {
         .expect("extend");
     let text = follow(&app, &client, response).await;
     assert!(text.contains("extended by 14 days"));
-    let (_, panel) = page(&client, app.url(&detail)).await;
+    let (_, panel) = page(&client, app.url(detail)).await;
     let lease_after = panel
         .split("id=\"token-lease\">")
         .nth(1)

@@ -50,7 +50,11 @@ async fn add_copy_extend_and_delete_a_token() {
         .await
         .expect("paste");
     let pasted = paste.prop("value").await.expect("its value");
-    assert_eq!(pasted.as_deref(), Some(secret.as_str()), "the secret is on the clipboard");
+    assert_eq!(
+        pasted.as_deref(),
+        Some(secret.as_str()),
+        "the secret is on the clipboard"
+    );
     let me = app.api(&secret).get("/api/v1/me").await;
     assert_eq!(me.status(), 200, "the copied secret works");
 

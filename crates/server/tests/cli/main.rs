@@ -1,6 +1,8 @@
 //! The `muster` binary itself: settings errors, migrate, create-owner, token
 //! create, and `serve` with its setup link and graceful shutdown.
 
+mod client;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

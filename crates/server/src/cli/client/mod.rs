@@ -23,7 +23,12 @@ pub use users::UsersCommand;
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
     /// The server's base URL.
-    #[arg(long, global = true, env = "MUSTER_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "MUSTER_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub server: String,
     /// A personal access token (`mst_pat_…`). Prefer the variable: flags show in `ps`.
     #[arg(long, global = true, env = "MUSTER_TOKEN", hide_env_values = true)]

@@ -44,7 +44,14 @@ pub async fn run(client: &Client, command: TokensCommand) -> ClientResult {
             println!(
                 "{}",
                 table(
-                    &["id", "name", "prefix", "created", "last used", "lease expires"],
+                    &[
+                        "id",
+                        "name",
+                        "prefix",
+                        "created",
+                        "last used",
+                        "lease expires"
+                    ],
                     rows
                 )
             );
@@ -63,7 +70,9 @@ pub async fn run(client: &Client, command: TokensCommand) -> ClientResult {
         }
         TokensCommand::Extend { id } => {
             let id = token_id(&id)?;
-            let token = client.post(&format!("/me/tokens/{id}/extend"), None).await?;
+            let token = client
+                .post(&format!("/me/tokens/{id}/extend"), None)
+                .await?;
             println!(
                 "The lease of {:?} now expires {}.",
                 field(&token, "name"),

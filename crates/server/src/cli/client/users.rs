@@ -156,10 +156,7 @@ async fn invite(client: &Client, org: &str, path: PathBuf) -> ClientResult {
         .post_csv(&format!("/orgs/{org}/invitations/bulk"), csv)
         .await?;
     let job_id = field(&accepted, "job_id");
-    eprintln!(
-        "Uploaded {} rows; job {job_id}.",
-        field(&accepted, "total")
-    );
+    eprintln!("Uploaded {} rows; job {job_id}.", field(&accepted, "total"));
     let job = loop {
         let job = client.get(&format!("/orgs/{org}/jobs/{job_id}")).await?;
         let status = field(&job, "status");
