@@ -73,6 +73,16 @@ fn routes() -> Vec<Route> {
         route(M::POST, "/auth/logout", Authenticated, 204),
         route(M::GET, "/me", Authenticated, 200),
         with_body(M::PATCH, "/me", || json!({}), Authenticated, 200),
+        route(M::GET, "/me/tokens", Authenticated, 200),
+        with_body(
+            M::POST,
+            "/me/tokens",
+            || json!({"name": "another"}),
+            Authenticated,
+            201,
+        ),
+        route(M::POST, "/me/tokens/{own_token}/extend", Authenticated, 200),
+        route(M::DELETE, "/me/tokens/{own_token}", Authenticated, 204),
         route(M::GET, "/orgs", Authenticated, 200),
         with_body(
             M::POST,
@@ -188,6 +198,7 @@ fn documented_path(path: &str) -> String {
         .replace("{invited}", "{user}")
         .replace("{invitation}", "{id}")
         .replace("{job}", "{id}")
+        .replace("{own_token}", "{id}")
 }
 
 #[tokio::test]
@@ -294,6 +305,22 @@ async fn each_role_gets_what_the_matrix_allows(app: TestApp) {
                     Some(app.token(user).await)
                 }
             };
+            if path.contains("{own_token}") {
+                // The caller's own token (the owner's for an anonymous call).
+                let bearer = match &token {
+                    Some(token) => token.clone(),
+                    None => app.token(owner).await,
+                };
+                let listed: Value = app
+                    .api(&bearer)
+                    .get("/api/v1/me/tokens")
+                    .await
+                    .json()
+                    .await
+                    .expect("json");
+                let id = listed["items"][0]["id"].as_str().unwrap_or_default();
+                path = path.replace("{own_token}", id);
+            }
             let mut request = http.request(route.method.clone(), app.url(&path));
             if let Some(token) = token {
                 request = request.bearer_auth(token);

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod contract;
 pub mod invitations;
 pub mod invite_templates;
 pub mod jobs;
@@ -88,6 +89,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(jobs::get_job))
         .routes(routes!(audit::list_audit))
         .split_for_parts();
+    // After the routes are in: the modifiers of `ApiDoc` run before them.
+    contract::ProblemResponses.modify(&mut openapi);
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     let document = openapi.clone();
     let router = router.route(

@@ -61,6 +61,7 @@ pub struct TokenList {
 #[serde(deny_unknown_fields)]
 pub struct NewTokenRequest {
     /// What the token is for, e.g. "CI pipeline".
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
 }
 
