@@ -74,3 +74,11 @@ id_type!(
     /// An entry of the audit log.
     AuditId
 );
+id_type!(
+    /// A solution (an app of an organization).
+    SolutionId
+);
+id_type!(
+    /// A named group inside a solution.
+    GroupId
+);

@@ -11,14 +11,15 @@ pub mod org;
 pub mod permission;
 pub mod role;
 pub mod secret;
+pub mod solution;
 pub mod token;
 pub mod validation;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
-pub use ids::{AuditId, InvitationId, JobId, OrgId, TokenId, UserId};
+pub use ids::{AuditId, GroupId, InvitationId, JobId, OrgId, SolutionId, TokenId, UserId};
 pub use invitation::{InvitationStatus, LinkProblem};
 pub use invitee::Invitee;
 pub use permission::{Capability, Denied};
-pub use role::{MembershipStatus, OrgRole, Theme};
+pub use role::{MembershipStatus, OrgRole, SolutionRole, Theme};
 pub use validation::{FieldError, Invalid};

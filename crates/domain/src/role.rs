@@ -65,6 +65,17 @@ string_enum!(
 );
 
 string_enum!(
+    /// A member's role on one solution (as in the original product).
+    SolutionRole {
+        Owner => "owner",
+        Admin => "admin",
+        Editor => "editor",
+        User => "user",
+        Deny => "deny",
+    }
+);
+
+string_enum!(
     /// The colour scheme a user chose for the web UI.
     Theme {
         Light => "light",

@@ -11,6 +11,7 @@ pub mod invites;
 pub mod jobs;
 pub mod mail;
 pub mod members;
+pub mod solutions;
 pub mod startup;
 pub mod state;
 pub mod tokens;

@@ -4,8 +4,10 @@
 //! (see docs/adr/0001-one-store-for-two-databases.md). Functions take a
 //! connection so that callers compose them inside one transaction.
 
+pub mod assignments;
 pub mod audit;
 pub mod error;
+pub mod groups;
 pub mod invitations;
 pub mod jobs;
 pub mod members;
@@ -13,6 +15,7 @@ pub mod memberships;
 pub mod orgs;
 pub mod sessions;
 pub mod setup;
+pub mod solutions;
 pub mod templates;
 pub mod throttle;
 pub mod time_ms;

@@ -51,10 +51,6 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Member>> {
-    if filter.solution.is_some() {
-        // No solution exists before the solutions capability: nobody is assigned.
-        return Ok(Vec::new());
-    }
     let mut sql = format!("{SELECT} WHERE m.org_id = $1");
     let mut binds: Vec<String> = vec![org_id.to_string()];
     let mut bind = |sql: &mut String, condition: &str, value: String| {
@@ -66,6 +62,14 @@ pub async fn list(
     }
     if let Some(status) = filter.status {
         bind(&mut sql, " AND m.status = ?", status.as_str().to_owned());
+    }
+    if let Some(solution) = &filter.solution {
+        bind(
+            &mut sql,
+            " AND EXISTS (SELECT 1 FROM solution_assignments a \
+             WHERE a.solution_id = ? AND a.user_id = m.user_id AND a.org_id = m.org_id)",
+            solution.clone(),
+        );
     }
     if let Some(after) = after {
         bind(&mut sql, " AND m.email > ?", after.to_owned());

@@ -93,22 +93,23 @@ pub async fn summaries_for_user(
     conn: &mut Conn,
     user_id: UserId,
 ) -> Result<Vec<MembershipSummary>> {
-    // solution_count becomes a count over assignments once solutions exist.
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT m.org_id, o.name, m.role, m.status FROM memberships m \
+    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT m.org_id, o.name, m.role, m.status, \
+         (SELECT COUNT(*) FROM solution_assignments a WHERE a.org_id = m.org_id AND a.user_id = m.user_id) \
+         FROM memberships m \
          JOIN organizations o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.name, o.id",
     )
     .bind(user_id.to_string())
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
-        .map(|(org_id, org_name, role, status)| {
+        .map(|(org_id, org_name, role, status, solution_count)| {
             Ok(MembershipSummary {
                 org_id: parse_stored("memberships.org_id", &org_id)?,
                 org_name,
                 role: parse_stored("memberships.role", &role)?,
                 status: parse_stored("memberships.status", &status)?,
-                solution_count: 0,
+                solution_count,
             })
         })
         .collect()
@@ -229,6 +230,12 @@ pub async fn delete(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<(
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    // Their solution roles (and so their groups) in this organization end with it.
+    sqlx::query("DELETE FROM solution_assignments WHERE org_id = $1 AND user_id = $2")
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("UPDATE users SET default_org_id = NULL WHERE id = $1 AND default_org_id = $2")
         .bind(user_id.to_string())
         .bind(org_id.to_string())

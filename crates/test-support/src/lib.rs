@@ -375,6 +375,7 @@ pub fn csrf_field(html: &str) -> String {
 }
 
 /// Calls the API of a [`TestApp`] with one token; `path` starts at `/api/v1`.
+#[derive(Clone)]
 pub struct Api {
     http: reqwest::Client,
     base: String,

@@ -12,6 +12,7 @@ mod orgs;
 mod permissions;
 mod setup;
 mod smtp;
+mod solutions;
 mod templates;
 mod tokens;
 mod ui;

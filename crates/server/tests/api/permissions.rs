@@ -22,6 +22,9 @@ enum Access {
     Member,
     /// Members whose role has this capability.
     Needs(Capability),
+    /// The fixture's solution: org owners and admins; a creator who is not
+    /// assigned to it does not see it (404); `user` members have no rights (403).
+    OnSolution,
 }
 
 struct Route {
@@ -180,6 +183,82 @@ fn routes() -> Vec<Route> {
             200,
         ),
         route(M::GET, "/orgs/{org}/audit", Needs(ViewAuditLog), 200),
+        route(M::GET, "/orgs/{org}/solutions", Needs(SeeSolutions), 200),
+        with_body(
+            M::POST,
+            "/orgs/{org}/solutions",
+            || json!({"name": "Created"}),
+            Needs(CreateSolution),
+            201,
+        ),
+        route(M::GET, "/orgs/{org}/solutions/{sol}", OnSolution, 200),
+        with_body(
+            M::PATCH,
+            "/orgs/{org}/solutions/{sol}",
+            || json!({"description": "changed"}),
+            OnSolution,
+            200,
+        ),
+        route(M::DELETE, "/orgs/{org}/solutions/{sol}", OnSolution, 204),
+        route(
+            M::GET,
+            "/orgs/{org}/solutions/{sol}/versions",
+            OnSolution,
+            200,
+        ),
+        with_body(
+            M::POST,
+            "/orgs/{org}/solutions/{sol}/versions",
+            || json!({"version": "1.0.0"}),
+            OnSolution,
+            201,
+        ),
+        route(M::GET, "/orgs/{org}/solutions/{sol}/users", OnSolution, 200),
+        with_body(
+            M::PUT,
+            "/orgs/{org}/users/{user}/solutions/{sol}",
+            || json!({"role": "editor"}),
+            OnSolution,
+            200,
+        ),
+        route(
+            M::DELETE,
+            "/orgs/{org}/users/{user}/solutions/{sol}",
+            OnSolution,
+            204,
+        ),
+        route(
+            M::GET,
+            "/orgs/{org}/solutions/{sol}/groups",
+            OnSolution,
+            200,
+        ),
+        with_body(
+            M::POST,
+            "/orgs/{org}/solutions/{sol}/groups",
+            || json!({"name": "Another"}),
+            OnSolution,
+            201,
+        ),
+        route(
+            M::DELETE,
+            "/orgs/{org}/solutions/{sol}/groups/{group}",
+            OnSolution,
+            204,
+        ),
+        route(
+            M::PUT,
+            "/orgs/{org}/solutions/{sol}/groups/{group}/members/{user}",
+            OnSolution,
+            200,
+        ),
+        route(
+            M::DELETE,
+            "/orgs/{org}/solutions/{sol}/groups/{group}/members/{user}",
+            OnSolution,
+            204,
+        ),
+        route(M::GET, "/app/solutions?org={org}", Member, 200),
         route(M::GET, "/invitations/{token}", Public, 404),
         with_body(
             M::POST,
@@ -194,6 +273,7 @@ fn routes() -> Vec<Route> {
 /// The document's path for a table path (the table names which fixture fills
 /// a parameter; the document calls them by their route names).
 fn documented_path(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
     path.replace("{disabled}", "{user}")
         .replace("{invited}", "{user}")
         .replace("{invitation}", "{id}")
@@ -269,6 +349,47 @@ async fn fixture(app: &TestApp) -> (OrgId, muster_domain::UserId, Vec<(&'static 
         .expect("a job");
     tx.commit().await.expect("commit");
     path_values.push(("job", job_id.to_string()));
+    // A solution the active `user` member is assigned to and in a group of.
+    let owner_api = app.api(&owner_token);
+    let solution: Value = owner_api
+        .post(
+            format!("/api/v1/orgs/{org}/solutions"),
+            json!({"name": "Fixture"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let sol = solution["id"].as_str().unwrap_or_default().to_owned();
+    let user = path_values
+        .iter()
+        .find(|(key, _)| *key == "user")
+        .map(|(_, id)| id.clone())
+        .unwrap_or_default();
+    owner_api
+        .put(
+            format!("/api/v1/orgs/{org}/users/{user}/solutions/{sol}"),
+            json!({}),
+        )
+        .await;
+    let group: Value = owner_api
+        .post(
+            format!("/api/v1/orgs/{org}/solutions/{sol}/groups"),
+            json!({"name": "Drivers"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let group = group["id"].as_str().unwrap_or_default().to_owned();
+    owner_api
+        .put(
+            format!("/api/v1/orgs/{org}/solutions/{sol}/groups/{group}/members/{user}"),
+            json!({}),
+        )
+        .await;
+    path_values.push(("sol", sol));
+    path_values.push(("group", group));
     path_values.push(("lang", "en".to_owned()));
     path_values.push(("token", "no-such-token".to_owned()));
     path_values.push(("org", org.to_string()));
@@ -342,8 +463,56 @@ async fn each_role_gets_what_the_matrix_allows(app: TestApp) {
                         403
                     }
                 }
+                (Access::OnSolution, Some(Some(OrgRole::Owner | OrgRole::Admin))) => route.success,
+                (Access::OnSolution, Some(Some(OrgRole::Creator))) => 404,
+                (Access::OnSolution, Some(Some(OrgRole::User))) => 403,
             };
             assert_eq!(status, expected, "{label} {} {}", route.method, route.path);
         }
     }
+}
+
+db_tests!(ids_of_another_organization_are_not_found);
+
+/// Tenant isolation for every route that names an object: the owner of one
+/// organization, in their own organization's path, with the ids of another
+/// organization's objects, finds nothing.
+async fn ids_of_another_organization_are_not_found(app: TestApp) {
+    let (org, owner, _) = fixture(&app).await;
+    let (_, _, foreign) = fixture(&app).await;
+    let token = app.token(owner).await;
+    let http = reqwest::Client::new();
+    let objects = [
+        "{user}",
+        "{disabled}",
+        "{invited}",
+        "{invitation}",
+        "{job}",
+        "{sol}",
+        "{group}",
+    ];
+    let mut checked = 0;
+    for route in routes() {
+        if !objects.iter().any(|o| route.path.contains(o)) {
+            continue;
+        }
+        let mut path = format!("/api/v1{}", route.path).replace("{org}", &org.to_string());
+        for (key, value) in &foreign {
+            path = path.replace(&format!("{{{key}}}"), value);
+        }
+        let mut request = http
+            .request(route.method.clone(), app.url(&path))
+            .bearer_auth(&token);
+        if let Some(body) = route.body {
+            request = request.json(&body());
+        }
+        let status = request.send().await.expect("request").status().as_u16();
+        assert_eq!(
+            status, 404,
+            "{} {} with another organization's ids",
+            route.method, route.path
+        );
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} routes name an object");
 }

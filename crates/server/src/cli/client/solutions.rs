@@ -20,6 +20,7 @@ pub async fn run(client: &Client, args: &ClientArgs, command: SolutionsCommand) 
         SolutionsCommand::List { json } => {
             let mut solutions = Vec::new();
             let mut path = format!("/orgs/{org}/solutions?limit=200");
+            // Cursors are URL-safe base64: they go into the query as they are.
             loop {
                 let page = client.get(&path).await?;
                 solutions.extend(page["items"].as_array().cloned().unwrap_or_default());
@@ -38,13 +39,9 @@ pub async fn run(client: &Client, args: &ClientArgs, command: SolutionsCommand) 
                 vec![
                     field(s, "identifier"),
                     field(s, "name"),
-                    match &s["latest_version"] {
-                        Value::Object(v) => v
-                            .get("version")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                        _ => "none".into(),
+                    match field(s, "latest_version") {
+                        none if none.is_empty() => "none".into(),
+                        version => version,
                     },
                     field(s, "id"),
                 ]

@@ -17,6 +17,44 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
+/// A solution a member is assigned to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberSolution {
+    pub id: muster_domain::SolutionId,
+    pub name: String,
+    pub identifier: String,
+    pub role: muster_domain::SolutionRole,
+}
+
+impl From<&muster_store::assignments::Assigned> for MemberSolution {
+    fn from(a: &muster_store::assignments::Assigned) -> Self {
+        MemberSolution {
+            id: a.solution_id,
+            name: a.name.clone(),
+            identifier: a.identifier.clone(),
+            role: a.role,
+        }
+    }
+}
+
+/// Fills in the solutions of a page of members with one query.
+pub async fn with_solutions(
+    conn: &mut muster_store::Conn,
+    org_id: OrgId,
+    mut views: Vec<MemberView>,
+) -> ApiResult<Vec<MemberView>> {
+    let ids: Vec<UserId> = views.iter().map(|m| m.user_id).collect();
+    let assigned = muster_store::assignments::for_members(conn, org_id, &ids).await?;
+    for view in &mut views {
+        view.solutions = assigned
+            .iter()
+            .filter(|a| a.user_id == view.user_id)
+            .map(MemberSolution::from)
+            .collect();
+    }
+    Ok(views)
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberView {
     pub user_id: UserId,
@@ -25,8 +63,8 @@ pub struct MemberView {
     pub last_name: String,
     pub role: OrgRole,
     pub status: MembershipStatus,
-    /// Solution ids assigned to the member.
-    pub solutions: Vec<String>,
+    /// The member's solutions with their solution roles.
+    pub solutions: Vec<MemberSolution>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub invited_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -140,6 +178,22 @@ pub async fn list_members(
     let limit = page.limit()?;
     let after = page.after()?;
     let mut conn = state.store.read().await?;
+    if let Some(solution) = &filter.solution {
+        // Only a solution the caller can see filters the list.
+        let actor = member.actor(&mut conn).await?;
+        let visible = match solution.parse() {
+            Ok(id) => crate::solutions::visible(&mut conn, member.org_id, &actor, id)
+                .await
+                .is_ok(),
+            Err(_) => false,
+        };
+        if !visible {
+            return Err(ApiError::invalid(
+                "solution",
+                "no solution of this organization has this id",
+            ));
+        }
+    }
     let rows = muster_store::members::list(
         &mut conn,
         member.org_id,
@@ -149,6 +203,7 @@ pub async fn list_members(
     )
     .await?;
     let views: Vec<MemberView> = rows.into_iter().map(MemberView::from).collect();
+    let views = with_solutions(&mut conn, member.org_id, views).await?;
     Ok(Json(Page::from_rows(views, limit, |m: &MemberView| {
         m.email.clone()
     })))
@@ -185,10 +240,9 @@ pub async fn detail(
         }
         None => None,
     };
-    Ok(MemberDetail {
-        member: member.into(),
-        invitation,
-    })
+    let mut views = with_solutions(conn, org_id, vec![member.into()]).await?;
+    let member = views.pop().ok_or(ApiError::NotFound)?;
+    Ok(MemberDetail { member, invitation })
 }
 
 /// One member.

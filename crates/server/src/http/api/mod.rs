@@ -1,9 +1,12 @@
 //! The REST API under `/api/v1`, with its OpenAPI document generated from the
 //! same route declarations.
 
+pub mod app;
+pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod contract;
+pub mod groups;
 pub mod invitations;
 pub mod invite_templates;
 pub mod jobs;
@@ -11,6 +14,7 @@ pub mod me;
 pub mod members;
 pub mod orgs;
 pub mod page;
+pub mod solutions;
 pub mod tokens;
 pub mod views;
 
@@ -27,7 +31,7 @@ use utoipa_axum::routes;
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
     tags((name = "auth"), (name = "me"), (name = "orgs"), (name = "settings"), (name = "users"),
-         (name = "invitations"), (name = "audit"))
+         (name = "invitations"), (name = "solutions"), (name = "audit"), (name = "app"))
 )]
 struct ApiDoc;
 
@@ -86,6 +90,31 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(invitations::revoke_invitation))
         .routes(routes!(invitations::get_invitation))
         .routes(routes!(invitations::accept_invitation))
+        .routes(routes!(
+            solutions::list_solutions,
+            solutions::create_solution
+        ))
+        .routes(routes!(
+            solutions::get_solution,
+            solutions::patch_solution,
+            solutions::delete_solution
+        ))
+        .routes(routes!(
+            solutions::list_versions,
+            solutions::publish_version
+        ))
+        .routes(routes!(assignments::list_solution_users))
+        .routes(routes!(
+            assignments::put_assignment,
+            assignments::delete_assignment
+        ))
+        .routes(routes!(groups::list_groups, groups::create_group))
+        .routes(routes!(groups::delete_group))
+        .routes(routes!(
+            groups::put_group_member,
+            groups::delete_group_member
+        ))
+        .routes(routes!(app::my_solutions))
         .routes(routes!(jobs::get_job))
         .routes(routes!(audit::list_audit))
         .split_for_parts();
