@@ -105,12 +105,22 @@ async fn signing_in_through_the_form_opens_the_default_organization(app: TestApp
     ] {
         assert!(html.contains(nav), "the layout shows {nav}");
     }
-    let users = client
+    let solutions = client
         .get(app.url(&format!("/orgs/{org}/solutions")))
         .send()
         .await
-        .expect("users");
-    assert!(users
+        .expect("solutions");
+    assert!(solutions
+        .text()
+        .await
+        .expect("html")
+        .contains("No solutions yet"));
+    let notifications = client
+        .get(app.url(&format!("/orgs/{org}/notifications")))
+        .send()
+        .await
+        .expect("notifications");
+    assert!(notifications
         .text()
         .await
         .expect("html")

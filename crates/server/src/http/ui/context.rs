@@ -248,6 +248,11 @@ pub fn layout(
             theme => user.theme.as_str(),
         },
         org => org.map(|(org, _)| context! { id => org.id.to_string(), name => org.name }),
+        // The switcher lists the organizations whose Management the viewer may use.
+        orgs => viewer
+            .management_orgs()
+            .map(|m| context! { id => m.org_id.to_string(), name => m.org_name })
+            .collect::<Vec<_>>(),
         nav => org.map(|(_, role)| nav_for(role)).unwrap_or_default(),
     };
     context! { ..page, ..base }
@@ -255,13 +260,14 @@ pub fn layout(
 
 /// A form body. Fields missing from the form take their defaults, so a form
 /// never fails to parse for a missing field; a body that is not a form is 400.
+/// A repeated field (checkboxes of one name) reads into a `Vec`.
 pub struct UiForm<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for UiForm<T> {
     type Rejection = UiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, UiError> {
-        axum::extract::Form::<T>::from_request(req, state)
+        axum_extra::extract::Form::<T>::from_request(req, state)
             .await
             .map(|form| UiForm(form.0))
             .map_err(|rejection| UiError::Page {

@@ -12,6 +12,7 @@ pub mod settings;
 pub mod setup;
 pub mod shell;
 pub mod signin;
+pub mod solutions;
 pub mod templates;
 pub mod tokens;
 pub mod users;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/no-access", get(shell::no_access))
         .route("/me", get(profile::show).post(profile::save))
         .route("/me/theme", post(profile::set_theme))
+        .route("/me/orgs/{org}/{action}", post(profile::membership_action))
         .route("/me/tokens", post(tokens::create))
         .route("/me/tokens/new", get(tokens::new_form))
         .route("/me/tokens/{id}", get(tokens::detail))
@@ -62,10 +64,24 @@ pub fn router() -> Router<AppState> {
             get(settings::edit_template).post(settings::submit_template),
         )
         .route("/orgs/{org}/audit", get(audit::show))
+        .route(
+            "/orgs/{org}/solutions",
+            get(solutions::list).post(solutions::create),
+        )
+        .route("/orgs/{org}/solutions/new", get(solutions::new_form))
+        .route("/orgs/{org}/solutions/{sol}", get(solutions::detail))
+        .route(
+            "/orgs/{org}/solutions/{sol}/{action}",
+            post(solutions::action),
+        )
+        .route(
+            "/orgs/{org}/users/{user}/solutions",
+            get(users::solutions_form).post(users::add_solutions),
+        )
         .route("/invite/{token}", get(invite::show).post(invite::accept))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js));
-    for page in ["solutions", "notifications", "usage", "troubleshooting"] {
+    for page in ["notifications", "usage", "troubleshooting"] {
         router = router.route(&format!("/orgs/{{org}}/{page}"), get(shell::placeholder));
     }
     router

@@ -7,8 +7,9 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect};
 use minijinja::{context, Value};
-use muster_domain::{names, Invalid, Theme};
-use muster_store::{orgs, tokens, users};
+use muster_domain::permission::{can, Capability};
+use muster_domain::{names, Invalid, MembershipStatus, OrgId, SolutionRole, Theme};
+use muster_store::{assignments, orgs, tokens, users};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -19,6 +20,7 @@ pub struct ProfileForm {
     first_name: String,
     last_name: String,
     language: String,
+    theme: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +29,9 @@ pub struct ProfileQuery {
     saved: Option<String>,
     /// What just happened to a token: `extended` or `deleted`.
     token: Option<String>,
+    /// What just happened to a membership: `default` or `left`.
+    org: Option<String>,
+    error: Option<String>,
 }
 
 /// A page of My profile, in the layout of the viewer's home organization.
@@ -66,12 +71,54 @@ async fn render(
     form: &ProfileForm,
     errors: Value,
     notice: Option<&str>,
+    error: Option<&str>,
 ) -> UiResult<String> {
     let memberships: Vec<Value> = viewer
         .memberships
         .iter()
-        .map(|m| context! { org_id => m.org_id.to_string(), org_name => m.org_name, role => m.role.label(), status => m.status.as_str() })
+        .map(|m| {
+            let usable = m.status == MembershipStatus::Active;
+            context! {
+                org_id => m.org_id.to_string(),
+                org_name => m.org_name,
+                role => m.role.label(),
+                status => m.status.as_str(),
+                solution_count => m.solution_count,
+                can_open => usable && can(m.role, Capability::SignInToManagement),
+                can_default => usable,
+            }
+        })
         .collect();
+    let my_solutions: Vec<Value> = {
+        let mut conn = state.store.read().await?;
+        assignments::of_user_with_roles(
+            &mut conn,
+            viewer.user.id,
+            &[SolutionRole::Owner, SolutionRole::Editor],
+        )
+        .await?
+        .into_iter()
+        .map(|(org_id, org_name, a)| {
+            let open = viewer
+                .memberships
+                .iter()
+                .any(|m| m.org_id == org_id && can(m.role, Capability::SignInToManagement));
+            context! {
+                org_id => org_id.to_string(),
+                org_name,
+                id => a.solution_id.to_string(),
+                name => a.name,
+                role => a.role.as_str(),
+                latest_version => a.latest_version,
+                open,
+            }
+        })
+        .collect()
+    };
+    let home_role = viewer
+        .home_org()
+        .and_then(|id| viewer.memberships.iter().find(|m| m.org_id == id))
+        .map(|m| context! { org_name => m.org_name, role => m.role.label() });
     let profile = context! {
         email => viewer.user.email,
         default_org_id => viewer.user.default_org_id.map(|id| id.to_string()),
@@ -90,7 +137,7 @@ async fn render(
         viewer,
         path,
         "profile.html",
-        context! { profile, form, errors, notice, memberships, tokens },
+        context! { profile, form, errors, notice, error, memberships, tokens, my_solutions, home_role, themes => ["system", "light", "dark"] },
     )
     .await
 }
@@ -110,6 +157,7 @@ pub async fn show(
         first_name: viewer.user.first_name.clone(),
         last_name: viewer.user.last_name.clone(),
         language: viewer.user.language.clone(),
+        theme: viewer.user.theme.as_str().to_owned(),
     };
     let html = render(
         &state,
@@ -118,6 +166,7 @@ pub async fn show(
         &form,
         context! {},
         notice(&query),
+        query.error.as_deref(),
     )
     .await?;
     Ok(Html(html).into_response())
@@ -140,10 +189,15 @@ pub async fn save(
         names::required_text(&form.last_name, names::NAME_MAX),
     );
     let language = invalid.check("language", names::language_tag(&form.language));
-    let (Some(first_name), Some(last_name), Some(language)) = (first_name, last_name, language)
+    let theme = match form.theme.as_str() {
+        "" => Some(viewer.user.theme),
+        raw => invalid.check("theme", raw.parse::<Theme>()),
+    };
+    let (Some(first_name), Some(last_name), Some(language), Some(theme)) =
+        (first_name, last_name, language, theme)
     else {
         let errors = field_errors(&invalid);
-        let html = render(&state, &viewer, uri.path(), &form, errors, None).await?;
+        let html = render(&state, &viewer, uri.path(), &form, errors, None, None).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
     };
     let mut conn = state.store.write().await?;
@@ -154,7 +208,7 @@ pub async fn save(
             first_name: &first_name,
             last_name: &last_name,
             language: &language,
-            theme: viewer.user.theme,
+            theme,
             default_org_id: viewer.user.default_org_id,
         },
         state.now(),
@@ -167,9 +221,13 @@ fn notice(query: &ProfileQuery) -> Option<&'static str> {
     if query.saved.is_some() {
         return Some("Your profile was saved.");
     }
-    match query.token.as_deref() {
-        Some("extended") => Some("The token's lease was extended by 14 days."),
-        Some("deleted") => Some("The token was deleted. It no longer works."),
+    match (query.token.as_deref(), query.org.as_deref()) {
+        (Some("extended"), _) => Some("The token's lease was extended by 14 days."),
+        (Some("deleted"), _) => Some("The token was deleted. It no longer works."),
+        (_, Some("default")) => {
+            Some("Your default organization was changed. It opens after sign-in.")
+        }
+        (_, Some("left")) => Some("You left the organization."),
         _ => None,
     }
 }
@@ -208,4 +266,86 @@ pub async fn set_theme(
     .await?;
     let target = safe_local_path(&form.return_to).unwrap_or("/");
     Ok(Redirect::to(target).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MembershipForm {
+    csrf_token: String,
+    confirm: String,
+}
+
+/// "Set as default" and "Leave" on My profile's organization list.
+pub async fn membership_action(
+    State(state): State<AppState>,
+    viewer: UiUser,
+    crate::http::extract::ClientIp(ip): crate::http::extract::ClientIp,
+    axum::extract::Path((org, action)): axum::extract::Path<(String, String)>,
+    UiForm(form): UiForm<MembershipForm>,
+) -> UiResult {
+    viewer.check_csrf(&form.csrf_token)?;
+    let org_id: OrgId = org
+        .parse()
+        .map_err(|_| super::error::UiError::not_found())?;
+    let membership = viewer
+        .memberships
+        .iter()
+        .find(|m| m.org_id == org_id)
+        .ok_or_else(super::error::UiError::not_found)?;
+    let back_with_error = |message: &str| {
+        Ok(Redirect::to(&format!(
+            "/me?error={}#organizations",
+            super::error::urlencode(message)
+        ))
+        .into_response())
+    };
+    match action.as_str() {
+        "default" => {
+            if membership.status != MembershipStatus::Active {
+                return back_with_error(
+                    "Only an organization where you are active can be your default.",
+                );
+            }
+            let user = &viewer.user;
+            let mut conn = state.store.write().await?;
+            users::update_profile(
+                &mut conn,
+                user.id,
+                users::ProfileUpdate {
+                    first_name: &user.first_name,
+                    last_name: &user.last_name,
+                    language: &user.language,
+                    theme: user.theme,
+                    default_org_id: Some(org_id),
+                },
+                state.now(),
+            )
+            .await?;
+            Ok(Redirect::to("/me?org=default#organizations").into_response())
+        }
+        "leave" => {
+            if form.confirm != "yes" {
+                return back_with_error("Tick the box next to Leave to confirm.");
+            }
+            let mut tx = state.store.begin().await?;
+            let actor = crate::audit::Actor::load(
+                &mut tx,
+                viewer.user.id,
+                membership.role,
+                Some(ip.to_string()),
+            )
+            .await?;
+            match crate::members::remove(&mut tx, &state, org_id, &actor, viewer.user.id).await {
+                Ok(()) => {
+                    tx.commit().await.map_err(muster_store::StoreError::from)?;
+                    Ok(Redirect::to("/me?org=left#organizations").into_response())
+                }
+                Err(crate::http::error::ApiError::Internal(cause)) => {
+                    Err(super::error::UiError::Internal(cause))
+                }
+                Err(error) => back_with_error(&error.user_message()),
+            }
+        }
+        _ => Err(super::error::UiError::not_found()),
+    }
 }

@@ -37,6 +37,22 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("users.html", include_str!("../../../templates/users.html")),
     (
+        "solutions.html",
+        include_str!("../../../templates/solutions.html"),
+    ),
+    (
+        "solution_new.html",
+        include_str!("../../../templates/solution_new.html"),
+    ),
+    (
+        "solution_detail.html",
+        include_str!("../../../templates/solution_detail.html"),
+    ),
+    (
+        "user_solutions.html",
+        include_str!("../../../templates/user_solutions.html"),
+    ),
+    (
         "token_new.html",
         include_str!("../../../templates/token_new.html"),
     ),

@@ -40,7 +40,9 @@ fn role_options(actor: OrgRole) -> Vec<Value> {
         .collect()
 }
 
-pub fn member_row(m: &muster_store::members::Member) -> Value {
+/// A member as the list shows them, with the names of their solutions the
+/// viewer can see.
+pub fn member_row(m: &muster_store::members::Member, solutions: &[String]) -> Value {
     let name = format!("{} {}", m.first_name, m.last_name)
         .trim()
         .to_owned();
@@ -50,7 +52,7 @@ pub fn member_row(m: &muster_store::members::Member) -> Value {
         email => m.email,
         role => m.role.label(),
         status => m.status.as_str(),
-        solutions => "—",
+        solutions => if solutions.is_empty() { "—".to_owned() } else { solutions.join(", ") },
     }
 }
 
@@ -85,11 +87,20 @@ pub async fn list(
             .map_err(|e| problems.push(format!("status {e}")))
             .ok(),
     };
+    let visible = super::solutions::visible_solutions(&state, &view).await?;
+    let solution = match query.solution.as_str() {
+        "" => None,
+        raw if visible.iter().any(|s| s.id.to_string() == raw) => Some(raw.to_owned()),
+        _ => {
+            problems.push("solution: no solution of this organization has this id".to_owned());
+            None
+        }
+    };
     let filter = MemberFilter {
         role,
         status,
         q: Some(query.q.clone()).filter(|q| !q.trim().is_empty()),
-        solution: Some(query.solution.clone()).filter(|s| !s.is_empty()),
+        solution,
     };
     let after = (!query.cursor.is_empty()).then_some(query.cursor.as_str());
     let mut rows = {
@@ -129,7 +140,26 @@ pub async fn list(
         "removed" => "The member was removed from the organization.".to_owned(),
         _ => String::new(),
     };
-    let members: Vec<Value> = rows.iter().map(member_row).collect();
+    let assigned = {
+        let ids: Vec<UserId> = rows.iter().map(|m| m.user_id).collect();
+        let mut conn = state.store.read().await?;
+        muster_store::assignments::for_members(&mut conn, view.org.id, &ids).await?
+    };
+    let members: Vec<Value> = rows
+        .iter()
+        .map(|m| {
+            let names: Vec<String> = assigned
+                .iter()
+                .filter(|a| a.user_id == m.user_id && visible.iter().any(|s| s.id == a.solution_id))
+                .map(|a| a.name.clone())
+                .collect();
+            member_row(m, &names)
+        })
+        .collect();
+    let solution_options: Vec<Value> = visible
+        .iter()
+        .map(|s| context! { id => s.id.to_string(), name => s.name })
+        .collect();
     let statuses = ["invited", "active", "disabled"];
     page(
         "users.html",
@@ -138,6 +168,7 @@ pub async fn list(
             uri.path(),
             context! {
                 members,
+                solution_options,
                 filters => &query,
                 roles => role_options(OrgRole::Owner),
                 statuses,
@@ -285,7 +316,26 @@ pub async fn detail(
         .into_iter()
         .map(|t| t.language)
         .collect();
+    let assigned = muster_store::assignments::for_member(&mut conn, view.org.id, user_id).await?;
     drop(conn);
+    let visible = super::solutions::visible_solutions(&state, &view).await?;
+    let solution_rows: Vec<Value> = assigned
+        .iter()
+        .filter_map(|a| {
+            let s = visible.iter().find(|s| s.id == a.solution_id)?;
+            let can = muster_domain::solution::rights(view.role, s.viewer_role);
+            Some(context! {
+                id => s.id.to_string(),
+                name => s.name,
+                role => a.role.as_str(),
+                can_assign => can.assign,
+            })
+        })
+        .collect();
+    let can_add_solutions = visible.iter().any(|s| {
+        muster_domain::solution::rights(view.role, s.viewer_role).assign
+            && !assigned.iter().any(|a| a.solution_id == s.id)
+    });
     let is_self = user_id == view.viewer.user.id;
     let touches_owner = member.role == OrgRole::Owner && view.role != OrgRole::Owner;
     let manage = can(view.role, Capability::DisableOrRemoveMember) && !touches_owner;
@@ -295,7 +345,7 @@ pub async fn detail(
             "users",
             uri.path(),
             context! {
-                member => member_row(&member),
+                member => member_row(&member, &[]),
                 status => member.status.as_str(),
                 role_value => member.role.as_str(),
                 invited_at => member.invited_at.map(invites::format_time),
@@ -309,6 +359,9 @@ pub async fn detail(
                     mail => i.mail.map(|m| context! { status => m.status, attempts => m.attempts, last_error => m.last_error }),
                 }),
                 languages,
+                solutions => solution_rows,
+                solution_roles => super::solutions::role_options(),
+                can_add_solutions,
                 roles => role_options(view.role),
                 can_change_role => can(view.role, Capability::ChangeMemberRole) && !is_self && !touches_owner,
                 can_manage => manage && !is_self,
@@ -431,4 +484,131 @@ pub async fn action(
             Ok(Redirect::to(&format!("{back}?error={}", urlencode(&message))).into_response())
         }
     }
+}
+
+/// The solutions `view` may assign that `user_id` does not have yet.
+async fn assignable(
+    state: &AppState,
+    view: &OrgPage,
+    user_id: UserId,
+) -> Result<Vec<muster_store::solutions::Solution>, UiError> {
+    let visible = super::solutions::visible_solutions(state, view).await?;
+    let assigned = {
+        let mut conn = state.store.read().await?;
+        muster_store::assignments::for_member(&mut conn, view.org.id, user_id).await?
+    };
+    Ok(visible
+        .into_iter()
+        .filter(|s| {
+            muster_domain::solution::rights(view.role, s.viewer_role).assign
+                && !assigned.iter().any(|a| a.solution_id == s.id)
+        })
+        .collect())
+}
+
+async fn solutions_page(
+    state: &AppState,
+    view: &OrgPage,
+    path: &str,
+    user_id: UserId,
+    error: Option<String>,
+) -> UiResult {
+    let member = {
+        let mut conn = state.store.read().await?;
+        muster_store::members::find(&mut conn, view.org.id, user_id)
+            .await?
+            .ok_or_else(UiError::not_found)?
+    };
+    let options: Vec<Value> = assignable(state, view, user_id)
+        .await?
+        .iter()
+        .map(|s| context! { id => s.id.to_string(), name => s.name, identifier => s.identifier })
+        .collect();
+    page(
+        "user_solutions.html",
+        view.context(
+            "users",
+            path,
+            context! {
+                member => member_row(&member, &[]),
+                options,
+                roles => super::solutions::role_options(),
+                error,
+            },
+        ),
+    )
+}
+
+/// "Add solutions": a side panel to give a member several solutions at once.
+pub async fn solutions_form(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    Path((_, user)): Path<(String, String)>,
+) -> UiResult {
+    view.require(Capability::AssignSolutions)?;
+    let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
+    solutions_page(&state, &view, uri.path(), user_id, None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AddSolutionsForm {
+    csrf_token: String,
+    solution_ids: Vec<String>,
+    role: String,
+}
+
+pub async fn add_solutions(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    ClientIp(ip): ClientIp,
+    Path((_, user)): Path<(String, String)>,
+    UiForm(form): UiForm<AddSolutionsForm>,
+) -> UiResult {
+    view.viewer.check_csrf(&form.csrf_token)?;
+    view.require(Capability::AssignSolutions)?;
+    let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
+    let refuse = |message: String| async {
+        let response = solutions_page(&state, &view, uri.path(), user_id, Some(message)).await?;
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, response).into_response())
+    };
+    if form.solution_ids.is_empty() {
+        return refuse("Tick at least one solution.".into()).await;
+    }
+    let role = match form.role.as_str() {
+        "" => muster_domain::SolutionRole::User,
+        raw => match raw.parse() {
+            Ok(role) => role,
+            Err(e) => return refuse(format!("Solution role {e}")).await,
+        },
+    };
+    let actor = view.actor(ip);
+    let mut tx = state.store.begin().await?;
+    for raw in &form.solution_ids {
+        let id = raw.parse().map_err(|_| UiError::not_found())?;
+        match crate::solutions::assign(&mut tx, &state, view.org.id, &actor, id, user_id, role)
+            .await
+        {
+            Ok(()) => {}
+            Err(ApiError::NotFound) => return Err(UiError::not_found()),
+            Err(ApiError::Internal(cause)) => return Err(UiError::Internal(cause)),
+            // Nothing is kept when one of them is refused.
+            Err(error) => return refuse(error.user_message()).await,
+        }
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    let count = form.solution_ids.len();
+    let notice = if count == 1 {
+        "1 solution was added.".to_owned()
+    } else {
+        format!("{count} solutions were added.")
+    };
+    Ok(Redirect::to(&format!(
+        "/orgs/{}/users/{user_id}?notice={}",
+        view.org.id,
+        urlencode(&notice)
+    ))
+    .into_response())
 }
