@@ -15,6 +15,7 @@ db_tests!(
     groups_hold_only_assigned_users,
     the_member_list_shows_and_filters_by_solution,
     the_app_lists_usable_solutions,
+    an_invitation_can_bring_solutions,
 );
 
 async fn create(api: &Api, org: OrgId, body: Value) -> Value {
@@ -647,4 +648,61 @@ async fn the_app_lists_usable_solutions(app: TestApp) {
     )
     .await;
     problem(app.api("").get("/api/v1/app/solutions").await, 401).await;
+}
+
+async fn an_invitation_can_bring_solutions(app: TestApp) {
+    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
+    let owner = app.api(&app.token(ada).await);
+    let routes = create(&owner, org, json!({"name": "Routes"})).await;
+    let invited = json(
+        owner
+            .post(
+                format!("/api/v1/orgs/{org}/invitations"),
+                json!({"email": "new@example.com", "solutions": [{"solution_id": id(&routes), "role": "editor"}]}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let user = invited["user_id"].as_str().expect("user");
+    let member = json(
+        owner.get(format!("/api/v1/orgs/{org}/users/{user}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(member["solutions"][0]["name"], "Routes");
+    assert_eq!(member["solutions"][0]["role"], "editor");
+
+    // A solution of another organization, or a made-up role: nothing is created.
+    let (other, gus) = app.create_org("Globex", "gus@example.com").await;
+    let foreign = create(&app.api(&app.token(gus).await), other, json!({"name": "F"})).await;
+    for grant in [
+        json!({"solution_id": id(&foreign)}),
+        json!({"solution_id": id(&routes), "role": "boss"}),
+        json!({"solution_id": "nonsense"}),
+    ] {
+        let body = problem(
+            owner
+                .post(
+                    format!("/api/v1/orgs/{org}/invitations"),
+                    json!({"email": "second@example.com", "solutions": [grant]}),
+                )
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "solutions", "{body}");
+    }
+    let list = json(
+        owner
+            .get(format!("/api/v1/orgs/{org}/users?q=second"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        list["items"],
+        json!([]),
+        "the refused invitation left nothing behind"
+    );
 }

@@ -223,3 +223,72 @@ async fn tokens_create_list_extend_delete() {
     assert_eq!(run.code, Some(1), "the deleted token no longer works");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn solutions_list_shows_identifier_and_latest_version() {
+    let Some(app) = TestApp::start(Db::Sqlite).await else {
+        return;
+    };
+    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(ada).await;
+    let api = app.api(&token);
+    let run = muster(&app, &token, &["solutions", "list"]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.stdout.lines().count(),
+        1,
+        "only the header: {}",
+        run.stdout
+    );
+
+    let created: Value = api
+        .post(
+            format!("/api/v1/orgs/{org}/solutions"),
+            serde_json::json!({"name": "Field Inspections"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = created["id"].as_str().expect("id");
+    api.post(
+        format!("/api/v1/orgs/{org}/solutions/{id}/versions"),
+        serde_json::json!({"version": "1.4.0"}),
+    )
+    .await;
+    api.post(
+        format!("/api/v1/orgs/{org}/solutions"),
+        serde_json::json!({"name": "Stock"}),
+    )
+    .await;
+    let run = muster(&app, &token, &["solutions", "list"]).await;
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(
+        lines[1].contains("field-inspections") && lines[1].contains("1.4.0"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[2].contains("stock") && lines[2].contains("none"),
+        "{}",
+        run.stdout
+    );
+    let run = muster(&app, &token, &["solutions", "list", "--json"]).await;
+    let listed: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(listed[0]["latest_version"], "1.4.0");
+
+    // A `user` member is refused by the server, in one line.
+    let una = app
+        .member(org, "una@example.com", muster_domain::OrgRole::User)
+        .await;
+    let run = muster(
+        &app,
+        &app.token(una).await,
+        &["--org", "Acme", "solutions", "list"],
+    )
+    .await;
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    app.shutdown().await;
+}

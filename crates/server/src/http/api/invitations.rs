@@ -41,9 +41,59 @@ pub struct InvitationRequest {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SolutionGrant {
     pub solution_id: String,
+    /// Solution role; default `user`.
     pub role: Option<String>,
+}
+
+/// Checks the solutions of an invitation before anything is written.
+fn parse_grants(
+    grants: &[SolutionGrant],
+    invalid: &mut muster_domain::Invalid,
+) -> Vec<(muster_domain::SolutionId, muster_domain::SolutionRole)> {
+    let mut parsed = Vec::new();
+    for grant in grants {
+        let id = grant
+            .solution_id
+            .trim()
+            .parse()
+            .map_err(|_| format!("no solution {} in this organization", grant.solution_id));
+        let role = match grant.role.as_deref().map(str::trim) {
+            None | Some("") => Ok(muster_domain::SolutionRole::User),
+            Some(raw) => raw.parse().map_err(|e| format!("role {e}")),
+        };
+        match (id, role) {
+            (Ok(id), Ok(role)) => parsed.push((id, role)),
+            (Err(message), _) | (_, Err(message)) => invalid.push("solutions", message),
+        }
+    }
+    parsed
+}
+
+/// Assigns the invited person the solutions of the invitation, in the
+/// invitation's transaction: one solution the inviter cannot see refuses all.
+pub async fn grant_solutions(
+    conn: &mut muster_store::Conn,
+    state: &AppState,
+    org_id: OrgId,
+    actor: &crate::audit::Actor,
+    user: muster_domain::UserId,
+    grants: &[(muster_domain::SolutionId, muster_domain::SolutionRole)],
+) -> ApiResult<()> {
+    for (id, role) in grants {
+        match crate::solutions::assign(conn, state, org_id, actor, *id, user, *role).await {
+            Err(ApiError::NotFound) => {
+                return Err(ApiError::invalid(
+                    "solutions",
+                    format!("no solution {id} in this organization"),
+                ))
+            }
+            other => other?,
+        }
+    }
+    Ok(())
 }
 
 /// Invite one person by email.
@@ -64,13 +114,9 @@ pub async fn create_invitation(
         request.language.as_deref().unwrap_or(""),
         request.role.as_deref().unwrap_or(""),
     );
-    if let Some(grant) = request.solutions.first() {
-        // No solution exists yet in any organization.
-        let mut invalid = invitee.as_ref().err().cloned().unwrap_or_default();
-        invalid.push(
-            "solutions",
-            format!("no solution {} in this organization", grant.solution_id),
-        );
+    let mut invalid = invitee.as_ref().err().cloned().unwrap_or_default();
+    let grants = parse_grants(&request.solutions, &mut invalid);
+    if !invalid.is_empty() {
         invitee = Err(invalid);
     }
     let invitee = invitee?;
@@ -78,6 +124,15 @@ pub async fn create_invitation(
     let org = orgs::find(&mut tx, member.org_id).await?;
     let actor = member.actor(&mut tx).await?;
     let invited = invites::invite(&mut tx, &state, &org, &actor, &invitee).await?;
+    grant_solutions(
+        &mut tx,
+        &state,
+        member.org_id,
+        &actor,
+        invited.user_id,
+        &grants,
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok((StatusCode::CREATED, Json(invited.into())))
 }

@@ -194,6 +194,9 @@ pub struct InviteForm {
     last_name: String,
     language: String,
     role: String,
+    /// Solutions to give on joining (checkboxes), with one solution role.
+    solution_ids: Vec<String>,
+    solution_role: String,
 }
 
 async fn invite_page(
@@ -205,12 +208,30 @@ async fn invite_page(
     status: StatusCode,
 ) -> UiResult {
     let languages = template_languages(state, view).await?;
+    let solutions: Vec<Value> = super::solutions::visible_solutions(state, view)
+        .await?
+        .iter()
+        .filter(|s| muster_domain::solution::rights(view.role, s.viewer_role).assign)
+        .map(|s| {
+            let id = s.id.to_string();
+            let checked = form.solution_ids.contains(&id);
+            context! { id, name => s.name, checked }
+        })
+        .collect();
     let html = super::templates::get()?.render(
         "user_invite.html",
         view.context(
             "users",
             path,
-            context! { form, errors, languages, roles => role_options(view.role), default_language => view.org.default_language },
+            context! {
+                form,
+                errors,
+                languages,
+                solutions,
+                solution_roles => super::solutions::role_options(),
+                roles => role_options(view.role),
+                default_language => view.org.default_language,
+            },
         ),
     )?;
     Ok((status, Html(html)).into_response())
@@ -262,10 +283,42 @@ pub async fn invite_submit(
             .await
         }
     };
+    let role = match form.solution_role.as_str() {
+        "" => Ok(muster_domain::SolutionRole::User),
+        raw => raw.parse(),
+    };
+    let ids: Result<Vec<muster_domain::SolutionId>, _> =
+        form.solution_ids.iter().map(|raw| raw.parse()).collect();
+    let (Ok(role), Ok(ids)) = (role, ids) else {
+        let errors = context! { solutions => "choose solutions and a role from the lists" };
+        return invite_page(
+            &state,
+            &view,
+            uri.path(),
+            &form,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let grants: Vec<_> = ids.into_iter().map(|id| (id, role)).collect();
     let actor = view.actor(ip);
     let mut tx = state.store.begin().await?;
     let org = orgs::find(&mut tx, view.org.id).await?;
-    match invites::invite(&mut tx, &state, &org, &actor, &invitee).await {
+    let invited = match invites::invite(&mut tx, &state, &org, &actor, &invitee).await {
+        Ok(invited) => crate::http::api::invitations::grant_solutions(
+            &mut tx,
+            &state,
+            view.org.id,
+            &actor,
+            invited.user_id,
+            &grants,
+        )
+        .await
+        .map(|()| invited),
+        Err(error) => Err(error),
+    };
+    match invited {
         Ok(_) => {
             tx.commit().await.map_err(StoreError::from)?;
             Ok(
@@ -276,6 +329,17 @@ pub async fn invite_submit(
         Err(error @ (ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
             let errors = context! { form => error.to_string() };
             invite_page(&state, &view, uri.path(), &form, errors, error.status()).await
+        }
+        Err(ApiError::Invalid(invalid)) => {
+            invite_page(
+                &state,
+                &view,
+                uri.path(),
+                &form,
+                field_errors(&invalid),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(other) => Err(other.into()),
     }
