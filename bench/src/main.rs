@@ -5,6 +5,9 @@
 //!
 //! cargo build --release --workspace && ./target/release/muster-bench [--postgres URL] [--members N]
 
+mod bare;
+mod load;
+
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use serde_json::Value;
@@ -26,6 +29,38 @@ struct Args {
     /// Requests per measured list query.
     #[arg(long, default_value_t = 200)]
     samples: usize,
+    /// Concurrent connections of the throughput measurement.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Seconds each throughput measurement lasts (after one second of warm-up).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Internal: run the bare baseline server on this port with this body size.
+    #[arg(long, hide = true, num_args = 2, value_names = ["PORT", "BODY_LEN"])]
+    bare_server: Option<Vec<usize>>,
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn wait_ready(http: &reqwest::Client, url: &str) -> Result<()> {
+    let ready = Instant::now();
+    while http
+        .get(url)
+        .send()
+        .await
+        .map(|r| r.status().is_server_error())
+        .unwrap_or(true)
+    {
+        if ready.elapsed() > Duration::from_secs(30) {
+            bail!("{url} did not become ready");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
 
 struct Server {
@@ -76,6 +111,10 @@ fn ms(d: Duration) -> String {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(bare) = &args.bare_server {
+        let port = u16::try_from(bare[0]).context("a port")?;
+        return bare::serve(port, bare[1]).await;
+    }
     if !args.muster.exists() {
         bail!(
             "{} does not exist: run `cargo build --release --workspace` first",
@@ -144,9 +183,7 @@ async fn main() -> Result<()> {
         .output()?;
     let token = String::from_utf8(token.stdout)?.trim().to_owned();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = free_port()?;
     let child = muster(&args, dir.path(), &database_url)
         .env("MUSTER_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
@@ -190,6 +227,46 @@ async fn main() -> Result<()> {
         .as_str()
         .context("an organization")?
         .to_owned();
+
+    // 2. PAT-authenticated GET /me against a bare axum handler with a body of the
+    // same size, each in its own process, measured before the import so that no
+    // background work competes.
+    let me_len = http
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .bytes()
+        .await?
+        .len();
+    let bare_port = free_port()?;
+    let bare = Server {
+        child: Command::new(std::env::current_exe()?)
+            .args(["--bare-server", &bare_port.to_string(), &me_len.to_string()])
+            .stdout(Stdio::null())
+            .spawn()?,
+        base: format!("http://127.0.0.1:{bare_port}"),
+    };
+    wait_ready(&http, &format!("{}/api/v1/me", bare.base)).await?;
+    let warm_up = Duration::from_secs(1);
+    let measure = Duration::from_secs(args.seconds);
+    let bare_rate = load::run(
+        &format!("{}/api/v1/me", bare.base),
+        None,
+        args.connections,
+        warm_up,
+        measure,
+    )
+    .await?;
+    drop(bare);
+    let me_rate = load::run(
+        &format!("{}/api/v1/me", server.base),
+        Some(&token),
+        args.connections,
+        warm_up,
+        measure,
+    )
+    .await?;
 
     // 1. Bulk invite: upload to job done.
     let mut csv = String::with_capacity(args.members * 48);
@@ -239,6 +316,47 @@ async fn main() -> Result<()> {
     }
     let import = started.elapsed();
     let rss_after = rss_kib(pid, "VmRSS:").unwrap_or(0);
+
+    // A solution with every 100th member, for the solution= filter.
+    let solution: Value = http
+        .post(format!("{}/api/v1/orgs/{org}/solutions", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "Bench solution"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let solution = solution["id"].as_str().context("a solution")?.to_owned();
+    let mut cursor = String::new();
+    let mut assigned = 0;
+    while assigned < args.members / 100 {
+        let page = get(format!(
+            "/api/v1/orgs/{org}/users?limit=200{}",
+            if cursor.is_empty() { String::new() } else { format!("&cursor={cursor}") }
+        ))
+        .await?;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        for member in items.iter().step_by(100) {
+            let user = member["user_id"].as_str().context("a user id")?;
+            let response = http
+                .put(format!(
+                    "{}/api/v1/orgs/{org}/users/{user}/solutions/{solution}",
+                    server.base
+                ))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({}))
+                .send()
+                .await?;
+            if !response.status().is_success() {
+                bail!("assigning failed: {}", response.status());
+            }
+            assigned += 1;
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
     let peak = rss_kib(pid, "VmHWM:").unwrap_or(peak_rss).max(peak_rss);
 
     // 2. The member list at this size.
@@ -281,7 +399,7 @@ async fn main() -> Result<()> {
         ),
         (
             "solution= filter",
-            format!("{users}?limit=50&solution=00000000-0000-0000-0000-000000000000"),
+            format!("{users}?limit=50&solution={solution}"),
         ),
     ];
     let mut rows = Vec::new();
@@ -320,6 +438,18 @@ async fn main() -> Result<()> {
     println!(
         "| bulk invite throughput | {:.0} rows/s |",
         args.members as f64 / import.as_secs_f64()
+    );
+    println!(
+        "| PAT GET /api/v1/me, {} connections | {:.0} req/s |",
+        args.connections, me_rate.per_second
+    );
+    println!(
+        "| bare axum handler, same body ({me_len} B), {} connections | {:.0} req/s |",
+        args.connections, bare_rate.per_second
+    );
+    println!(
+        "| PAT GET /me ÷ bare handler | {:.0}% |",
+        100.0 * me_rate.per_second / bare_rate.per_second.max(1.0)
     );
     for (label, p50, p99) in &rows {
         println!(

@@ -28,6 +28,10 @@ pub struct Settings {
     /// How often an idle worker looks for due jobs (`MUSTER_WORKER_POLL`).
     #[serde(with = "humantime_serde_compat")]
     pub worker_poll: Duration,
+    /// How long a claimed job belongs to its worker; when a process dies, another
+    /// instance retries its jobs after this (`MUSTER_JOB_LEASE`).
+    #[serde(with = "humantime_serde_compat")]
+    pub job_lease: Duration,
     /// Sender of every email (`MUSTER_MAIL_FROM`).
     pub mail_from: String,
     /// Send mail through this SMTP server instead of the file outbox
@@ -45,6 +49,7 @@ impl Default for Settings {
             session_ttl: Duration::from_secs(12 * 3600),
             db_max_connections: 16,
             worker_poll: Duration::from_secs(1),
+            job_lease: Duration::from_secs(5 * 60),
             mail_from: "Muster <muster@localhost>".into(),
             smtp_url: None,
         }
@@ -133,6 +138,12 @@ impl Settings {
             return Err(SettingsError {
                 setting: "session_ttl (MUSTER_SESSION_TTL)".into(),
                 message: "must be at least 1m".into(),
+            });
+        }
+        if self.job_lease < Duration::from_secs(1) {
+            return Err(SettingsError {
+                setting: "job_lease (MUSTER_JOB_LEASE)".into(),
+                message: "must be at least 1s".into(),
             });
         }
         if self.db_max_connections == 0 {

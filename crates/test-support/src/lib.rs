@@ -7,7 +7,7 @@
 //! mandatory, as CI does.
 
 mod browser;
-mod postgres;
+pub mod postgres;
 mod smtp;
 
 pub use browser::Browser;

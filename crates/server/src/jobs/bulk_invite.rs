@@ -243,7 +243,7 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
             job_id,
             processed as i64,
             &result,
-            now + super::worker::LEASE,
+            now + super::worker::lease(state),
             now,
         )
         .await

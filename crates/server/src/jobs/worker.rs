@@ -10,8 +10,6 @@ use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::watch;
 
-/// How long a claimed job is reserved before another worker may take it over.
-pub const LEASE: Duration = Duration::minutes(5);
 const BACKOFF_BASE: Duration = Duration::seconds(10);
 const BACKOFF_MAX: Duration = Duration::hours(1);
 const MAINTENANCE_EVERY: Duration = Duration::minutes(10);
@@ -22,6 +20,12 @@ pub fn backoff(attempts: i64) -> Duration {
     let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
     let delay = BACKOFF_BASE * 2_i32.saturating_pow(exponent);
     delay.min(BACKOFF_MAX)
+}
+
+/// How long a claimed job is reserved before another worker (of this or
+/// another instance) may take it over: `MUSTER_JOB_LEASE`.
+pub fn lease(state: &AppState) -> Duration {
+    Duration::try_from(state.settings.job_lease).unwrap_or(Duration::minutes(5))
 }
 
 #[derive(Clone)]
@@ -87,7 +91,7 @@ impl Worker {
     /// Claims and runs one due job; `false` if none was due.
     pub async fn run_next(&self) -> Result<bool, StoreError> {
         let now = self.state.now();
-        let Some(job) = self.state.store.claim_job(now, LEASE).await? else {
+        let Some(job) = self.state.store.claim_job(now, lease(&self.state)).await? else {
             return Ok(false);
         };
         let outcome = self.execute(&job).await;
