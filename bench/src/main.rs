@@ -332,7 +332,11 @@ async fn main() -> Result<()> {
     while assigned < args.members / 100 {
         let page = get(format!(
             "/api/v1/orgs/{org}/users?limit=200{}",
-            if cursor.is_empty() { String::new() } else { format!("&cursor={cursor}") }
+            if cursor.is_empty() {
+                String::new()
+            } else {
+                format!("&cursor={cursor}")
+            }
         ))
         .await?;
         let items = page["items"].as_array().cloned().unwrap_or_default();

@@ -44,6 +44,12 @@ const SELECT: &str = "SELECT m.user_id, m.email, u.first_name, u.last_name, m.ro
                       FROM memberships m JOIN users u ON u.id = m.user_id";
 
 /// Up to `limit` members after the email `after`, by email.
+///
+/// A search (`q`) is served two ways, both ending in the same page: the
+/// members in email order are scanned for matches, which is quick when matches
+/// are common; when a window of [`SCAN_WINDOW`] members does not fill the page,
+/// the matches are rare and a trigram index finds them (SQLite: an FTS5 table;
+/// PostgreSQL: a pg_trgm index its planner uses on its own).
 pub async fn list(
     conn: &mut Conn,
     org_id: OrgId,
@@ -51,42 +57,148 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Member>> {
-    let mut sql = format!("{SELECT} WHERE m.org_id = $1");
-    let mut binds: Vec<String> = vec![org_id.to_string()];
-    let mut bind = |sql: &mut String, condition: &str, value: String| {
-        binds.push(value);
-        sql.push_str(&condition.replace('?', &format!("${}", binds.len())));
-    };
+    let mut query = Conditions::new(org_id);
     if let Some(role) = filter.role {
-        bind(&mut sql, " AND m.role = ?", role.as_str().to_owned());
+        query.push(" AND m.role = ?", role.as_str().to_owned());
     }
     if let Some(status) = filter.status {
-        bind(&mut sql, " AND m.status = ?", status.as_str().to_owned());
+        query.push(" AND m.status = ?", status.as_str().to_owned());
     }
     if let Some(solution) = &filter.solution {
-        bind(
-            &mut sql,
+        query.push(
             " AND EXISTS (SELECT 1 FROM solution_assignments a \
              WHERE a.solution_id = ? AND a.user_id = m.user_id AND a.org_id = m.org_id)",
             solution.clone(),
         );
     }
     if let Some(after) = after {
-        bind(&mut sql, " AND m.email > ?", after.to_owned());
+        query.push(" AND m.email > ?", after.to_owned());
     }
-    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-        bind(&mut sql, " AND m.search LIKE ? ESCAPE '\\'", pattern);
+    let q = filter
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_lowercase);
+    let Some(q) = q else {
+        return fetch(
+            conn,
+            &format!("{SELECT} WHERE {}", query.sql),
+            &query.binds,
+            limit,
+        )
+        .await;
+    };
+    let plain = !q.contains(['%', '_', '\\']);
+    let indexed = conn.backend_name() == "SQLite" && plain && q.chars().count() >= 3;
+    let pattern = format!("%{}%", escape_like(&q));
+    if !indexed {
+        let mut scan = query.clone();
+        scan.push(" AND m.search LIKE ? ESCAPE '\\'", pattern);
+        return fetch(
+            conn,
+            &format!("{SELECT} WHERE {}", scan.sql),
+            &scan.binds,
+            limit,
+        )
+        .await;
     }
-    let limit_at = binds.len() + 1;
-    sql.push_str(&format!(" ORDER BY m.email LIMIT ${limit_at}"));
+    // The first SCAN_WINDOW members in order: enough when matches are common.
+    let window = format!(
+        "SELECT * FROM ({SELECT_WITH_SEARCH} WHERE {} ORDER BY m.email LIMIT {SCAN_WINDOW}) w \
+         WHERE w.search LIKE ${}",
+        query.sql,
+        query.binds.len() + 1
+    );
+    let mut binds = query.binds.clone();
+    binds.push(pattern.clone());
+    let found = fetch_with_search(conn, &window, &binds, limit).await?;
+    if found.len() as i64 >= limit {
+        return Ok(found);
+    }
+    // Rare matches: the trigram index, then the page in email order.
+    let mut indexed = query;
+    indexed.push(" AND s.search LIKE ?", pattern);
+    let sql = format!(
+        "SELECT m.user_id, m.email, u.first_name, u.last_name, m.role, m.status, m.invited_at, m.joined_at \
+         FROM member_search s CROSS JOIN memberships m ON m.org_id = s.org_id AND m.user_id = s.user_id \
+         JOIN users u ON u.id = m.user_id WHERE {}",
+        indexed.sql
+    );
+    fetch(conn, &sql, &indexed.binds, limit).await
+}
+
+/// How many members the scan for a search reads before it asks the index.
+const SCAN_WINDOW: i64 = 5000;
+
+/// A WHERE clause and its values, numbered `$1…` in order.
+#[derive(Clone)]
+struct Conditions {
+    sql: String,
+    binds: Vec<String>,
+}
+
+impl Conditions {
+    fn new(org_id: OrgId) -> Self {
+        Conditions {
+            sql: "m.org_id = $1".to_owned(),
+            binds: vec![org_id.to_string()],
+        }
+    }
+
+    fn push(&mut self, condition: &str, value: String) {
+        self.binds.push(value);
+        self.sql
+            .push_str(&condition.replace('?', &format!("${}", self.binds.len())));
+    }
+}
+
+async fn fetch(conn: &mut Conn, sql: &str, binds: &[String], limit: i64) -> Result<Vec<Member>> {
+    let sql = format!("{sql} ORDER BY m.email LIMIT ${}", binds.len() + 1);
     let mut query = sqlx::query_as::<_, Row>(&sql);
-    for value in &binds {
+    for value in binds {
         query = query.bind(value.as_str());
     }
     let rows = query.bind(limit).fetch_all(&mut *conn).await?;
     rows.into_iter().map(from_row).collect()
 }
+
+/// Like [`fetch`] for a query over [`SELECT_WITH_SEARCH`] rows (aliased `w`).
+async fn fetch_with_search(
+    conn: &mut Conn,
+    sql: &str,
+    binds: &[String],
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let sql = format!("{sql} ORDER BY w.email LIMIT ${}", binds.len() + 1);
+    let mut query = sqlx::query_as::<_, SearchRow>(&sql);
+    for value in binds {
+        query = query.bind(value.as_str());
+    }
+    let rows = query.bind(limit).fetch_all(&mut *conn).await?;
+    rows.into_iter()
+        .map(
+            |(user_id, email, first, last, role, status, invited, joined, _search)| {
+                from_row((user_id, email, first, last, role, status, invited, joined))
+            },
+        )
+        .collect()
+}
+
+type SearchRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+);
+
+const SELECT_WITH_SEARCH: &str = "SELECT m.user_id, m.email, u.first_name, u.last_name, m.role, m.status, m.invited_at, m.joined_at, m.search \
+                      FROM memberships m JOIN users u ON u.id = m.user_id";
 
 pub async fn find(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<Option<Member>> {
     let row: Option<Row> =

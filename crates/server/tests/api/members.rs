@@ -9,6 +9,8 @@ db_tests!(
     disabling_stops_access_at_once_and_enabling_restores_it,
     removing_and_leaving_keep_the_account,
     creators_read_and_users_are_refused,
+    search_finds_rare_and_common_matches_and_follows_changes,
+    deleting_an_organization_empties_its_search_index,
 );
 
 fn emails(page: &serde_json::Value) -> Vec<String> {
@@ -231,4 +233,98 @@ async fn creators_read_and_users_are_refused(app: TestApp) {
     )
     .await;
     problem(app.api(&app.token(uma).await).get(&users).await, 403).await;
+}
+
+/// Rare matches come from the trigram index, common ones from the ordered scan;
+/// both give the same pages, and the index follows renames and removals.
+async fn search_finds_rare_and_common_matches_and_follows_changes(app: TestApp) {
+    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
+    for n in 0..60 {
+        app.member(org, &format!("m{n:02}@example.com"), OrgRole::User)
+            .await;
+    }
+    let zed = app.member(org, "zed.rare@example.com", OrgRole::User).await;
+    app.member(org, "odd%name@example.com", OrgRole::User).await;
+    let api = app.api(&app.token(ada).await);
+    let search = |q: &str| {
+        let api = api.clone();
+        let path = format!("/api/v1/orgs/{org}/users?q={q}");
+        async move { emails(&json(api.get(path).await, 200).await) }
+    };
+    assert_eq!(search("RARE").await, ["zed.rare@example.com"]);
+    assert_eq!(search("ed.ra").await, ["zed.rare@example.com"]);
+    assert_eq!(
+        search("d%n").await,
+        ["odd%name@example.com"],
+        "% is literal"
+    );
+    assert_eq!(search("nobody-has-this").await, Vec::<String>::new());
+
+    // A common match pages through everyone exactly once.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = json(
+            api.get(format!(
+                "/api/v1/orgs/{org}/users?q=example&limit=25{cursor}"
+            ))
+            .await,
+            200,
+        )
+        .await;
+        seen.extend(emails(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 63);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "in email order, each once");
+
+    // Renaming is found by the new name only.
+    let zed_api = app.api(&app.token(zed).await);
+    json(
+        zed_api
+            .patch(
+                "/api/v1/me",
+                json!({"first_name": "Zebulon", "last_name": "Quaggafoot"}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(search("quaggafoot").await, ["zed.rare@example.com"]);
+    // Removed members are not found any more.
+    assert_eq!(
+        api.delete(format!("/api/v1/orgs/{org}/users/{zed}"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(search("quaggafoot").await, Vec::<String>::new());
+    assert_eq!(search("rare").await, Vec::<String>::new());
+}
+
+async fn deleting_an_organization_empties_its_search_index(app: TestApp) {
+    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
+    app.member(org, "bob@example.com", OrgRole::User).await;
+    let response = app
+        .api(&app.token(ada).await)
+        .delete(format!("/api/v1/orgs/{org}"))
+        .await;
+    assert_eq!(response.status(), 204);
+    if app.db == muster_test_support::Db::Sqlite {
+        // The index rows went with the memberships (the cascade fires the triggers).
+        let mut conn = app.store().read().await.expect("a connection");
+        let (rows,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM member_search) + (SELECT COUNT(*) FROM member_search_keys)",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .expect("count");
+        assert_eq!(rows, 0);
+    }
 }

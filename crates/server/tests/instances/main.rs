@@ -121,7 +121,12 @@ async fn bulk(http: &reqwest::Client, base: &str, token: &str, org: &str, body: 
         .send()
         .await
         .expect("upload");
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap_or_default());
+    assert_eq!(
+        response.status(),
+        202,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,8 +142,21 @@ async fn two_instances_share_sessions_and_jobs() {
         .expect("migrate");
     assert!(status.success());
     let mut create = muster(&database_url, setup_dir.path())
-        .args(["admin", "create-owner", "--org", "Acme", "--email", "ada@example.com"])
-        .args(["--first-name", "Ada", "--last-name", "Lovelace", "--password-stdin"])
+        .args([
+            "admin",
+            "create-owner",
+            "--org",
+            "Acme",
+            "--email",
+            "ada@example.com",
+        ])
+        .args([
+            "--first-name",
+            "Ada",
+            "--last-name",
+            "Lovelace",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -150,7 +168,14 @@ async fn two_instances_share_sessions_and_jobs() {
     }
     assert!(create.wait().expect("create-owner ends").success());
     let token = muster(&database_url, setup_dir.path())
-        .args(["token", "create", "--email", "ada@example.com", "--name", "test"])
+        .args([
+            "token",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "test",
+        ])
         .output()
         .expect("token create");
     let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
@@ -197,33 +222,65 @@ async fn two_instances_share_sessions_and_jobs() {
         .send()
         .await
         .expect("me on A");
-    assert_eq!(after.status(), 401, "signing out on B ends the session on A");
+    assert_eq!(
+        after.status(),
+        401,
+        "signing out on B ends the session on A"
+    );
 
     // 1,000 invitations: each mail is sent once, by one of the two workers.
     bulk(&http, &a.base, &token, &org, csv("first", 1000)).await;
-    wait_for("1,000 mails", Duration::from_secs(180), || sink.received().len() >= 1000).await;
+    wait_for("1,000 mails", Duration::from_secs(180), || {
+        sink.received().len() >= 1000
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let counts = tally(&sink);
-    let first: Vec<_> = counts.iter().filter(|(to, _)| to.starts_with("first")).collect();
+    let first: Vec<_> = counts
+        .iter()
+        .filter(|(to, _)| to.starts_with("first"))
+        .collect();
     assert_eq!(first.len(), 1000, "every invitee got a mail");
-    assert!(first.iter().all(|(_, n)| **n == 1), "no mail was sent twice");
+    assert!(
+        first.iter().all(|(_, n)| **n == 1),
+        "no mail was sent twice"
+    );
 
     // Another 1,000; instance A is killed while they are being sent. Its
     // claimed jobs are taken over by B once their lease (2 s) runs out.
     let mut a = a;
     bulk(&http, &b.base, &token, &org, csv("second", 1000)).await;
-    wait_for("the first mails of the second batch", Duration::from_secs(120), || {
-        tally(&sink).keys().filter(|to| to.starts_with("second")).count() >= 100
-    })
+    wait_for(
+        "the first mails of the second batch",
+        Duration::from_secs(120),
+        || {
+            tally(&sink)
+                .keys()
+                .filter(|to| to.starts_with("second"))
+                .count()
+                >= 100
+        },
+    )
     .await;
     a.child.kill().expect("SIGKILL");
     a.child.wait().expect("A is gone");
-    wait_for("every mail of the second batch", Duration::from_secs(180), || {
-        tally(&sink).keys().filter(|to| to.starts_with("second")).count() >= 1000
-    })
+    wait_for(
+        "every mail of the second batch",
+        Duration::from_secs(180),
+        || {
+            tally(&sink)
+                .keys()
+                .filter(|to| to.starts_with("second"))
+                .count()
+                >= 1000
+        },
+    )
     .await;
     let counts = tally(&sink);
-    let second: Vec<_> = counts.iter().filter(|(to, _)| to.starts_with("second")).collect();
+    let second: Vec<_> = counts
+        .iter()
+        .filter(|(to, _)| to.starts_with("second"))
+        .collect();
     assert_eq!(second.len(), 1000, "no mail was lost");
     // A mail in flight at the kill may be sent again (at least once, not lost).
     let twice = second.iter().filter(|(_, n)| **n > 1).count();
