@@ -154,3 +154,48 @@ enum Bind {
     Text(String),
     Number(i64),
 }
+
+/// Records many events at once (the invitations of a bulk batch).
+pub async fn record_many(
+    conn: &mut Conn,
+    events: Vec<NewEvent<'_>>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    use crate::batch::Cell;
+    let at = to_ms(now);
+    let cells = events
+        .into_iter()
+        .map(|event| {
+            vec![
+                Cell::Text(AuditId::new().to_string()),
+                Cell::Text(event.org_id.to_string()),
+                Cell::Int(at),
+                Cell::MaybeText(event.actor_id.map(|id| id.to_string())),
+                Cell::Text(event.actor_email.to_owned()),
+                Cell::Text(event.action.to_owned()),
+                Cell::Text(event.target.to_owned()),
+                Cell::MaybeText(event.before.map(|v| v.to_string())),
+                Cell::MaybeText(event.after.map(|v| v.to_string())),
+                Cell::MaybeText(event.ip),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        conn,
+        "audit_events",
+        &[
+            "id",
+            "org_id",
+            "at",
+            "actor_id",
+            "actor_email",
+            "action",
+            "target",
+            "before",
+            "after",
+            "ip",
+        ],
+        cells,
+    )
+    .await
+}

@@ -153,3 +153,51 @@ pub async fn accept(conn: &mut Conn, id: InvitationId, now: OffsetDateTime) -> R
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Creates many pending invitations in one statement per few thousand.
+pub async fn insert_many(
+    conn: &mut Conn,
+    rows: &[NewInvitation<'_>],
+    now: OffsetDateTime,
+) -> Result<Vec<InvitationId>> {
+    use crate::batch::Cell;
+    let ids: Vec<InvitationId> = rows.iter().map(|_| InvitationId::new()).collect();
+    let at = to_ms(now);
+    let cells = rows
+        .iter()
+        .zip(&ids)
+        .map(|(new, id)| {
+            vec![
+                Cell::Text(id.to_string()),
+                Cell::Text(new.org_id.to_string()),
+                Cell::Text(new.user_id.to_string()),
+                Cell::Text(new.token_hash.to_owned()),
+                Cell::Text(new.language.to_owned()),
+                Cell::Text("pending".into()),
+                Cell::MaybeText(new.invited_by.map(|id| id.to_string())),
+                Cell::Int(at),
+                Cell::Int(to_ms(new.expires_at)),
+                Cell::Text(new.mail_job_id.to_string()),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        conn,
+        "invitations",
+        &[
+            "id",
+            "org_id",
+            "user_id",
+            "token_hash",
+            "language",
+            "status",
+            "invited_by",
+            "created_at",
+            "expires_at",
+            "mail_job_id",
+        ],
+        cells,
+    )
+    .await?;
+    Ok(ids)
+}

@@ -313,3 +313,54 @@ pub async fn resume_point(conn: &mut Conn, id: JobId) -> Result<(i64, Option<Str
             .ok_or(StoreError::NotFound)?;
     Ok(row)
 }
+
+/// Queues many jobs at once (e.g. the invite mails of a bulk batch); returns
+/// their ids in order. They run only if the surrounding transaction commits.
+pub async fn enqueue_many(
+    conn: &mut Conn,
+    jobs: &[NewJob<'_>],
+    now: OffsetDateTime,
+) -> Result<Vec<JobId>> {
+    use crate::batch::Cell;
+    let ids: Vec<JobId> = jobs.iter().map(|_| JobId::new()).collect();
+    let at = to_ms(now);
+    let cells = jobs
+        .iter()
+        .zip(&ids)
+        .map(|(job, id)| {
+            vec![
+                Cell::Text(id.to_string()),
+                Cell::Text(job.kind.to_owned()),
+                Cell::Text(job.payload.to_owned()),
+                Cell::Text("queued".into()),
+                Cell::Int(0),
+                Cell::Int(job.max_attempts),
+                Cell::Int(to_ms(job.run_at)),
+                Cell::Int(at),
+                Cell::Int(at),
+                Cell::MaybeText(job.org_id.map(|id| id.to_string())),
+                Cell::Int(job.total),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        conn,
+        "jobs",
+        &[
+            "id",
+            "kind",
+            "payload",
+            "status",
+            "attempts",
+            "max_attempts",
+            "run_at",
+            "created_at",
+            "updated_at",
+            "org_id",
+            "progress_total",
+        ],
+        cells,
+    )
+    .await?;
+    Ok(ids)
+}

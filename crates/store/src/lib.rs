@@ -6,6 +6,7 @@
 
 pub mod assignments;
 pub mod audit;
+pub mod batch;
 pub mod error;
 pub mod groups;
 pub mod invitations;

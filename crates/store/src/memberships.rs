@@ -262,3 +262,88 @@ async fn update(
     }
     Ok(())
 }
+
+/// A membership to create in a batch, with the user's email and name for the
+/// member list's columns.
+pub struct NewMembershipRow {
+    pub membership: Membership,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+pub async fn insert_many(
+    conn: &mut Conn,
+    rows: &[NewMembershipRow],
+    now: OffsetDateTime,
+) -> Result<()> {
+    use crate::batch::Cell;
+    let at = to_ms(now);
+    let cells = rows
+        .iter()
+        .map(|r| {
+            let m = &r.membership;
+            let search = format!("{} {} {}", r.email, r.first_name, r.last_name).to_lowercase();
+            vec![
+                Cell::Text(m.org_id.to_string()),
+                Cell::Text(m.user_id.to_string()),
+                Cell::Text(m.role.as_str().to_owned()),
+                Cell::Text(m.status.as_str().to_owned()),
+                Cell::MaybeText(m.invited_by.map(|id| id.to_string())),
+                Cell::MaybeInt(m.invited_at.map(to_ms)),
+                Cell::MaybeInt(m.joined_at.map(to_ms)),
+                Cell::Int(at),
+                Cell::Text(r.email.clone()),
+                Cell::Text(search),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        conn,
+        "memberships",
+        &[
+            "org_id",
+            "user_id",
+            "role",
+            "status",
+            "invited_by",
+            "invited_at",
+            "joined_at",
+            "created_at",
+            "email",
+            "search",
+        ],
+        cells,
+    )
+    .await
+}
+
+/// The statuses of those of `users` who already have a membership in `org_id`.
+pub async fn statuses(
+    conn: &mut Conn,
+    org_id: OrgId,
+    users: &[UserId],
+) -> Result<Vec<(UserId, MembershipStatus)>> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT user_id, status FROM memberships WHERE org_id = $1 AND user_id IN ({})",
+        crate::batch::placeholders(2, users.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, String)>(&sql).bind(org_id.to_string());
+    for user in users {
+        query = query.bind(user.to_string());
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(user, status)| {
+            Ok((
+                parse_stored("memberships.user_id", &user)?,
+                parse_stored("memberships.status", &status)?,
+            ))
+        })
+        .collect()
+}

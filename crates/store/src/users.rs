@@ -200,3 +200,70 @@ pub async fn has_password(conn: &mut Conn, id: UserId) -> Result<bool> {
             .await?;
     Ok(row.is_some_and(|(hash,)| hash.is_some()))
 }
+
+/// A user to create in a batch (the id is chosen by the caller).
+pub struct NewUserRow {
+    pub id: UserId,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub language: String,
+}
+
+/// Creates many users (without passwords) in one statement per few thousand.
+pub async fn insert_many(conn: &mut Conn, rows: &[NewUserRow], now: OffsetDateTime) -> Result<()> {
+    use crate::batch::Cell;
+    let at = to_ms(now);
+    let cells = rows
+        .iter()
+        .map(|u| {
+            vec![
+                Cell::Text(u.id.to_string()),
+                Cell::Text(u.email.clone()),
+                Cell::Text(u.first_name.clone()),
+                Cell::Text(u.last_name.clone()),
+                Cell::Text(u.language.clone()),
+                Cell::Text("system".into()),
+                Cell::Int(at),
+                Cell::Int(at),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        conn,
+        "users",
+        &[
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "language",
+            "theme",
+            "created_at",
+            "updated_at",
+        ],
+        cells,
+    )
+    .await
+}
+
+/// The users with these (normalized) emails.
+pub async fn find_many_by_email(conn: &mut Conn, emails: &[String]) -> Result<Vec<User>> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE email IN ({})",
+        crate::batch::placeholders(1, emails.len())
+    );
+    let mut query = sqlx::query_as::<_, UserRow>(&sql);
+    for email in emails {
+        query = query.bind(email.as_str());
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}

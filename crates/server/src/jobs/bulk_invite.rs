@@ -196,6 +196,7 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
         let actor = Actor::load(&mut tx, job.actor_id, job.actor_role, job.ip.clone())
             .await
             .map_err(|e| retry(&e))?;
+        let mut accepted: Vec<(&BulkRow, Invitee)> = Vec::with_capacity(batch.len());
         for row in batch {
             let fail = |message: String| RowError {
                 row: row.row,
@@ -228,14 +229,27 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
                 continue;
             }
             seen.insert(invitee.email.as_str().to_owned(), row.row);
-            match invites::invite(&mut tx, state, &org, &actor, &invitee).await {
-                Ok(_) => {}
+            accepted.push((row, invitee));
+        }
+        let invitees: Vec<Invitee> = accepted.iter().map(|(_, i)| i.clone()).collect();
+        let outcomes = invites::invite_many(&mut tx, state, &org, &actor, &invitees)
+            .await
+            .map_err(|e| retry(&e))?;
+        for ((row, _), outcome) in accepted.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {}
                 Err(ApiError::Conflict(message) | ApiError::Forbidden(message)) => {
-                    errors.push(fail(message))
+                    errors.push(RowError {
+                        row: row.row,
+                        email: row.email.clone(),
+                        message,
+                    })
                 }
                 Err(other) => return Err(retry(&other)),
             }
         }
+        // Report the rows in file order, whichever check refused them.
+        errors.sort_by_key(|e| e.row);
         processed += batch.len();
         let result = serde_json::to_string(&errors).map_err(|e| retry(&e))?;
         jobs::set_progress(

@@ -55,6 +55,32 @@ async fn insert<J: JobKind>(
     jobs::enqueue(conn, new, now).await
 }
 
+/// Queues many jobs of one kind in one statement (per few thousand); returns
+/// their ids in order.
+pub async fn enqueue_all<J: JobKind>(
+    conn: &mut Conn,
+    jobs: &[J],
+    now: OffsetDateTime,
+) -> Result<Vec<JobId>, StoreError> {
+    let payloads = jobs
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let new: Vec<jobs::NewJob<'_>> = payloads
+        .iter()
+        .map(|payload| jobs::NewJob {
+            kind: J::KIND,
+            payload,
+            run_at: now,
+            max_attempts: J::MAX_ATTEMPTS,
+            org_id: None,
+            total: 0,
+        })
+        .collect();
+    jobs::enqueue_many(conn, &new, now).await
+}
+
 /// How a job attempt ended badly.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {

@@ -1,0 +1,71 @@
+//! Multi-row INSERTs: one statement for many rows, for the bulk paths (a bulk
+//! invite writes thousands of rows; one statement each would dominate its time).
+
+use crate::{Conn, Result};
+
+/// One value of a row.
+#[derive(Debug, Clone)]
+pub enum Cell {
+    Text(String),
+    MaybeText(Option<String>),
+    Int(i64),
+    MaybeInt(Option<i64>),
+}
+
+/// Both SQLite (32,766) and PostgreSQL (65,535) take at least this many
+/// parameters in one statement.
+const MAX_PARAMETERS: usize = 30_000;
+
+/// `INSERT INTO {table} ({columns}) VALUES (…), (…)` for `rows`, split into as
+/// few statements as the parameter limit allows. Every row has one cell per
+/// column.
+pub async fn insert(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Cell>>,
+) -> Result<()> {
+    let width = columns.len().max(1);
+    let per_statement = (MAX_PARAMETERS / width).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Cell>> = rows.by_ref().take(per_statement).collect();
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut n = 0;
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 0..width {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            for cell in row {
+                query = match cell {
+                    Cell::Text(v) => query.bind(v),
+                    Cell::MaybeText(v) => query.bind(v),
+                    Cell::Int(v) => query.bind(v),
+                    Cell::MaybeInt(v) => query.bind(v),
+                };
+            }
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// `$first, $first+1, …` for an `IN (…)` list of `count` values.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
