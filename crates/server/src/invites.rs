@@ -222,7 +222,7 @@ pub async fn invite_many(
             Ok(rendered) => rendered,
             Err(e) => {
                 new_memberships.pop();
-                if existing.get(invitee.email.as_str()).is_none() {
+                if !existing.contains_key(invitee.email.as_str()) {
                     new_users.pop();
                 }
                 outcomes.push(Err(ApiError::Conflict(format!(
