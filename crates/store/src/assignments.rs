@@ -28,8 +28,8 @@ pub async fn upsert(
         .await?;
     } else {
         sqlx::query(
-            "INSERT INTO solution_assignments (solution_id, user_id, org_id, role, assigned_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO solution_assignments (solution_id, user_id, org_id, role, assigned_at, email) \
+             VALUES ($1, $2, $3, $4, $5, (SELECT email FROM users WHERE id = $2))",
         )
         .bind(solution.to_string())
         .bind(user.to_string())
@@ -100,7 +100,7 @@ pub async fn list_for_solution(
          FROM solution_assignments a \
          JOIN memberships m ON m.org_id = a.org_id AND m.user_id = a.user_id \
          JOIN users u ON u.id = a.user_id \
-         WHERE a.solution_id = $1 AND m.email > $2 ORDER BY m.email LIMIT $3",
+         WHERE a.solution_id = $1 AND a.email > $2 ORDER BY a.email LIMIT $3",
     )
     .bind(solution.to_string())
     .bind(after.unwrap_or(""))

@@ -12,9 +12,11 @@ pub enum Cell {
     MaybeInt(Option<i64>),
 }
 
-/// Both SQLite (32,766) and PostgreSQL (65,535) take at least this many
-/// parameters in one statement.
-const MAX_PARAMETERS: usize = 30_000;
+/// Parameters per statement. Both databases take far more, but binding a
+/// numbered parameter in SQLite looks its name up in a list as long as the
+/// statement's parameters, so a statement costs the square of their number:
+/// a few hundred keep that negligible while saving most statements.
+const MAX_PARAMETERS: usize = 256;
 
 /// `INSERT INTO {table} ({columns}) VALUES (…), (…)` for `rows`, split into as
 /// few statements as the parameter limit allows. Every row has one cell per

@@ -81,8 +81,8 @@ impl Store {
                 let mut conn = AnyConnection::connect(&url).await?;
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.close().await?;
-                let write = sqlite_pool(&url, 1).await?;
-                let read = sqlite_pool(&url, max_connections.max(2)).await?;
+                let write = sqlite_pool(&url, 1, WRITE_CACHE_KIB).await?;
+                let read = sqlite_pool(&url, max_connections.max(2), READ_CACHE_KIB).await?;
                 Ok(Self {
                     read,
                     write,
@@ -136,16 +136,26 @@ impl Store {
     }
 }
 
-async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
+/// SQLite page cache of the write connection and of each read connection.
+const WRITE_CACHE_KIB: i64 = 2 * 1024;
+const READ_CACHE_KIB: i64 = 2 * 1024;
+
+async fn sqlite_pool(url: &str, max: u32, cache_kib: i64) -> Result<AnyPool> {
     Ok(AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(30))
-        .after_connect(|conn, _meta| {
+        .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 // Durable at each WAL checkpoint and fast per commit; foreign keys and a
                 // busy timeout for the rare other process (e.g. `muster admin`).
-                conn.execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000")
-                    .await?;
+                conn.execute(
+                    format!(
+                        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = 5000; PRAGMA cache_size = -{cache_kib}"
+                    )
+                    .as_str(),
+                )
+                .await?;
                 Ok(())
             })
         })

@@ -65,11 +65,35 @@ pub async fn list(
         query.push(" AND m.status = ?", status.as_str().to_owned());
     }
     if let Some(solution) = &filter.solution {
-        query.push(
-            " AND EXISTS (SELECT 1 FROM solution_assignments a \
-             WHERE a.solution_id = ? AND a.user_id = m.user_id AND a.org_id = m.org_id)",
-            solution.clone(),
+        // The solution's assignments in email order drive the page.
+        query.push(" AND a.solution_id = ?", solution.clone());
+        if let Some(after) = after {
+            query.push(" AND a.email > ?", after.to_owned());
+        }
+        if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+            query.push(" AND m.search LIKE ? ESCAPE '\\'", pattern);
+        }
+        // SQLite's CROSS JOIN keeps the assignments as the outer loop; PostgreSQL
+        // plans the order itself (and has no ON for CROSS JOIN).
+        let join = if conn.backend_name() == "SQLite" {
+            "CROSS JOIN"
+        } else {
+            "JOIN"
+        };
+        let sql = format!(
+            "SELECT m.user_id, m.email, u.first_name, u.last_name, m.role, m.status, m.invited_at, m.joined_at \
+             FROM solution_assignments a {join} memberships m ON m.org_id = a.org_id AND m.user_id = a.user_id \
+             JOIN users u ON u.id = m.user_id WHERE {} ORDER BY a.email LIMIT ${}",
+            query.sql,
+            query.binds.len() + 1
         );
+        let mut statement = sqlx::query_as::<_, Row>(&sql);
+        for value in &query.binds {
+            statement = statement.bind(value.as_str());
+        }
+        let rows = statement.bind(limit).fetch_all(&mut *conn).await?;
+        return rows.into_iter().map(from_row).collect();
     }
     if let Some(after) = after {
         query.push(" AND m.email > ?", after.to_owned());
@@ -103,16 +127,31 @@ pub async fn list(
         )
         .await;
     }
-    // The first SCAN_WINDOW members in order: enough when matches are common.
-    let window = format!(
-        "SELECT * FROM ({SELECT_WITH_SEARCH} WHERE {} ORDER BY m.email LIMIT {SCAN_WINDOW}) w \
-         WHERE w.search LIKE ${}",
+    // The first SCAN_WINDOW members in order (bounded by the email of the last
+    // of them): enough when matches are common. The search column is in the
+    // email index, so rows are filtered before users are joined.
+    let mut window = query.clone();
+    let bound_sql = format!(
+        "SELECT m.email FROM memberships m WHERE {} ORDER BY m.email LIMIT 1 OFFSET {}",
         query.sql,
-        query.binds.len() + 1
+        SCAN_WINDOW - 1
     );
-    let mut binds = query.binds.clone();
-    binds.push(pattern.clone());
-    let found = fetch_with_search(conn, &window, &binds, limit).await?;
+    let mut bound = sqlx::query_as::<_, (String,)>(&bound_sql);
+    for value in &query.binds {
+        bound = bound.bind(value.as_str());
+    }
+    // A bound parameter keeps the scan a range of the index (an OR would not).
+    if let Some((last,)) = bound.fetch_optional(&mut *conn).await? {
+        window.push(" AND m.email <= ?", last);
+    }
+    window.push(" AND m.search LIKE ?", pattern.clone());
+    let found = fetch(
+        conn,
+        &format!("{SELECT} WHERE {}", window.sql),
+        &window.binds,
+        limit,
+    )
+    .await?;
     if found.len() as i64 >= limit {
         return Ok(found);
     }
@@ -162,43 +201,6 @@ async fn fetch(conn: &mut Conn, sql: &str, binds: &[String], limit: i64) -> Resu
     let rows = query.bind(limit).fetch_all(&mut *conn).await?;
     rows.into_iter().map(from_row).collect()
 }
-
-/// Like [`fetch`] for a query over [`SELECT_WITH_SEARCH`] rows (aliased `w`).
-async fn fetch_with_search(
-    conn: &mut Conn,
-    sql: &str,
-    binds: &[String],
-    limit: i64,
-) -> Result<Vec<Member>> {
-    let sql = format!("{sql} ORDER BY w.email LIMIT ${}", binds.len() + 1);
-    let mut query = sqlx::query_as::<_, SearchRow>(&sql);
-    for value in binds {
-        query = query.bind(value.as_str());
-    }
-    let rows = query.bind(limit).fetch_all(&mut *conn).await?;
-    rows.into_iter()
-        .map(
-            |(user_id, email, first, last, role, status, invited, joined, _search)| {
-                from_row((user_id, email, first, last, role, status, invited, joined))
-            },
-        )
-        .collect()
-}
-
-type SearchRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<i64>,
-    Option<i64>,
-    String,
-);
-
-const SELECT_WITH_SEARCH: &str = "SELECT m.user_id, m.email, u.first_name, u.last_name, m.role, m.status, m.invited_at, m.joined_at, m.search \
-                      FROM memberships m JOIN users u ON u.id = m.user_id";
 
 pub async fn find(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<Option<Member>> {
     let row: Option<Row> =

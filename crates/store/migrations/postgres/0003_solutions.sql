@@ -28,16 +28,19 @@ CREATE TABLE solution_versions (
 );
 
 -- org_id is repeated so a member's assignments in one organization are one
--- index range (the member list, removal, solution counts).
+-- index range (the member list, removal, solution counts); the user's email
+-- (which never changes) so a solution's users page by email from one index.
 CREATE TABLE solution_assignments (
     solution_id TEXT NOT NULL REFERENCES solutions (id) ON DELETE CASCADE,
     user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     org_id      TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    email       TEXT NOT NULL,
     role        TEXT NOT NULL,
     assigned_at BIGINT NOT NULL,
     PRIMARY KEY (solution_id, user_id)
 );
 CREATE INDEX solution_assignments_member ON solution_assignments (org_id, user_id, solution_id);
+CREATE INDEX solution_assignments_email ON solution_assignments (solution_id, email);
 
 CREATE TABLE solution_groups (
     id          TEXT PRIMARY KEY,
