@@ -144,6 +144,9 @@ async fn sqlite_pool(url: &str, max: u32, cache_kib: i64) -> Result<AnyPool> {
     Ok(AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(30))
+        // A file database does not drop connections: pinging before every
+        // acquire would add a round trip to the connection's thread per query.
+        .test_before_acquire(false)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 // Durable at each WAL checkpoint and fast per commit; foreign keys and a

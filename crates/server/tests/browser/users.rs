@@ -157,14 +157,18 @@ async fn bulk_upload_reports_the_bad_row() {
         report.contains("3") && report.contains("broken-address") && report.contains("email"),
         "{report}"
     );
-    let href = client
-        .find(Locator::Id("download-errors"))
-        .await
-        .expect("download link")
-        .attr("href")
-        .await
-        .expect("href")
-        .expect("a link");
+    // The page reloads itself once its script sees the job finished, which may
+    // be just after the report was read: find the link again if it went stale.
+    let mut href = String::new();
+    for _ in 0..50 {
+        if let Ok(link) = client.find(Locator::Id("download-errors")).await {
+            if let Ok(Some(value)) = link.attr("href").await {
+                href = value;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(href.ends_with("/errors.csv"));
 
     client
