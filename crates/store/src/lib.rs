@@ -82,7 +82,13 @@ impl Store {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.close().await?;
                 let write = sqlite_pool(&url, 1, WRITE_CACHE_KIB).await?;
-                let read = sqlite_pool(&url, max_connections.max(2), READ_CACHE_KIB).await?;
+                // SQLite reads run on the CPU of this machine: more readers than
+                // two per core add threads, page caches and memory, not speed.
+                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+                let readers = max_connections
+                    .min(u32::try_from(cores * 2).unwrap_or(u32::MAX))
+                    .max(2);
+                let read = sqlite_pool(&url, readers, READ_CACHE_KIB).await?;
                 Ok(Self {
                     read,
                     write,
