@@ -136,6 +136,13 @@ pub async fn visible(
     Ok((found, rights))
 }
 
+/// A member of the organization (any status); anyone else is 404.
+async fn member_of(conn: &mut Conn, org_id: OrgId, user: UserId) -> ApiResult<members::Member> {
+    members::find(conn, org_id, user)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
 fn allowed(granted: bool) -> ApiResult<()> {
     if granted {
         Ok(())
@@ -301,9 +308,7 @@ pub async fn assign(
 ) -> ApiResult<()> {
     let (current, rights) = visible(conn, org_id, actor, id).await?;
     allowed(rights.assign)?;
-    let member = members::find(conn, org_id, user)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let member = member_of(conn, org_id, user).await?;
     let now = state.now();
     let before = assignments::upsert(conn, org_id, id, user, role, now).await?;
     if before == Some(role) {
@@ -338,9 +343,7 @@ pub async fn unassign(
 ) -> ApiResult<()> {
     let (current, rights) = visible(conn, org_id, actor, id).await?;
     allowed(rights.assign)?;
-    let member = members::find(conn, org_id, user)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let member = member_of(conn, org_id, user).await?;
     let before = assignments::delete(conn, id, user)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -443,9 +446,7 @@ pub async fn add_to_group(
     user: UserId,
 ) -> ApiResult<()> {
     let (current, found) = group_of(conn, org_id, actor, id, group).await?;
-    let member = members::find(conn, org_id, user)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let member = member_of(conn, org_id, user).await?;
     if assignments::find(conn, id, user).await?.is_none() {
         return Err(ApiError::invalid(
             "user",
@@ -482,9 +483,7 @@ pub async fn remove_from_group(
     user: UserId,
 ) -> ApiResult<()> {
     let (current, found) = group_of(conn, org_id, actor, id, group).await?;
-    let member = members::find(conn, org_id, user)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let member = member_of(conn, org_id, user).await?;
     if !groups::remove_member(conn, group, user).await? {
         return Err(ApiError::NotFound);
     }

@@ -101,8 +101,14 @@ pub async fn record(
         "prefix": token.prefix,
         "lease_expires_at": token.lease_expires_at.format(&Rfc3339).unwrap_or_default(),
     });
-    for membership in memberships::summaries_for_user(conn, user_id).await? {
-        let actor = Actor::load(conn, user_id, membership.role, ip.clone()).await?;
+    let memberships = memberships::summaries_for_user(conn, user_id).await?;
+    let Some(first) = memberships.first() else {
+        return Ok(());
+    };
+    // One lookup of the owner; only the role differs between organizations.
+    let mut actor = Actor::load(conn, user_id, first.role, ip).await?;
+    for membership in &memberships {
+        actor.role = membership.role;
         audit::record(
             conn,
             membership.org_id,

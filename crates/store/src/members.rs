@@ -84,16 +84,10 @@ pub async fn list(
         let sql = format!(
             "SELECT m.user_id, m.email, u.first_name, u.last_name, m.role, m.status, m.invited_at, m.joined_at \
              FROM solution_assignments a {join} memberships m ON m.org_id = a.org_id AND m.user_id = a.user_id \
-             JOIN users u ON u.id = m.user_id WHERE {} ORDER BY a.email LIMIT ${}",
-            query.sql,
-            query.binds.len() + 1
+             JOIN users u ON u.id = m.user_id WHERE {}",
+            query.sql
         );
-        let mut statement = sqlx::query_as::<_, Row>(&sql);
-        for value in &query.binds {
-            statement = statement.bind(value.as_str());
-        }
-        let rows = statement.bind(limit).fetch_all(&mut *conn).await?;
-        return rows.into_iter().map(from_row).collect();
+        return fetch(conn, &sql, &query.binds, "a.email", limit).await;
     }
     if let Some(after) = after {
         query.push(" AND m.email > ?", after.to_owned());
@@ -109,6 +103,7 @@ pub async fn list(
             conn,
             &format!("{SELECT} WHERE {}", query.sql),
             &query.binds,
+            "m.email",
             limit,
         )
         .await;
@@ -123,6 +118,7 @@ pub async fn list(
             conn,
             &format!("{SELECT} WHERE {}", scan.sql),
             &scan.binds,
+            "m.email",
             limit,
         )
         .await;
@@ -149,6 +145,7 @@ pub async fn list(
         conn,
         &format!("{SELECT} WHERE {}", window.sql),
         &window.binds,
+        "m.email",
         limit,
     )
     .await?;
@@ -164,7 +161,7 @@ pub async fn list(
          JOIN users u ON u.id = m.user_id WHERE {}",
         indexed.sql
     );
-    fetch(conn, &sql, &indexed.binds, limit).await
+    fetch(conn, &sql, &indexed.binds, "m.email", limit).await
 }
 
 /// How many members the scan for a search reads before it asks the index.
@@ -192,8 +189,16 @@ impl Conditions {
     }
 }
 
-async fn fetch(conn: &mut Conn, sql: &str, binds: &[String], limit: i64) -> Result<Vec<Member>> {
-    let sql = format!("{sql} ORDER BY m.email LIMIT ${}", binds.len() + 1);
+/// Runs `sql` (a SELECT of [`Row`]s up to its WHERE clause) in `order`, at most
+/// `limit` rows.
+async fn fetch(
+    conn: &mut Conn,
+    sql: &str,
+    binds: &[String],
+    order: &str,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let sql = format!("{sql} ORDER BY {order} LIMIT ${}", binds.len() + 1);
     let mut query = sqlx::query_as::<_, Row>(&sql);
     for value in binds {
         query = query.bind(value.as_str());

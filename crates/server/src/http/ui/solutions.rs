@@ -186,12 +186,13 @@ pub async fn detail(
     State(state): State<AppState>,
     view: OrgPage,
     uri: Uri,
+    ClientIp(ip): ClientIp,
     Path((_, sol)): Path<(String, String)>,
     Query(query): Query<DetailQuery>,
 ) -> UiResult {
     view.require(Capability::SeeSolutions)?;
     let id: SolutionId = sol.parse().map_err(|_| UiError::not_found())?;
-    let actor = view.actor(std::net::IpAddr::from([127, 0, 0, 1]));
+    let actor = view.actor(ip);
     let mut conn = state.store.read().await?;
     let (solution, can) = solutions::visible(&mut conn, view.org.id, &actor, id).await?;
     let tab = match query.tab.as_str() {
