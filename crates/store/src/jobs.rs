@@ -231,8 +231,6 @@ pub struct Progress {
     pub status: JobStatus,
     pub total: i64,
     pub done: i64,
-    /// Job-specific JSON (for bulk invites: the per-row errors).
-    pub result: Option<String>,
     pub last_error: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -244,19 +242,9 @@ pub async fn progress(
     org_id: muster_domain::OrgId,
     id: JobId,
 ) -> Result<Option<Progress>> {
-    type Row = (
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        Option<String>,
-        Option<String>,
-        i64,
-        i64,
-    );
+    type Row = (String, String, String, i64, i64, Option<String>, i64, i64);
     let row: Option<Row> = sqlx::query_as(
-        "SELECT id, kind, status, progress_total, progress_done, result, last_error, created_at, updated_at \
+        "SELECT id, kind, status, progress_total, progress_done, last_error, created_at, updated_at \
          FROM jobs WHERE id = $1 AND org_id = $2",
     )
     .bind(id.to_string())
@@ -264,7 +252,7 @@ pub async fn progress(
     .fetch_optional(&mut *conn)
     .await?;
     row.map(
-        |(id, kind, status, total, done, result, last_error, created, updated)| {
+        |(id, kind, status, total, done, last_error, created, updated)| {
             Ok(Progress {
                 id: parse_stored("jobs.id", &id)?,
                 kind,
@@ -273,7 +261,6 @@ pub async fn progress(
                     .map_err(|_| StoreError::Corrupt(format!("jobs.status = {status:?}")))?,
                 total,
                 done,
-                result,
                 last_error,
                 created_at: from_ms(created),
                 updated_at: from_ms(updated),
@@ -288,30 +275,98 @@ pub async fn set_progress(
     conn: &mut Conn,
     id: JobId,
     done: i64,
-    result: &str,
     locked_until: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<()> {
-    sqlx::query("UPDATE jobs SET progress_done = $2, result = $3, locked_until = $4, updated_at = $5 WHERE id = $1")
+    sqlx::query(
+        "UPDATE jobs SET progress_done = $2, locked_until = $3, updated_at = $4 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(done)
+    .bind(to_ms(locked_until))
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// How many units a resumed job has done already.
+pub async fn resume_point(conn: &mut Conn, id: JobId) -> Result<i64> {
+    let (done,): (i64,) = sqlx::query_as("SELECT progress_done FROM jobs WHERE id = $1")
         .bind(id.to_string())
-        .bind(done)
-        .bind(result)
-        .bind(to_ms(locked_until))
-        .bind(to_ms(now))
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(done)
+}
+
+/// Keeps a job's input (a bulk upload) beside it, in the transaction that
+/// queues the job.
+pub async fn save_input(conn: &mut Conn, id: JobId, body: &str) -> Result<()> {
+    sqlx::query("INSERT INTO job_inputs (job_id, body) VALUES ($1, $2)")
+        .bind(id.to_string())
+        .bind(body)
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
-/// Where a resumed job left off, and what it had found so far.
-pub async fn resume_point(conn: &mut Conn, id: JobId) -> Result<(i64, Option<String>)> {
-    let row: (i64, Option<String>) =
-        sqlx::query_as("SELECT progress_done, result FROM jobs WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-    Ok(row)
+/// A job's input, if it has one.
+pub async fn input(conn: &mut Conn, id: JobId) -> Result<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT body FROM job_inputs WHERE job_id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|(body,)| body))
+}
+
+/// A row of a job's input that was skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub row: i64,
+    pub email: String,
+    pub message: String,
+}
+
+/// Records skipped rows, in the transaction of the batch that skipped them.
+pub async fn add_row_errors(conn: &mut Conn, id: JobId, errors: &[RowError]) -> Result<()> {
+    use crate::batch::Cell;
+    let cells = errors
+        .iter()
+        .map(|e| {
+            vec![
+                Cell::Text(id.to_string()),
+                Cell::Int(e.row),
+                Cell::Text(e.email.clone()),
+                Cell::Text(e.message.clone()),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        conn,
+        "job_row_errors",
+        &["job_id", "source_row", "email", "message"],
+        cells,
+    )
+    .await
+}
+
+/// The skipped rows of a job, in input order.
+pub async fn row_errors(conn: &mut Conn, id: JobId) -> Result<Vec<RowError>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT source_row, email, message FROM job_row_errors WHERE job_id = $1 ORDER BY source_row",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, email, message)| RowError {
+            row,
+            email,
+            message,
+        })
+        .collect())
 }
 
 /// Queues many jobs at once (e.g. the invite mails of a bulk batch); returns

@@ -2,6 +2,9 @@
 //! them in batches, each batch one transaction that also records progress, so a
 //! restarted job resumes where it stopped and never invites anyone twice. Bad
 //! rows are reported by row number and skipped.
+//!
+//! The upload is kept beside the job (one JSON row per line) and read a batch
+//! at a time, so neither the request nor the job holds every row parsed.
 
 use super::{enqueue_for_org, JobError, JobKind};
 use crate::audit::{self, Actor};
@@ -39,13 +42,53 @@ pub struct RowError {
     pub message: String,
 }
 
+/// The job's payload; its rows are the job's input ([`Upload`]).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BulkInvite {
     pub org_id: OrgId,
     pub actor_id: UserId,
     pub actor_role: OrgRole,
     pub ip: Option<String>,
-    pub rows: Vec<BulkRow>,
+}
+
+/// The rows of an upload as the job keeps them: one JSON object per line.
+#[derive(Debug, Default)]
+pub struct Upload {
+    lines: String,
+    rows: usize,
+}
+
+impl Upload {
+    /// Adds a row; refused past [`MAX_ROWS`].
+    pub fn push(&mut self, row: &BulkRow) -> ApiResult<()> {
+        if self.rows == MAX_ROWS {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "at most {MAX_ROWS} people per upload; split the file"
+            )));
+        }
+        let line = serde_json::to_string(row)
+            .map_err(|e| ApiError::BadRequest(format!("a row cannot be kept: {e}")))?;
+        self.lines.push_str(&line);
+        self.lines.push('\n');
+        self.rows += 1;
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+}
+
+/// The rows of a kept upload, parsed one at a time.
+fn rows_of(lines: &str) -> impl Iterator<Item = Result<BulkRow, JobError>> + '_ {
+    lines.lines().map(|line| {
+        serde_json::from_str(line)
+            .map_err(|e| JobError::Permanent(format!("a kept row does not parse: {e}")))
+    })
 }
 
 impl JobKind for BulkInvite {
@@ -53,8 +96,8 @@ impl JobKind for BulkInvite {
     const MAX_ATTEMPTS: i64 = 5;
 }
 
-/// Reads a CSV upload (streaming, record by record) into rows.
-pub fn parse_csv(bytes: &[u8]) -> ApiResult<Vec<BulkRow>> {
+/// Reads a CSV upload (streaming, record by record) into an [`Upload`].
+pub fn parse_csv(bytes: &[u8]) -> ApiResult<Upload> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -74,7 +117,7 @@ pub fn parse_csv(bytes: &[u8]) -> ApiResult<Vec<BulkRow>> {
     };
     let [first_at, last_at, language_at, role_at] =
         ["first_name", "last_name", "language", "role"].map(column);
-    let mut rows = Vec::new();
+    let mut rows = Upload::default();
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -89,11 +132,6 @@ pub fn parse_csv(bytes: &[u8]) -> ApiResult<Vec<BulkRow>> {
         if record.iter().all(str::is_empty) {
             continue;
         }
-        if rows.len() == MAX_ROWS {
-            return Err(ApiError::PayloadTooLarge(format!(
-                "at most {MAX_ROWS} people per upload; split the file"
-            )));
-        }
         let field = |at: Option<usize>| {
             at.and_then(|i| record.get(i))
                 .unwrap_or_default()
@@ -102,14 +140,14 @@ pub fn parse_csv(bytes: &[u8]) -> ApiResult<Vec<BulkRow>> {
         let line = record
             .position()
             .map_or(rows.len() + 2, |p| p.line() as usize);
-        rows.push(BulkRow {
+        rows.push(&BulkRow {
             row: line,
             email: field(Some(email_at)),
             first_name: field(first_at),
             last_name: field(last_at),
             language: field(language_at),
             role: field(role_at),
-        });
+        })?;
     }
     if rows.is_empty() {
         return Err(ApiError::invalid("file", "the file has no one to invite"));
@@ -122,13 +160,8 @@ pub fn parse_csv(bytes: &[u8]) -> ApiResult<Vec<BulkRow>> {
 pub async fn start(
     state: &AppState,
     member: &OrgMember,
-    rows: Vec<BulkRow>,
+    rows: Upload,
 ) -> ApiResult<(JobId, usize)> {
-    if rows.len() > MAX_ROWS {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "at most {MAX_ROWS} people per upload; split the file"
-        )));
-    }
     if rows.is_empty() {
         return Err(ApiError::invalid("file", "the upload has no one to invite"));
     }
@@ -143,9 +176,9 @@ pub async fn start(
         actor_id: actor.user_id,
         actor_role: actor.role,
         ip: actor.ip.clone(),
-        rows,
     };
     let job_id = enqueue_for_org(&mut tx, &job, member.org_id, total as i64, now).await?;
+    jobs::save_input(&mut tx, job_id, &rows.lines).await?;
     audit::record(
         &mut tx,
         member.org_id,
@@ -164,24 +197,34 @@ pub async fn start(
 /// Runs (or resumes) a bulk invite.
 pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(), JobError> {
     let retry = |e: &dyn std::fmt::Display| JobError::Retry(e.to_string());
-    let (done, result) = {
+    let (done, input) = {
         let mut conn = state.store.read().await.map_err(|e| retry(&e))?;
-        jobs::resume_point(&mut conn, job_id)
+        let done = jobs::resume_point(&mut conn, job_id)
+            .await
+            .map_err(|e| retry(&e))?;
+        let input = jobs::input(&mut conn, job_id)
             .await
             .map_err(|e| retry(&e))?
+            .ok_or_else(|| JobError::Permanent("the upload of this job is missing".into()))?;
+        (usize::try_from(done).unwrap_or(0), input)
     };
-    let mut errors: Vec<RowError> = result
-        .and_then(|r| serde_json::from_str(&r).ok())
-        .unwrap_or_default();
-    let done = usize::try_from(done).unwrap_or(0).min(job.rows.len());
+    let mut rows = rows_of(&input);
     // Duplicates inside the file count from the first row, also across a resume.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for row in &job.rows[..done] {
+    for row in rows.by_ref().take(done) {
+        let row = row?;
         seen.entry(row.email.trim().to_lowercase())
             .or_insert(row.row);
     }
     let mut processed = done;
-    for batch in job.rows[done..].chunks(BATCH) {
+    loop {
+        let batch = rows
+            .by_ref()
+            .take(BATCH)
+            .collect::<Result<Vec<BulkRow>, JobError>>()?;
+        if batch.is_empty() {
+            return Ok(());
+        }
         let now = state.now();
         let mut tx = state.store.begin().await.map_err(|e| retry(&e))?;
         let org = match orgs::find(&mut tx, job.org_id).await {
@@ -196,13 +239,14 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
         let actor = Actor::load(&mut tx, job.actor_id, job.actor_role, job.ip.clone())
             .await
             .map_err(|e| retry(&e))?;
+        let mut errors: Vec<jobs::RowError> = Vec::new();
+        let skip = |row: &BulkRow, message: String| jobs::RowError {
+            row: i64::try_from(row.row).unwrap_or(i64::MAX),
+            email: row.email.clone(),
+            message,
+        };
         let mut accepted: Vec<(&BulkRow, Invitee)> = Vec::with_capacity(batch.len());
-        for row in batch {
-            let fail = |message: String| RowError {
-                row: row.row,
-                email: row.email.clone(),
-                message,
-            };
+        for row in &batch {
             let invitee = match Invitee::parse(
                 &row.email,
                 &row.first_name,
@@ -218,14 +262,15 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
                         .map(|e| format!("{}: {}", e.field, e.message))
                         .collect::<Vec<_>>()
                         .join("; ");
-                    errors.push(fail(message));
+                    errors.push(skip(row, message));
                     continue;
                 }
             };
             if let Some(first) = seen.get(invitee.email.as_str()) {
-                errors.push(fail(format!(
-                    "this email is already on row {first} of the file"
-                )));
+                errors.push(skip(
+                    row,
+                    format!("this email is already on row {first} of the file"),
+                ));
                 continue;
             }
             seen.insert(invitee.email.as_str().to_owned(), row.row);
@@ -239,24 +284,19 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
             match outcome {
                 Ok(()) => {}
                 Err(ApiError::Conflict(message) | ApiError::Forbidden(message)) => {
-                    errors.push(RowError {
-                        row: row.row,
-                        email: row.email.clone(),
-                        message,
-                    })
+                    errors.push(skip(row, message))
                 }
                 Err(other) => return Err(retry(&other)),
             }
         }
-        // Report the rows in file order, whichever check refused them.
-        errors.sort_by_key(|e| e.row);
         processed += batch.len();
-        let result = serde_json::to_string(&errors).map_err(|e| retry(&e))?;
+        jobs::add_row_errors(&mut tx, job_id, &errors)
+            .await
+            .map_err(|e| retry(&e))?;
         jobs::set_progress(
             &mut tx,
             job_id,
             processed as i64,
-            &result,
             now + super::worker::lease(state),
             now,
         )
@@ -264,5 +304,4 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
         .map_err(|e| retry(&e))?;
         tx.commit().await.map_err(|e| retry(&e))?;
     }
-    Ok(())
 }

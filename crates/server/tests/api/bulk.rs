@@ -4,7 +4,8 @@ use serde_json::json;
 
 db_tests!(
     a_csv_upload_invites_good_rows_and_reports_bad_ones,
-    uploads_that_cannot_start_are_refused
+    uploads_that_cannot_start_are_refused,
+    a_resumed_upload_of_several_batches_invites_each_row_once
 );
 
 async fn a_csv_upload_invites_good_rows_and_reports_bad_ones(app: TestApp) {
@@ -169,4 +170,112 @@ async fn uploads_that_cannot_start_are_refused(app: TestApp) {
         409,
     )
     .await;
+}
+
+/// 1,200 rows are three batches. The job is resumed as if a worker had died
+/// after the first batch: the rows it did are not done again, and a duplicate
+/// of one of them is still reported, with errors from every batch in file order.
+async fn a_resumed_upload_of_several_batches_invites_each_row_once(app: TestApp) {
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(owner).await;
+    let mut csv = String::from("email,first_name,last_name,language,role\n");
+    for n in 1..=1_200 {
+        let email = match n {
+            // Line 702 repeats line 2 (the first row), across the resume.
+            701 => "p1@example.com".to_owned(),
+            // One bad row in each of the last two batches.
+            800 | 1_150 => format!("not-an-email-{n}"),
+            _ => format!("p{n}@example.com"),
+        };
+        csv.push_str(&format!("{email},P,{n},en,user\n"));
+    }
+    let accepted = json(
+        reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/orgs/{org}/invitations/bulk")))
+            .bearer_auth(&token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .expect("upload"),
+        202,
+    )
+    .await;
+    let job: muster_domain::JobId = accepted["job_id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("a job id");
+    // A previous attempt recorded the first 500 rows as done.
+    let mut tx = app.store().begin().await.expect("tx");
+    let now = app.clock_now();
+    muster_store::jobs::set_progress(&mut tx, job, 500, now, now)
+        .await
+        .expect("progress");
+    tx.commit().await.expect("commit");
+
+    app.worker().run_until_idle().await.expect("jobs");
+    let done = json(
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/jobs/{job}"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (done["status"].as_str(), done["processed"].as_i64()),
+        (Some("succeeded"), Some(1_200)),
+        "{done}"
+    );
+    let errors: Vec<(i64, String)> = done["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().unwrap_or_default(),
+                e["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let rows: Vec<i64> = errors.iter().map(|(row, _)| *row).collect();
+    assert_eq!(rows, vec![702, 801, 1_151], "{errors:?}");
+    assert!(errors[0].1.contains("row 2"), "{errors:?}");
+    // Rows 501 to 1,200 were invited, less the three refused; the first 500 were
+    // left to the attempt that had done them.
+    let mut invited = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..10 {
+        let page = json(
+            app.api(&token)
+                .get(format!(
+                    "/api/v1/orgs/{org}/users?status=invited&limit=200&cursor={cursor}"
+                ))
+                .await,
+            200,
+        )
+        .await;
+        invited.extend(
+            page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["email"].as_str().map(str::to_owned)),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(invited.len(), 697);
+    assert!(!invited.iter().any(|e| e == "p500@example.com"));
+    assert!(invited.iter().any(|e| e == "p501@example.com"));
+    let first = json(
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/users?q=p1%40example.com"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(0), "{first}");
+    assert_eq!(outbox(&app).len(), 697);
 }

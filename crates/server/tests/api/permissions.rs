@@ -342,7 +342,6 @@ async fn fixture(app: &TestApp) -> (OrgId, muster_domain::UserId, Vec<(&'static 
         actor_id: owner,
         actor_role: OrgRole::Owner,
         ip: None,
-        rows: Vec::new(),
     };
     let job_id = enqueue_for_org(&mut tx, &job, org, 0, app.clock_now())
         .await

@@ -7,7 +7,7 @@ use crate::auth::{session, Caller};
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{parse_json, AppJson, OrgMember};
 use crate::invites::{self, Acceptance};
-use crate::jobs::bulk_invite::{self, BulkRow};
+use crate::jobs::bulk_invite::{self, BulkRow, Upload};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
@@ -212,17 +212,18 @@ pub async fn bulk_invite(
         "text/csv" => bulk_invite::parse_csv(&bytes)?,
         "application/json" => {
             let rows: Vec<BulkJsonRow> = parse_json(&bytes)?;
-            rows.into_iter()
-                .enumerate()
-                .map(|(i, r)| BulkRow {
+            let mut upload = Upload::default();
+            for (i, r) in rows.into_iter().enumerate() {
+                upload.push(&BulkRow {
                     row: i + 1,
                     email: r.email,
                     first_name: r.first_name,
                     last_name: r.last_name,
                     language: r.language,
                     role: r.role,
-                })
-                .collect()
+                })?;
+            }
+            upload
         }
         _ => {
             return Err(ApiError::UnsupportedMediaType(

@@ -26,18 +26,22 @@ pub struct JobView {
     pub last_error: Option<String>,
 }
 
-impl From<Progress> for JobView {
-    fn from(p: Progress) -> Self {
+impl JobView {
+    fn new(p: Progress, errors: Vec<jobs::RowError>) -> Self {
         JobView {
             id: p.id,
             kind: p.kind,
             status: p.status.as_str().to_owned(),
             total: p.total,
             processed: p.done,
-            errors: p
-                .result
-                .and_then(|r| serde_json::from_str(&r).ok())
-                .unwrap_or_default(),
+            errors: errors
+                .into_iter()
+                .map(|e| RowError {
+                    row: usize::try_from(e.row).unwrap_or_default(),
+                    email: e.email,
+                    message: e.message,
+                })
+                .collect(),
             last_error: if p.status == JobStatus::Succeeded {
                 None
             } else {
@@ -54,7 +58,8 @@ pub async fn load(state: &AppState, member: &OrgMember, id: &str) -> ApiResult<J
     let progress = jobs::progress(&mut conn, member.org_id, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(progress.into())
+    let errors = jobs::row_errors(&mut conn, id).await?;
+    Ok(JobView::new(progress, errors))
 }
 
 /// A job's status, progress and per-row errors.
