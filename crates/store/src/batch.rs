@@ -12,11 +12,11 @@ pub enum Cell {
     MaybeInt(Option<i64>),
 }
 
-/// Parameters per statement. Both databases take far more, but binding a
-/// numbered parameter in SQLite looks its name up in a list as long as the
-/// statement's parameters, so a statement costs the square of their number:
-/// a few hundred keep that negligible while saving most statements.
-const MAX_PARAMETERS: usize = 256;
+/// Parameters per statement, well under both databases' limits. On SQLite the
+/// parameters are anonymous (`?`): binding a numbered one (`$n`) looks its name
+/// up in a list as long as the statement's parameters, so a statement of many
+/// `$n` costs the square of their number.
+const MAX_PARAMETERS: usize = 1000;
 
 /// `INSERT INTO {table} ({columns}) VALUES (…), (…)` for `rows`, split into as
 /// few statements as the parameter limit allows. Every row has one cell per
@@ -27,6 +27,7 @@ pub async fn insert(
     columns: &[&str],
     rows: Vec<Vec<Cell>>,
 ) -> Result<()> {
+    let anonymous = conn.backend_name() == "SQLite";
     let width = columns.len().max(1);
     let per_statement = (MAX_PARAMETERS / width).max(1);
     let mut rows = rows.into_iter().peekable();
@@ -44,7 +45,11 @@ pub async fn insert(
                     sql.push_str(", ");
                 }
                 n += 1;
-                sql.push_str(&format!("${n}"));
+                if anonymous {
+                    sql.push('?');
+                } else {
+                    sql.push_str(&format!("${n}"));
+                }
             }
             sql.push(')');
         }

@@ -7,6 +7,7 @@
 pub mod assignments;
 pub mod audit;
 pub mod batch;
+mod checkpoint;
 pub mod error;
 pub mod groups;
 pub mod invitations;
@@ -48,6 +49,8 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    /// SQLite only; stops when the last clone of the store is dropped.
+    checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 impl Store {
@@ -73,6 +76,7 @@ impl Store {
                     read: pool.clone(),
                     write: pool,
                     backend,
+                    checkpointer: None,
                 })
             }
             Backend::Sqlite => {
@@ -81,18 +85,20 @@ impl Store {
                 let mut conn = AnyConnection::connect(&url).await?;
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.close().await?;
-                let write = sqlite_pool(&url, 1, WRITE_CACHE_KIB).await?;
+                let write = sqlite_pool(&url, 1, Role::Writer).await?;
                 // SQLite reads run on the CPU of this machine: more readers than
                 // two per core add threads, page caches and memory, not speed.
                 let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
                 let readers = max_connections
                     .min(u32::try_from(cores * 2).unwrap_or(u32::MAX))
                     .max(2);
-                let read = sqlite_pool(&url, readers, READ_CACHE_KIB).await?;
+                let read = sqlite_pool(&url, readers, Role::Reader).await?;
+                let checkpointer = checkpoint::Checkpointer::start(&url).await?;
                 Ok(Self {
                     read,
                     write,
                     backend,
+                    checkpointer: Some(std::sync::Arc::new(checkpointer)),
                 })
             }
         }
@@ -137,16 +143,29 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop();
+        }
         self.read.close().await;
         self.write.close().await;
     }
 }
 
-/// SQLite page cache of the write connection and of each read connection.
-const WRITE_CACHE_KIB: i64 = 2 * 1024;
-const READ_CACHE_KIB: i64 = 2 * 1024;
+/// What the connections of a SQLite pool do.
+#[derive(Clone, Copy)]
+enum Role {
+    /// The one write connection: a larger page cache, so that a bulk write's
+    /// pages stay in memory until the commit, and no checkpoints in its commits
+    /// (see `checkpoint.rs`).
+    Writer,
+    Reader,
+}
 
-async fn sqlite_pool(url: &str, max: u32, cache_kib: i64) -> Result<AnyPool> {
+async fn sqlite_pool(url: &str, max: u32, role: Role) -> Result<AnyPool> {
+    let role_pragmas = match role {
+        Role::Writer => "PRAGMA cache_size = -2048; PRAGMA wal_autocheckpoint = 0",
+        Role::Reader => "PRAGMA cache_size = -2048",
+    };
     Ok(AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(30))
@@ -155,12 +174,14 @@ async fn sqlite_pool(url: &str, max: u32, cache_kib: i64) -> Result<AnyPool> {
         .test_before_acquire(false)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
-                // Durable at each WAL checkpoint and fast per commit; foreign keys and a
-                // busy timeout for the rare other process (e.g. `muster admin`).
+                // Durable at each WAL checkpoint and fast per commit; foreign keys; a
+                // busy timeout for the rare other process (e.g. `muster admin`);
+                // statement journals in memory, not in temporary files.
                 conn.execute(
                     format!(
                         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                         PRAGMA busy_timeout = 5000; PRAGMA cache_size = -{cache_kib}"
+                         PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY; \
+                         PRAGMA journal_size_limit = 67108864; {role_pragmas}"
                     )
                     .as_str(),
                 )
