@@ -115,6 +115,54 @@ pub async fn summaries_for_user(
         .collect()
 }
 
+/// A user and every membership of theirs (as [`summaries_for_user`]), in one
+/// query: the profile (`GET /me`) is read on every call of a client.
+pub async fn user_with_summaries(
+    conn: &mut Conn,
+    user_id: UserId,
+) -> Result<(crate::users::User, Vec<MembershipSummary>)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: crate::users::UserRow,
+        org_id: Option<String>,
+        org_name: Option<String>,
+        role: Option<String>,
+        status: Option<String>,
+        solution_count: i64,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.language, u.theme, u.default_org_id, u.created_at, \
+         m.org_id, o.name AS org_name, m.role, m.status, \
+         (SELECT COUNT(*) FROM solution_assignments a WHERE a.org_id = m.org_id AND a.user_id = m.user_id) AS solution_count \
+         FROM users u LEFT JOIN memberships m ON m.user_id = u.id \
+         LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = $1 ORDER BY o.name, o.id",
+    )
+    .bind(user_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut user = None;
+    let mut summaries = Vec::with_capacity(rows.len());
+    for row in rows {
+        if user.is_none() {
+            user = Some(crate::users::User::try_from(row.user)?);
+        }
+        if let (Some(org_id), Some(org_name), Some(role), Some(status)) =
+            (row.org_id, row.org_name, row.role, row.status)
+        {
+            summaries.push(MembershipSummary {
+                org_id: parse_stored("memberships.org_id", &org_id)?,
+                org_name,
+                role: parse_stored("memberships.role", &role)?,
+                status: parse_stored("memberships.status", &status)?,
+                solution_count: row.solution_count,
+            });
+        }
+    }
+    let user = user.ok_or(StoreError::NotFound)?;
+    Ok((user, summaries))
+}
+
 pub async fn count_active_owners(conn: &mut Conn, org_id: OrgId) -> Result<u64> {
     let (count,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND status = 'active'",

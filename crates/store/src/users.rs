@@ -39,7 +39,7 @@ pub struct NewUser<'a> {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: String,
     email: String,
     first_name: String,

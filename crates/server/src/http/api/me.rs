@@ -13,8 +13,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 pub async fn load(conn: &mut Conn, user_id: UserId) -> ApiResult<MeView> {
-    let user = users::find(conn, user_id).await?;
-    let memberships = memberships::summaries_for_user(conn, user_id).await?;
+    let (user, memberships) = memberships::user_with_summaries(conn, user_id).await?;
     Ok(MeView::new(user, memberships))
 }
 
