@@ -1,5 +1,6 @@
 //! What every request handler shares.
 
+use crate::auth::token_cache::TokenCache;
 use crate::config::Settings;
 use muster_domain::Clock;
 use muster_store::Store;
@@ -12,6 +13,8 @@ pub struct Inner {
     pub store: Store,
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
+    /// Recently verified personal access tokens of this instance.
+    pub token_cache: TokenCache,
 }
 
 impl AppState {
@@ -20,6 +23,7 @@ impl AppState {
             store,
             settings,
             clock,
+            token_cache: TokenCache::default(),
         }))
     }
 

@@ -66,6 +66,7 @@ pub async fn extend(
     tokens::set_lease(&mut tx, id, found.lease_expires_at).await?;
     record(&mut tx, user_id, "token.extended", &found, ip, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
+    state.token_cache.forget(id);
     Ok(found)
 }
 
@@ -82,6 +83,7 @@ pub async fn delete(
     tokens::delete(&mut tx, id).await?;
     record(&mut tx, user_id, "token.deleted", &found, ip, state.now()).await?;
     tx.commit().await.map_err(StoreError::from)?;
+    state.token_cache.forget(id);
     Ok(())
 }
 

@@ -77,9 +77,10 @@ pub async fn find_by_hash(conn: &mut Conn, token_hash: &str) -> Result<Option<To
     row.map(from_row).transpose()
 }
 
-/// Records a use: `last_used_at` and the (possibly extended) lease, unless
-/// another request or instance already wrote one since `written_before`.
-/// Returns whether this call wrote, so exactly one of racing requests does.
+/// Records a use: `last_used_at` and the lease, unless another request or
+/// instance already wrote one since `written_before`. The lease only grows: an
+/// extension written meanwhile is kept. Returns whether this call wrote, so
+/// exactly one of racing requests does.
 pub async fn record_use(
     conn: &mut Conn,
     id: TokenId,
@@ -88,7 +89,8 @@ pub async fn record_use(
     written_before: OffsetDateTime,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE personal_access_tokens SET last_used_at = $2, lease_expires_at = $3 \
+        "UPDATE personal_access_tokens SET last_used_at = $2, \
+         lease_expires_at = CASE WHEN lease_expires_at < $3 THEN $3 ELSE lease_expires_at END \
          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $4)",
     )
     .bind(id.to_string())

@@ -5,6 +5,7 @@ pub mod password;
 pub mod pat;
 pub mod session;
 pub mod throttle;
+pub mod token_cache;
 
 use muster_domain::{TokenId, UserId};
 

@@ -34,20 +34,29 @@ pub async fn issue(
 }
 
 /// Authenticates a bearer token. A malformed token is refused before any
-/// database read. A use is written (last use, lease, and a `token.used` audit
-/// event) at most once a minute per token, whatever the request rate.
+/// database read, and a token verified in the last second is not read again
+/// (see `token_cache.rs`). A use is written (last use, lease, and a
+/// `token.used` audit event) at most once a minute per token, whatever the
+/// request rate.
 pub async fn authenticate(state: &AppState, bearer: &str, ip: Option<String>) -> ApiResult<Caller> {
     let secret =
         PatSecret::parse(bearer.trim()).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
     let hash = secret.hash();
-    let found = {
-        let mut conn = state.store.read().await?;
-        tokens::find_by_hash(&mut conn, &hash).await?
-    };
-    let mut token = found.ok_or_else(|| {
-        ApiError::Unauthorized("this token is not valid; it may have been deleted".into())
-    })?;
     let now = state.now();
+    let mut token = match state.token_cache.get(&hash, now) {
+        Some(token) => token,
+        None => {
+            let found = {
+                let mut conn = state.store.read().await?;
+                tokens::find_by_hash(&mut conn, &hash).await?
+            };
+            let token = found.ok_or_else(|| {
+                ApiError::Unauthorized("this token is not valid; it may have been deleted".into())
+            })?;
+            state.token_cache.put(hash.clone(), token.clone(), now);
+            token
+        }
+    };
     if token::is_expired(token.lease_expires_at, now) {
         let when = token.lease_expires_at.format(&Rfc3339).unwrap_or_default();
         return Err(ApiError::Unauthorized(format!(
@@ -70,6 +79,8 @@ pub async fn authenticate(state: &AppState, bearer: &str, ip: Option<String>) ->
             crate::tokens::record(&mut tx, token.user_id, "token.used", &token, ip, now).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
+        // Read again next time: the use is written, here or by a racing instance.
+        state.token_cache.forget_hash(&hash);
     }
     Ok(Caller {
         user_id: token.user_id,

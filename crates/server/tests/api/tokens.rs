@@ -14,6 +14,7 @@ db_tests!(
     use_is_written_at_most_once_a_minute,
     only_the_owner_sees_or_changes_a_token,
     a_deleted_token_stops_at_once,
+    another_instance_deleting_or_extending_a_token_is_seen_within_a_second,
     token_names_are_checked,
     token_actions_are_audited_without_the_secret,
 );
@@ -273,6 +274,61 @@ async fn a_deleted_token_stops_at_once(app: TestApp) {
         404,
     )
     .await;
+}
+
+/// Changes written by another instance of a cluster (here: straight to the
+/// database) are seen once this instance's memory of the token is a second old.
+async fn another_instance_deleting_or_extending_a_token_is_seen_within_a_second(app: TestApp) {
+    let (_, ada) = app.create_org("Acme", "ada@example.com").await;
+    let admin = app.token(ada).await;
+    let created = create(&app, &admin, "shared").await;
+    let id: muster_domain::TokenId = created["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("an id");
+    let secret = created["token"].as_str().expect("secret");
+    json(app.api(secret).get("/api/v1/me").await, 200).await;
+
+    // Another instance extends the lease by a year; a use written here later
+    // keeps that lease instead of writing back the one it had read.
+    let extended = app.clock_now() + Duration::days(365);
+    let mut tx = app.store().begin().await.expect("tx");
+    muster_store::tokens::set_lease(&mut tx, id, extended)
+        .await
+        .expect("lease");
+    tx.commit().await.expect("commit");
+    app.clock.advance(Duration::minutes(2));
+    json(app.api(secret).get("/api/v1/me").await, 200).await;
+    let mine = listed(&app, &admin).await;
+    let token = mine
+        .iter()
+        .find(|t| t["id"] == id.to_string())
+        .expect("listed");
+    assert!(
+        (at(&token["lease_expires_at"]) - extended).abs() < Duration::seconds(1),
+        "{token}"
+    );
+    assert!(
+        (at(&token["last_used_at"]) - app.clock_now()).abs() < Duration::seconds(1),
+        "{token}"
+    );
+
+    // Another instance deletes it: refused here a second later at most.
+    json(app.api(secret).get("/api/v1/me").await, 200).await;
+    let mut tx = app.store().begin().await.expect("tx");
+    muster_store::tokens::delete(&mut tx, id)
+        .await
+        .expect("delete");
+    tx.commit().await.expect("commit");
+    app.clock.advance(Duration::seconds(1));
+    let body = problem(app.api(secret).get("/api/v1/me").await, 401).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("deleted"),
+        "{body}"
+    );
 }
 
 async fn token_names_are_checked(app: TestApp) {
