@@ -1,12 +1,43 @@
 use crate::{json, problem};
 use muster_test_support::{db_tests, outbox, TestApp};
-use serde_json::json;
+use serde_json::{json, Value};
 
 db_tests!(
     a_csv_upload_invites_good_rows_and_reports_bad_ones,
     uploads_that_cannot_start_are_refused,
     a_resumed_upload_of_several_batches_invites_each_row_once
 );
+
+/// Uploads a CSV file to the bulk-invite API; the 202 answer.
+async fn upload_csv(app: &TestApp, token: &str, org: muster_domain::OrgId, csv: String) -> Value {
+    json(
+        reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/orgs/{org}/invitations/bulk")))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .expect("upload"),
+        202,
+    )
+    .await
+}
+
+/// A finished job's skipped rows: (row, message).
+fn row_errors(job: &Value) -> Vec<(i64, String)> {
+    job["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().unwrap_or_default(),
+                e["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
 
 async fn a_csv_upload_invites_good_rows_and_reports_bad_ones(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
@@ -21,18 +52,7 @@ async fn a_csv_upload_invites_good_rows_and_reports_bad_ones(app: TestApp) {
                ada@example.com,Ada,Again,en,user\n\
                four@example.com,Four,Person,en,emperor\n\
                member@example.com,Existing,User,en,admin\n";
-    let http = reqwest::Client::new();
-    let accepted = json(
-        http.post(app.url(&format!("/api/v1/orgs/{org}/invitations/bulk")))
-            .bearer_auth(&token)
-            .header("content-type", "text/csv")
-            .body(csv)
-            .send()
-            .await
-            .expect("upload"),
-        202,
-    )
-    .await;
+    let accepted = upload_csv(&app, &token, org, csv.to_owned()).await;
     assert_eq!(accepted["total"], 8);
     let job = accepted["job_id"].as_str().expect("a job").to_owned();
     let queued = json(
@@ -60,17 +80,7 @@ async fn a_csv_upload_invites_good_rows_and_reports_bad_ones(app: TestApp) {
         (done["total"].as_i64(), done["processed"].as_i64()),
         (Some(8), Some(8))
     );
-    let errors: Vec<(i64, String)> = done["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| {
-            (
-                e["row"].as_i64().unwrap_or_default(),
-                e["message"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    let errors = row_errors(&done);
     let rows: Vec<i64> = errors.iter().map(|(row, _)| *row).collect();
     assert_eq!(rows, vec![3, 5, 6, 7, 8], "{errors:?}");
     assert!(errors[0].1.contains("email"));
@@ -189,18 +199,7 @@ async fn a_resumed_upload_of_several_batches_invites_each_row_once(app: TestApp)
         };
         csv.push_str(&format!("{email},P,{n},en,user\n"));
     }
-    let accepted = json(
-        reqwest::Client::new()
-            .post(app.url(&format!("/api/v1/orgs/{org}/invitations/bulk")))
-            .bearer_auth(&token)
-            .header("content-type", "text/csv")
-            .body(csv)
-            .send()
-            .await
-            .expect("upload"),
-        202,
-    )
-    .await;
+    let accepted = upload_csv(&app, &token, org, csv).await;
     let job: muster_domain::JobId = accepted["job_id"]
         .as_str()
         .and_then(|id| id.parse().ok())
@@ -226,17 +225,7 @@ async fn a_resumed_upload_of_several_batches_invites_each_row_once(app: TestApp)
         (Some("succeeded"), Some(1_200)),
         "{done}"
     );
-    let errors: Vec<(i64, String)> = done["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| {
-            (
-                e["row"].as_i64().unwrap_or_default(),
-                e["message"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    let errors = row_errors(&done);
     let rows: Vec<i64> = errors.iter().map(|(row, _)| *row).collect();
     assert_eq!(rows, vec![702, 801, 1_151], "{errors:?}");
     assert!(errors[0].1.contains("row 2"), "{errors:?}");
