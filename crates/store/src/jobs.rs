@@ -320,6 +320,18 @@ pub async fn input(conn: &mut Conn, id: JobId) -> Result<Option<String>> {
     Ok(row.map(|(body,)| body))
 }
 
+/// Drops the inputs of jobs that have ended: a finished bulk upload is not
+/// needed again, and would otherwise keep its megabytes for good.
+pub async fn delete_finished_inputs(conn: &mut Conn) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM job_inputs WHERE job_id IN \
+         (SELECT id FROM jobs WHERE status IN ('succeeded', 'failed'))",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// A row of a job's input that was skipped, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {

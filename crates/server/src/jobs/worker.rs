@@ -75,16 +75,19 @@ impl Worker {
         tracing::info!("worker stopped");
     }
 
-    async fn maintain(&self, now: OffsetDateTime) {
+    /// Housekeeping, every ten minutes in [`Worker::run`]: fails abandoned jobs,
+    /// deletes expired sessions and the uploads of finished jobs.
+    pub async fn maintain(&self, now: OffsetDateTime) {
         if let Err(error) = self.state.store.fail_abandoned_jobs(now).await {
             tracing::warn!(%error, "could not fail abandoned jobs");
         }
         let deleted = async {
             let mut conn = self.state.store.write().await?;
-            sessions::delete_expired(&mut conn, now).await
+            sessions::delete_expired(&mut conn, now).await?;
+            jobs::delete_finished_inputs(&mut conn).await
         };
         if let Err(error) = deleted.await {
-            tracing::warn!(%error, "could not delete expired sessions");
+            tracing::warn!(%error, "could not delete expired sessions or finished uploads");
         }
     }
 

@@ -211,6 +211,16 @@ async fn a_resumed_upload_of_several_batches_invites_each_row_once(app: TestApp)
         .await
         .expect("progress");
     tx.commit().await.expect("commit");
+    let kept_upload = || async {
+        let mut conn = app.store().read().await.expect("conn");
+        muster_store::jobs::input(&mut conn, job)
+            .await
+            .expect("input")
+            .is_some()
+    };
+    // Housekeeping keeps the upload of a job that has not finished.
+    app.worker().maintain(app.clock_now()).await;
+    assert!(kept_upload().await);
 
     app.worker().run_until_idle().await.expect("jobs");
     let done = json(
@@ -267,4 +277,8 @@ async fn a_resumed_upload_of_several_batches_invites_each_row_once(app: TestApp)
     .await;
     assert_eq!(first["items"].as_array().map(Vec::len), Some(0), "{first}");
     assert_eq!(outbox(&app).len(), 697);
+    // Once the job has finished, housekeeping drops its upload.
+    assert!(kept_upload().await);
+    app.worker().maintain(app.clock_now()).await;
+    assert!(!kept_upload().await);
 }
