@@ -25,13 +25,18 @@ impl Actor {
         ip: Option<String>,
     ) -> ApiResult<Actor> {
         let user = users::find(conn, user_id).await?;
-        Ok(Actor {
-            user_id,
+        Ok(Actor::of(&user, role, ip))
+    }
+
+    /// `user` acting with `role`.
+    pub fn of(user: &users::User, role: OrgRole, ip: Option<String>) -> Actor {
+        Actor {
+            user_id: user.id,
             name: user.display_name(),
-            email: user.email,
+            email: user.email.clone(),
             role,
             ip,
-        })
+        }
     }
 }
 

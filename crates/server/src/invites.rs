@@ -12,7 +12,8 @@ use muster_domain::invitation::{check_link, LinkProblem};
 use muster_domain::permission::Denied;
 use muster_domain::{names, Invalid};
 use muster_domain::{
-    secret, InvitationId, InvitationStatus, Invitee, MembershipStatus, OrgId, OrgRole, UserId,
+    secret, InvitationId, InvitationStatus, Invitee, MembershipStatus, OrgId, OrgRole, SolutionId,
+    SolutionRole, UserId,
 };
 use muster_store::invitations::{self, Invitation, NewInvitation};
 use muster_store::memberships::{self, Membership};
@@ -104,6 +105,33 @@ pub async fn invite(
         now,
     )
     .await?;
+    Ok(invited)
+}
+
+/// Invites one person and assigns them `grants` (solution, role), all in the
+/// caller's transaction: one solution the inviter cannot see refuses it all.
+pub async fn invite_with_solutions(
+    conn: &mut Conn,
+    state: &AppState,
+    org: &Org,
+    actor: &Actor,
+    invitee: &Invitee,
+    grants: &[(SolutionId, SolutionRole)],
+) -> ApiResult<Invited> {
+    let invited = invite(conn, state, org, actor, invitee).await?;
+    for (id, role) in grants {
+        let assigned =
+            crate::solutions::assign(conn, state, org.id, actor, *id, invited.user_id, *role).await;
+        match assigned {
+            Err(ApiError::NotFound) => {
+                return Err(ApiError::invalid(
+                    "solutions",
+                    format!("no solution {id} in this organization"),
+                ))
+            }
+            other => other?,
+        }
+    }
     Ok(invited)
 }
 
@@ -562,9 +590,7 @@ pub async fn accept(
                 users::ProfileUpdate {
                     first_name: &first_name,
                     last_name: &last_name,
-                    language: &user.language,
-                    theme: user.theme,
-                    default_org_id: user.default_org_id,
+                    ..user.profile()
                 },
                 now,
             )

@@ -103,12 +103,12 @@ pub async fn record(
         "prefix": token.prefix,
         "lease_expires_at": token.lease_expires_at.format(&Rfc3339).unwrap_or_default(),
     });
-    let memberships = memberships::summaries_for_user(conn, user_id).await?;
+    let (owner, memberships) = memberships::user_with_summaries(conn, user_id).await?;
     let Some(first) = memberships.first() else {
         return Ok(());
     };
-    // One lookup of the owner; only the role differs between organizations.
-    let mut actor = Actor::load(conn, user_id, first.role, ip).await?;
+    // Only the role differs between organizations.
+    let mut actor = Actor::of(&owner, first.role, ip);
     for membership in &memberships {
         actor.role = membership.role;
         audit::record(

@@ -88,35 +88,8 @@ pub async fn find(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<Opt
     row.map(Membership::try_from).transpose()
 }
 
-/// Every membership of a user, with the organization's name, by name.
-pub async fn summaries_for_user(
-    conn: &mut Conn,
-    user_id: UserId,
-) -> Result<Vec<MembershipSummary>> {
-    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT m.org_id, o.name, m.role, m.status, \
-         (SELECT COUNT(*) FROM solution_assignments a WHERE a.org_id = m.org_id AND a.user_id = m.user_id) \
-         FROM memberships m \
-         JOIN organizations o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.name, o.id",
-    )
-    .bind(user_id.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter()
-        .map(|(org_id, org_name, role, status, solution_count)| {
-            Ok(MembershipSummary {
-                org_id: parse_stored("memberships.org_id", &org_id)?,
-                org_name,
-                role: parse_stored("memberships.role", &role)?,
-                status: parse_stored("memberships.status", &status)?,
-                solution_count,
-            })
-        })
-        .collect()
-}
-
-/// A user and every membership of theirs (as [`summaries_for_user`]), in one
-/// query: the profile (`GET /me`) is read on every call of a client.
+/// A user and every membership of theirs, with the organization's name, by
+/// name, in one query: every page of the web UI and every `GET /me` reads it.
 pub async fn user_with_summaries(
     conn: &mut Conn,
     user_id: UserId,

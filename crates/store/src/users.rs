@@ -19,6 +19,18 @@ pub struct User {
 }
 
 impl User {
+    /// The profile as it stands, to change some of it:
+    /// `ProfileUpdate { theme, ..user.profile() }`.
+    pub fn profile(&self) -> ProfileUpdate<'_> {
+        ProfileUpdate {
+            first_name: &self.first_name,
+            last_name: &self.last_name,
+            language: &self.language,
+            theme: self.theme,
+            default_org_id: self.default_org_id,
+        }
+    }
+
     pub fn display_name(&self) -> String {
         let name = format!("{} {}", self.first_name, self.last_name);
         let name = name.trim();

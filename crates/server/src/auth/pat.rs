@@ -7,6 +7,7 @@ use muster_domain::token::{self, PatSecret};
 use muster_domain::UserId;
 use muster_store::tokens::{self, NewToken, Token};
 use muster_store::{Conn, StoreError};
+use std::net::IpAddr;
 use time::format_description::well_known::Rfc3339;
 
 /// Creates a token for `user_id`; the secret is returned once and never stored.
@@ -38,7 +39,7 @@ pub async fn issue(
 /// (see `token_cache.rs`). A use is written (last use, lease, and a
 /// `token.used` audit event) at most once a minute per token, whatever the
 /// request rate.
-pub async fn authenticate(state: &AppState, bearer: &str, ip: Option<String>) -> ApiResult<Caller> {
+pub async fn authenticate(state: &AppState, bearer: &str, ip: IpAddr) -> ApiResult<Caller> {
     let secret =
         PatSecret::parse(bearer.trim()).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
     let hash = secret.hash();
@@ -76,6 +77,7 @@ pub async fn authenticate(state: &AppState, bearer: &str, ip: Option<String>) ->
         )
         .await?;
         if wrote {
+            let ip = Some(ip.to_string());
             crate::tokens::record(&mut tx, token.user_id, "token.used", &token, ip, now).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;

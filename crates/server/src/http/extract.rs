@@ -150,7 +150,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
             ApiError::Unauthorized("use Authorization: Bearer <personal access token>".into())
         })?;
         let ClientIp(ip) = ClientIp::from_parts(parts);
-        return auth::pat::authenticate(state, token, Some(ip.to_string())).await;
+        return auth::pat::authenticate(state, token, ip).await;
     }
     let jar = CookieJar::from_headers(&parts.headers);
     let Some(cookie) = jar.get(session::COOKIE) else {

@@ -245,7 +245,9 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
             email: row.email.clone(),
             message,
         };
-        let mut accepted: Vec<(&BulkRow, Invitee)> = Vec::with_capacity(batch.len());
+        // The rows that pass the checks here, and who they invite, in order.
+        let mut accepted: Vec<&BulkRow> = Vec::with_capacity(batch.len());
+        let mut invitees: Vec<Invitee> = Vec::with_capacity(batch.len());
         for row in &batch {
             let invitee = match Invitee::parse(
                 &row.email,
@@ -274,13 +276,13 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
                 continue;
             }
             seen.insert(invitee.email.as_str().to_owned(), row.row);
-            accepted.push((row, invitee));
+            accepted.push(row);
+            invitees.push(invitee);
         }
-        let invitees: Vec<Invitee> = accepted.iter().map(|(_, i)| i.clone()).collect();
         let outcomes = invites::invite_many(&mut tx, state, &org, &actor, &invitees)
             .await
             .map_err(|e| retry(&e))?;
-        for ((row, _), outcome) in accepted.iter().zip(outcomes) {
+        for (row, outcome) in accepted.into_iter().zip(outcomes) {
             match outcome {
                 Ok(()) => {}
                 Err(ApiError::Conflict(message) | ApiError::Forbidden(message)) => {

@@ -72,30 +72,6 @@ fn parse_grants(
     parsed
 }
 
-/// Assigns the invited person the solutions of the invitation, in the
-/// invitation's transaction: one solution the inviter cannot see refuses all.
-pub async fn grant_solutions(
-    conn: &mut muster_store::Conn,
-    state: &AppState,
-    org_id: OrgId,
-    actor: &crate::audit::Actor,
-    user: muster_domain::UserId,
-    grants: &[(muster_domain::SolutionId, muster_domain::SolutionRole)],
-) -> ApiResult<()> {
-    for (id, role) in grants {
-        match crate::solutions::assign(conn, state, org_id, actor, *id, user, *role).await {
-            Err(ApiError::NotFound) => {
-                return Err(ApiError::invalid(
-                    "solutions",
-                    format!("no solution {id} in this organization"),
-                ))
-            }
-            other => other?,
-        }
-    }
-    Ok(())
-}
-
 /// Invite one person by email.
 #[utoipa::path(post, path = "/orgs/{org}/invitations", tag = "invitations", request_body = InvitationRequest,
     params(("org" = OrgId, Path, description = "Organization id")),
@@ -123,16 +99,8 @@ pub async fn create_invitation(
     let mut tx = state.store.begin().await?;
     let org = orgs::find(&mut tx, member.org_id).await?;
     let actor = member.actor(&mut tx).await?;
-    let invited = invites::invite(&mut tx, &state, &org, &actor, &invitee).await?;
-    grant_solutions(
-        &mut tx,
-        &state,
-        member.org_id,
-        &actor,
-        invited.user_id,
-        &grants,
-    )
-    .await?;
+    let invited =
+        invites::invite_with_solutions(&mut tx, &state, &org, &actor, &invitee, &grants).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok((StatusCode::CREATED, Json(invited.into())))
 }

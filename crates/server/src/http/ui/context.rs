@@ -11,7 +11,7 @@ use muster_domain::permission::{can, Capability};
 use muster_domain::{MembershipStatus, OrgId, OrgRole};
 use muster_store::memberships::{self, MembershipSummary};
 use muster_store::orgs::{self, Org};
-use muster_store::users::{self, User};
+use muster_store::users::User;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
@@ -71,8 +71,8 @@ impl FromRequestParts<AppState> for UiUser {
         };
         let csrf_token = csrf_token.clone();
         let mut conn = state.store.read().await?;
-        let user = users::find(&mut conn, caller.user_id).await?;
-        let memberships = memberships::summaries_for_user(&mut conn, caller.user_id).await?;
+        let (user, memberships) =
+            memberships::user_with_summaries(&mut conn, caller.user_id).await?;
         Ok(UiUser {
             caller,
             csrf_token,

@@ -255,11 +255,8 @@ pub async fn set_theme(
         &mut conn,
         user.id,
         users::ProfileUpdate {
-            first_name: &user.first_name,
-            last_name: &user.last_name,
-            language: &user.language,
             theme,
-            default_org_id: user.default_org_id,
+            ..user.profile()
         },
         state.now(),
     )
@@ -312,11 +309,8 @@ pub async fn membership_action(
                 &mut conn,
                 user.id,
                 users::ProfileUpdate {
-                    first_name: &user.first_name,
-                    last_name: &user.last_name,
-                    language: &user.language,
-                    theme: user.theme,
                     default_org_id: Some(org_id),
+                    ..user.profile()
                 },
                 state.now(),
             )

@@ -305,19 +305,8 @@ pub async fn invite_submit(
     let actor = view.actor(ip);
     let mut tx = state.store.begin().await?;
     let org = orgs::find(&mut tx, view.org.id).await?;
-    let invited = match invites::invite(&mut tx, &state, &org, &actor, &invitee).await {
-        Ok(invited) => crate::http::api::invitations::grant_solutions(
-            &mut tx,
-            &state,
-            view.org.id,
-            &actor,
-            invited.user_id,
-            &grants,
-        )
-        .await
-        .map(|()| invited),
-        Err(error) => Err(error),
-    };
+    let invited =
+        invites::invite_with_solutions(&mut tx, &state, &org, &actor, &invitee, &grants).await;
     match invited {
         Ok(_) => {
             tx.commit().await.map_err(StoreError::from)?;
