@@ -162,6 +162,11 @@ impl Settings {
         }
     }
 
+    /// SMTP when `MUSTER_SMTP_URL` is set, else the file outbox.
+    pub fn mail_transport(&self) -> Result<crate::mail::Transport, String> {
+        crate::mail::Transport::new(self.smtp_url.as_deref(), &self.mail_from, self.outbox_dir())
+    }
+
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
     }

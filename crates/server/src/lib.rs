@@ -1,20 +1,19 @@
 //! Muster: a self-hosted management portal for organizations that run mobile
 //! app solutions. This crate is the `muster` binary's library: configuration,
-//! HTTP API and web UI, background jobs, mail and the CLI.
+//! the capabilities (`features/`), the HTTP API and web UI around them,
+//! background jobs, mail and the CLI.
 
-pub mod audit;
-pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod error;
+pub mod features;
 pub mod http;
-pub mod invites;
 pub mod jobs;
 pub mod mail;
-pub mod members;
-pub mod solutions;
+pub mod page;
+pub mod scope;
 pub mod startup;
 pub mod state;
-pub mod tokens;
 
 pub use config::Settings;
 pub use state::AppState;

@@ -4,6 +4,7 @@
 use crate::config::Settings;
 use crate::http;
 use crate::jobs::worker::Worker;
+use crate::jobs::Registry;
 use crate::state::AppState;
 use anyhow::Context;
 use muster_domain::{secret, Clock};
@@ -100,7 +101,7 @@ pub async fn start(
             .await
     });
     let worker = if with_worker {
-        let worker = Worker::from_settings(state.clone()).map_err(anyhow::Error::msg)?;
+        let worker = worker(state.clone()).map_err(anyhow::Error::msg)?;
         Some(tokio::spawn(worker.run(on_shutdown.clone())))
     } else {
         None
@@ -113,6 +114,14 @@ pub async fn start(
         server,
         worker,
     })
+}
+
+/// The background worker with every feature's job kinds, and mail through the
+/// transport the settings name.
+pub fn worker(state: AppState) -> Result<Worker, String> {
+    let transport = state.settings.mail_transport()?;
+    let registry = crate::mail::job::register(Registry::default(), transport);
+    Ok(Worker::new(state, crate::features::jobs(registry)))
 }
 
 /// `muster serve`: runs until SIGINT or SIGTERM.

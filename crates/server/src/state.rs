@@ -1,7 +1,7 @@
 //! What every request handler shares.
 
-use crate::auth::token_cache::TokenCache;
 use crate::config::Settings;
+use crate::features::tokens::cache::TokenCache;
 use muster_domain::Clock;
 use muster_store::Store;
 use std::sync::Arc;

@@ -14,7 +14,8 @@ pub use browser::Browser;
 pub use smtp::SmtpSink;
 
 use muster_domain::{Email, ManualClock, MembershipStatus, OrgId, OrgRole, UserId};
-use muster_server::auth::{password, pat};
+use muster_server::features::auth::password;
+use muster_server::features::tokens::service as pat;
 use muster_server::jobs::worker::Worker;
 use muster_server::startup::{self, Running};
 use muster_server::{AppState, Settings};
@@ -186,9 +187,13 @@ impl TestApp {
         let org = orgs::create_with_owner(&mut tx, name, "en", owner, self.clock_now())
             .await
             .expect("the organization is created");
-        muster_server::invites::add_default_template(&mut tx, org, self.clock_now())
-            .await
-            .expect("the default invite template");
+        muster_server::features::invitations::service::add_default_template(
+            &mut tx,
+            org,
+            self.clock_now(),
+        )
+        .await
+        .expect("the default invite template");
         tx.commit().await.expect("commit");
         (org, owner)
     }
@@ -287,7 +292,7 @@ impl TestApp {
 
     /// The worker of this app, to run due jobs on demand.
     pub fn worker(&self) -> Worker {
-        Worker::from_settings(self.state.clone()).expect("the mail transport")
+        startup::worker(self.state.clone()).expect("the mail transport")
     }
 
     /// Stops the server gracefully.

@@ -1,8 +1,9 @@
 //! `muster admin create-owner` and `muster token create`: work on the database
 //! directly, for bootstrapping and automation.
 
-use crate::auth::{password, pat};
 use crate::config::Settings;
+use crate::features::auth::password;
+use crate::features::tokens::service as pat;
 use crate::startup::open_store;
 use crate::state::AppState;
 use anyhow::{bail, Context};
@@ -67,7 +68,7 @@ pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Res
                 .context("cannot read the password from standard input")?;
             let password = input.trim_end_matches(['\n', '\r']).to_owned();
             names::check_new_password(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
-            let hash = password::hash(password).await.map_err(anyhow::Error::msg)?;
+            let hash = password::hash(password).await?;
             let state = state(settings).await?;
             let now = state.now();
             let mut tx = state.store.begin().await?;
@@ -87,7 +88,7 @@ pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Res
             )
             .await?;
             let org_id = orgs::create_with_owner(&mut tx, &org_name, "en", user_id, now).await?;
-            crate::invites::add_default_template(&mut tx, org_id, now)
+            crate::features::invitations::service::add_default_template(&mut tx, org_id, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             tx.commit().await?;

@@ -2,11 +2,13 @@
 //! them (security headers, problem+json for every bare error, tracing).
 
 pub mod api;
-pub mod error;
+pub mod contract;
 pub mod extract;
 pub mod health;
+pub mod problem;
 pub mod ui;
 
+use crate::error::AppError;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::Request;
@@ -14,21 +16,17 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use error::{problem_response, ApiError, Problem, PROBLEM_JSON};
+use problem::{problem_response, Problem, PROBLEM_JSON};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// Request bodies larger than this are refused with 413 (bulk uploads get their
-/// own limit later).
-pub const BODY_LIMIT: usize = 1024 * 1024;
-
 pub fn app(state: AppState) -> Router {
     let (api, _) = api::router();
     let api = api
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(problem_for_bare_errors));
     Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
@@ -37,7 +35,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ui::router())
         .fallback(ui::shell::not_found)
         .with_state(state)
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::extract::DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -1,9 +1,10 @@
 //! Background jobs: typed payloads over the job table, the worker that runs
-//! them, and one module per kind.
+//! them, and the registry the features add their kinds and housekeeping to.
 
-pub mod bulk_invite;
-pub mod send_mail;
+pub mod registry;
 pub mod worker;
+
+pub use registry::Registry;
 
 use muster_domain::JobId;
 use muster_store::{jobs, Conn, StoreError};

@@ -2,10 +2,11 @@
 //! with exponential backoff. Several workers (in one or many instances) never
 //! run the same job at once: claiming is one atomic statement.
 
-use super::{bulk_invite, send_mail, JobError, JobKind};
-use crate::mail::Transport;
+use super::registry::Registry;
+use super::JobError;
 use crate::state::AppState;
-use muster_store::{jobs, sessions, StoreError};
+use muster_store::{jobs, StoreError};
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::watch;
@@ -28,21 +29,20 @@ pub fn lease(state: &AppState) -> Duration {
     Duration::try_from(state.settings.job_lease).unwrap_or(Duration::minutes(5))
 }
 
+/// Runs the jobs of the kinds in its registry (`startup::worker` assembles
+/// it from the features).
 #[derive(Clone)]
 pub struct Worker {
     state: AppState,
-    transport: Transport,
+    registry: Arc<Registry>,
 }
 
 impl Worker {
-    pub fn new(state: AppState, transport: Transport) -> Self {
-        Self { state, transport }
-    }
-
-    /// A worker with the transport the settings name.
-    pub fn from_settings(state: AppState) -> Result<Self, String> {
-        let transport = Transport::from_settings(&state.settings)?;
-        Ok(Self::new(state, transport))
+    pub fn new(state: AppState, registry: Registry) -> Self {
+        Self {
+            state,
+            registry: Arc::new(registry),
+        }
     }
 
     /// Runs until `shutdown` turns true; a job under way is finished first.
@@ -76,18 +76,19 @@ impl Worker {
     }
 
     /// Housekeeping, every ten minutes in [`Worker::run`]: fails abandoned jobs,
-    /// deletes expired sessions and the uploads of finished jobs.
+    /// then runs the chores the features registered.
     pub async fn maintain(&self, now: OffsetDateTime) {
         if let Err(error) = self.state.store.fail_abandoned_jobs(now).await {
             tracing::warn!(%error, "could not fail abandoned jobs");
         }
-        let deleted = async {
-            let mut conn = self.state.store.write().await?;
-            sessions::delete_expired(&mut conn, now).await?;
-            jobs::delete_finished_inputs(&mut conn).await
-        };
-        if let Err(error) = deleted.await {
-            tracing::warn!(%error, "could not delete expired sessions or finished uploads");
+        for (name, chore) in self.registry.chores() {
+            if let Err(error) = chore(self.state.clone(), now).await {
+                tracing::warn!(
+                    chore = name,
+                    error = format!("{error:#}"),
+                    "housekeeping failed"
+                );
+            }
         }
     }
 
@@ -125,25 +126,10 @@ impl Worker {
     }
 
     async fn execute(&self, job: &jobs::ClaimedJob) -> Result<(), JobError> {
-        match job.kind.as_str() {
-            send_mail::SendMail::KIND => {
-                let payload = parse(&job.payload)?;
-                send_mail::run(&self.transport, job.id, payload).await
-            }
-            bulk_invite::BulkInvite::KIND => {
-                let payload = parse(&job.payload)?;
-                bulk_invite::run(&self.state, job.id, payload).await
-            }
-            other => Err(JobError::Permanent(format!(
-                "no worker knows the job kind {other:?}"
-            ))),
-        }
+        self.registry
+            .run(self.state.clone(), job.id, &job.kind, &job.payload)
+            .await
     }
-}
-
-fn parse<J: JobKind>(payload: &str) -> Result<J, JobError> {
-    serde_json::from_str(payload)
-        .map_err(|e| JobError::Permanent(format!("the payload does not parse: {e}")))
 }
 
 /// For `tokio::time::sleep` in callers that think in `time::Duration`.

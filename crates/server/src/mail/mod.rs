@@ -1,10 +1,9 @@
 //! Outgoing mail: the message we send, and the transports that deliver it. The
 //! default transport writes RFC 5322 `.eml` files to the outbox directory.
 
-pub mod invite;
+pub mod job;
 mod outbox;
 
-use crate::config::Settings;
 use crate::jobs::JobError;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -33,17 +32,15 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// SMTP when `MUSTER_SMTP_URL` is set, else the file outbox.
-    pub fn from_settings(settings: &Settings) -> Result<Self, String> {
-        match &settings.smtp_url {
+    /// SMTP when `smtp_url` is given, else the file outbox in `outbox`.
+    pub fn new(smtp_url: Option<&str>, from: &str, outbox: PathBuf) -> Result<Self, String> {
+        let from = from.to_owned();
+        match smtp_url {
             Some(url) => Ok(Transport::Smtp {
                 mailer: smtp_mailer(url)?,
-                from: settings.mail_from.clone(),
+                from,
             }),
-            None => Ok(Transport::Outbox {
-                dir: settings.outbox_dir(),
-                from: settings.mail_from.clone(),
-            }),
+            None => Ok(Transport::Outbox { dir: outbox, from }),
         }
     }
 

@@ -1,4 +1,5 @@
-use muster_server::jobs::{enqueue, send_mail::SendMail};
+use muster_server::jobs::enqueue;
+use muster_server::mail::job::SendMail;
 use muster_server::mail::Mail;
 use muster_store::jobs::{self, JobStatus};
 use muster_test_support::{db_tests, TestApp};

@@ -5,7 +5,8 @@
 
 use muster_domain::permission::{can, Capability};
 use muster_domain::{MembershipStatus, OrgId, OrgRole};
-use muster_server::jobs::{bulk_invite::BulkInvite, enqueue_for_org};
+use muster_server::features::invitations::bulk_job::BulkInvite;
+use muster_server::jobs::enqueue_for_org;
 use muster_test_support::{db_tests, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -14,7 +14,7 @@ async fn invite_through_smtp_with_a_failure_then_recovery(db: Db) {
         return;
     };
     assert!(matches!(
-        Transport::from_settings(&app.state.settings),
+        app.state.settings.mail_transport(),
         Ok(Transport::Smtp { .. })
     ));
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;

@@ -1,8 +1,9 @@
 //! Errors of web pages: a redirect to sign-in, or an HTML page that says what
 //! happened.
 
-use super::templates;
-use crate::http::error::ApiError;
+use crate::error::AppError;
+use crate::http::problem;
+use crate::http::ui::templates;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -20,7 +21,7 @@ pub enum UiError {
         heading: String,
         text: String,
     },
-    Internal(String),
+    Internal(anyhow::Error),
 }
 
 pub type UiResult<T = Response> = Result<T, UiError>;
@@ -61,7 +62,7 @@ impl IntoResponse for UiError {
                 text,
             } => message_page(status, &heading, &[text.as_str()], None),
             UiError::Internal(cause) => {
-                tracing::error!(%cause, "page failed");
+                tracing::error!(cause = format!("{cause:#}"), "page failed");
                 message_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",
@@ -85,14 +86,14 @@ pub fn message_page(
     (status, Html(html)).into_response()
 }
 
-impl From<ApiError> for UiError {
-    fn from(error: ApiError) -> Self {
+impl From<AppError> for UiError {
+    fn from(error: AppError) -> Self {
         match error {
-            ApiError::NotFound => UiError::not_found(),
-            ApiError::Internal(cause) => UiError::Internal(cause),
+            AppError::NotFound => UiError::not_found(),
+            AppError::Internal(cause) => UiError::Internal(cause),
             other => UiError::Page {
-                status: other.status(),
-                heading: other.problem().title,
+                status: problem::status(&other),
+                heading: problem::title(&other).to_owned(),
                 text: other.to_string(),
             },
         }
@@ -101,13 +102,13 @@ impl From<ApiError> for UiError {
 
 impl From<muster_store::StoreError> for UiError {
     fn from(error: muster_store::StoreError) -> Self {
-        ApiError::from(error).into()
+        AppError::from(error).into()
     }
 }
 
 impl From<minijinja::Error> for UiError {
     fn from(error: minijinja::Error) -> Self {
-        UiError::Internal(format!("template: {error:#}"))
+        AppError::from(error).into()
     }
 }
 

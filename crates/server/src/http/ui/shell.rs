@@ -1,8 +1,8 @@
 //! The Management shell: home redirect, overview, the pages still to come, and
 //! the page for members without a Management role.
 
-use super::context::{layout, OrgPage, UiUser};
-use super::error::{message_page, page, UiError, UiResult};
+use crate::http::ui::error::{message_page, page, UiError, UiResult};
+use crate::http::ui::layout::{layout, OrgPage, UiUser};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
@@ -70,10 +70,10 @@ pub async fn overview(State(state): State<AppState>, view: OrgPage, uri: Uri) ->
         "overview.html",
         layout(
             &view.viewer,
-            Some((&view.org, view.role)),
+            Some((&view.org, view.scope.role)),
             "overview",
             uri.path(),
-            context! { numbers, can_manage_org => can(view.role, Capability::ManageOrgSettings) },
+            context! { numbers, can_manage_org => can(view.scope.role, Capability::ManageOrgSettings) },
         ),
     )
 }
@@ -109,13 +109,16 @@ pub async fn placeholder(view: OrgPage, uri: Uri) -> UiResult {
         .find(|(k, _, _)| *k == key)
         .ok_or_else(UiError::not_found)?;
     // A page missing from the role's navigation is not reachable by URL either.
-    if !super::context::nav_for(view.role).iter().any(|item| {
-        item.get_attr("key")
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .as_deref()
-            == Some(*key)
-    }) {
+    if !crate::http::ui::layout::nav_for(view.scope.role)
+        .iter()
+        .any(|item| {
+            item.get_attr("key")
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .as_deref()
+                == Some(*key)
+        })
+    {
         return Err(UiError::Page {
             status: StatusCode::FORBIDDEN,
             heading: "Not allowed".into(),
@@ -126,7 +129,7 @@ pub async fn placeholder(view: OrgPage, uri: Uri) -> UiResult {
         "placeholder.html",
         layout(
             &view.viewer,
-            Some((&view.org, view.role)),
+            Some((&view.org, view.scope.role)),
             key,
             uri.path(),
             context! { heading, description },

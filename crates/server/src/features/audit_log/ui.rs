@@ -1,0 +1,94 @@
+//! The audit log page, with the filters of the API.
+
+use crate::error::AppError;
+use crate::features::audit_log::api::{self as audit_api, AuditQuery};
+use crate::http::ui::error::{page, urlencode, UiError, UiResult};
+use crate::http::ui::layout::OrgPage;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::Uri;
+use minijinja::context;
+use muster_domain::permission::Capability;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AuditFilters {
+    actor: String,
+    action: String,
+    from: String,
+    to: String,
+    cursor: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    Query(filters): Query<AuditFilters>,
+) -> UiResult {
+    view.require(Capability::ViewAuditLog)?;
+    let member = view.scope.clone();
+    let text = |v: &str| Some(v.to_owned()).filter(|v| !v.trim().is_empty());
+    let query = AuditQuery {
+        actor: text(&filters.actor),
+        action: text(&filters.action),
+        from: text(&filters.from),
+        to: text(&filters.to),
+        limit: Some(50),
+        cursor: text(&filters.cursor),
+    };
+    let (events, next, error) = match audit_api::load(&state, &member, &query).await {
+        Ok(page) => (page.items, page.next_cursor, None),
+        Err(AppError::Invalid(invalid)) => (
+            Vec::new(),
+            None,
+            Some(
+                invalid
+                    .0
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ),
+        Err(AppError::Malformed(message)) => (Vec::new(), None, Some(message)),
+        Err(other) => return Err(UiError::from(other)),
+    };
+    let next_url = next.map(|cursor| {
+        let mut parts: Vec<String> = [
+            ("actor", &filters.actor),
+            ("action", &filters.action),
+            ("from", &filters.from),
+            ("to", &filters.to),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
+        parts.push(format!("cursor={}", urlencode(&cursor)));
+        format!("{}?{}", uri.path(), parts.join("&"))
+    });
+    let rows: Vec<_> = events
+        .iter()
+        .map(|e| {
+            context! {
+                at => crate::features::invitations::service::format_time(e.at),
+                actor => e.actor,
+                action => e.action,
+                target => e.target,
+                before => e.before.as_ref().map(|v| v.to_string()),
+                after => e.after.as_ref().map(|v| v.to_string()),
+                ip => e.ip,
+            }
+        })
+        .collect();
+    page(
+        "audit.html",
+        view.context(
+            "audit",
+            uri.path(),
+            context! { rows, filters, next_url, error },
+        ),
+    )
+}

@@ -1,0 +1,49 @@
+//! Who is calling: sign-in and sign-out (API and web), sessions with CSRF,
+//! passwords and sign-in throttling. Bearer tokens are `features::tokens`.
+
+pub mod api;
+pub mod password;
+pub mod session;
+pub mod throttle;
+pub mod ui;
+
+use muster_domain::{TokenId, UserId};
+
+/// An authenticated user and how they proved it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub via: Via,
+}
+
+#[derive(Debug, Clone)]
+pub enum Via {
+    Session { id_hash: String, csrf_token: String },
+    Token { id: TokenId },
+}
+
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(api::login))
+        .routes(routes!(api::logout))
+}
+
+pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    router
+        .route("/signin", get(ui::show).post(ui::submit))
+        .route("/signout", post(ui::sign_out))
+}
+
+/// Expired sessions are deleted.
+pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
+    registry.housekeeping("expired sessions", |state, now| async move {
+        let mut conn = state.store.write().await?;
+        muster_store::sessions::delete_expired(&mut conn, now).await?;
+        Ok(())
+    })
+}

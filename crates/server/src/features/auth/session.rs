@@ -1,0 +1,118 @@
+//! Web sessions: a random id in an HttpOnly cookie, its SHA-256 in the database,
+//! a CSRF token bound to the session, inactivity expiry.
+
+use crate::error::AppResult;
+use crate::features::auth::{Caller, Via};
+use crate::state::AppState;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use muster_domain::{secret, UserId};
+use muster_store::sessions;
+use subtle::ConstantTimeEq;
+use time::Duration;
+
+pub const COOKIE: &str = "muster_session";
+/// The double-submit cookie that protects forms shown before sign-in.
+pub const FORM_COOKIE: &str = "muster_form";
+
+/// The inactivity expiry is written at most this often per session.
+const TOUCH_INTERVAL: Duration = Duration::minutes(1);
+
+pub struct NewSession {
+    pub cookie: Cookie<'static>,
+    pub csrf_token: String,
+}
+
+/// Starts a session for `user_id`, ending `previous` (the id in the request's
+/// cookie, if any) so a session id is never carried across a sign-in.
+pub async fn start(
+    state: &AppState,
+    user_id: UserId,
+    previous: Option<&str>,
+) -> AppResult<NewSession> {
+    let id = secret::generate(&mut rand::rngs::OsRng);
+    let csrf_token = secret::generate(&mut rand::rngs::OsRng);
+    let now = state.now();
+    let mut tx = state.store.begin().await?;
+    if let Some(previous) = previous {
+        sessions::delete(&mut tx, &secret::hash(previous)).await?;
+    }
+    sessions::insert(
+        &mut tx,
+        &secret::hash(&id),
+        user_id,
+        &csrf_token,
+        now,
+        now + ttl(state),
+    )
+    .await?;
+    tx.commit().await.map_err(muster_store::StoreError::from)?;
+    Ok(NewSession {
+        cookie: session_cookie(state, id),
+        csrf_token,
+    })
+}
+
+/// The caller behind a session cookie, if the session is live.
+pub async fn resolve(state: &AppState, cookie_value: &str) -> AppResult<Option<Caller>> {
+    let id_hash = secret::hash(cookie_value);
+    let now = state.now();
+    let found = {
+        let mut conn = state.store.read().await?;
+        sessions::find_live(&mut conn, &id_hash, now).await?
+    };
+    let Some(session) = found else {
+        return Ok(None);
+    };
+    if now - session.last_seen_at >= TOUCH_INTERVAL {
+        let mut conn = state.store.write().await?;
+        sessions::touch(&mut conn, &id_hash, now, now + ttl(state)).await?;
+    }
+    Ok(Some(Caller {
+        user_id: session.user_id,
+        via: Via::Session {
+            id_hash,
+            csrf_token: session.csrf_token,
+        },
+    }))
+}
+
+pub async fn end(state: &AppState, id_hash: &str) -> AppResult<()> {
+    let mut conn = state.store.write().await?;
+    sessions::delete(&mut conn, id_hash).await?;
+    Ok(())
+}
+
+/// Constant-time comparison of a submitted CSRF token with the expected one.
+pub fn csrf_matches(expected: &str, submitted: &str) -> bool {
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
+}
+
+fn ttl(state: &AppState) -> Duration {
+    Duration::try_from(state.settings.session_ttl).unwrap_or(Duration::hours(12))
+}
+
+fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build((COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.secure_cookies())
+        .same_site(SameSite::Lax)
+        .build()
+}
+
+/// A cookie that removes the session cookie.
+pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
+    let mut cookie = session_cookie(state, String::new());
+    cookie.make_removal();
+    cookie
+}
+
+/// The double-submit cookie for a form shown before sign-in.
+pub fn form_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build((FORM_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.secure_cookies())
+        .same_site(SameSite::Strict)
+        .build()
+}

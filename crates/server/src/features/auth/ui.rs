@@ -1,0 +1,131 @@
+//! Sign in and sign out in the browser.
+
+use crate::error::AppError;
+use crate::features::auth::api::check_credentials;
+use crate::features::auth::{session, Via};
+use crate::http::extract::ClientIp;
+use crate::http::ui::error::{page, safe_local_path, UiError, UiResult};
+use crate::http::ui::layout::{UiForm, UiUser};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use minijinja::context;
+use muster_domain::secret;
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignInQuery {
+    next: String,
+    message: String,
+}
+
+/// A form shown before sign-in is protected by a double-submit cookie: the same
+/// random value in an HttpOnly cookie and in the form.
+pub fn form_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    match jar.get(session::FORM_COOKIE) {
+        Some(cookie) if !cookie.value().is_empty() => {
+            let value = cookie.value().to_owned();
+            (jar, value)
+        }
+        _ => {
+            let value = secret::generate(&mut rand::rngs::OsRng);
+            (jar.add(session::form_cookie(state, value.clone())), value)
+        }
+    }
+}
+
+pub fn form_token_matches(jar: &CookieJar, submitted: &str) -> bool {
+    jar.get(session::FORM_COOKIE)
+        .is_some_and(|cookie| session::csrf_matches(cookie.value(), submitted))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<SignInQuery>,
+) -> UiResult {
+    let (jar, csrf_token) = form_token(&state, jar);
+    let message = match query.message.as_str() {
+        "signed-out" => "You have been signed out.",
+        _ => "",
+    };
+    let body = page(
+        "signin.html",
+        context! { csrf_token, next => query.next, message, email => "", errors => context! {} },
+    )?;
+    Ok((jar, body).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignInForm {
+    csrf_token: String,
+    next: String,
+    email: String,
+    password: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    UiForm(form): UiForm<SignInForm>,
+) -> UiResult {
+    if !form_token_matches(&jar, &form.csrf_token) {
+        return Err(UiError::csrf());
+    }
+    let user_id = match check_credentials(&state, &form.email, &form.password, ip).await {
+        Ok(user_id) => user_id,
+        Err(error) => {
+            let (status, errors) = match &error {
+                AppError::Invalid(invalid) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    context! { email => invalid.message_for("email") },
+                ),
+                AppError::Unauthorized(_) | AppError::Throttled { .. } => (
+                    crate::http::problem::status(&error),
+                    context! { form => error.to_string() },
+                ),
+                _ => return Err(error.into()),
+            };
+            let (jar, csrf_token) = form_token(&state, jar);
+            let html = crate::http::ui::templates::get()?.render(
+                "signin.html",
+                context! { csrf_token, next => form.next, email => form.email, errors, message => "" },
+            )?;
+            return Ok((status, jar, Html(html)).into_response());
+        }
+    };
+    let previous = jar.get(session::COOKIE).map(|c| c.value().to_owned());
+    let new = session::start(&state, user_id, previous.as_deref()).await?;
+    let target = safe_local_path(&form.next).unwrap_or("/").to_owned();
+    Ok((jar.add(new.cookie), Redirect::to(&target)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CsrfForm {
+    pub csrf_token: String,
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    viewer: Result<UiUser, UiError>,
+    jar: CookieJar,
+    UiForm(form): UiForm<CsrfForm>,
+) -> UiResult<Response> {
+    if let Ok(viewer) = viewer {
+        viewer.check_csrf(&form.csrf_token)?;
+        if let Via::Session { id_hash, .. } = &viewer.caller.via {
+            session::end(&state, id_hash).await?;
+        }
+    }
+    Ok((
+        jar.add(session::removal_cookie(&state)),
+        Redirect::to("/signin?message=signed-out"),
+    )
+        .into_response())
+}

@@ -1,0 +1,154 @@
+//! Changing members: org role, disable/enable, removal (and leaving), with the
+//! invariants of SPEC §2 decided by the domain.
+
+use crate::error::{AppError, AppResult};
+use crate::features::audit_log::{self as audit, Actor};
+use crate::state::AppState;
+use muster_domain::permission::{self, check_disable_or_remove, check_role_change};
+use muster_domain::{InvitationStatus, MembershipStatus, OrgId, OrgRole, UserId};
+use muster_store::members::{self, Member};
+use muster_store::{invitations, memberships, Conn};
+use serde_json::json;
+
+fn as_member(actor: &Actor) -> permission::Member {
+    permission::Member {
+        user_id: actor.user_id,
+        role: actor.role,
+        status: MembershipStatus::Active,
+    }
+}
+
+async fn target(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user_id: UserId,
+) -> AppResult<(Member, permission::Member)> {
+    let member = members::find(conn, org_id, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let subject = permission::Member {
+        user_id,
+        role: member.role,
+        status: member.status,
+    };
+    Ok((member, subject))
+}
+
+pub async fn change_role(
+    conn: &mut Conn,
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    user_id: UserId,
+    role: OrgRole,
+) -> AppResult<()> {
+    let (member, subject) = target(conn, org_id, user_id).await?;
+    let owners = memberships::count_active_owners(conn, org_id).await?;
+    check_role_change(as_member(actor), subject, role, owners)?;
+    if member.role == role {
+        return Ok(());
+    }
+    memberships::set_role(conn, org_id, user_id, role).await?;
+    audit::record(
+        conn,
+        org_id,
+        actor,
+        "member.role_changed",
+        &member.email,
+        Some(json!({"role": member.role})),
+        Some(json!({"role": role})),
+        state.now(),
+    )
+    .await
+}
+
+/// Disables (`true`) or enables (`false`) an active or disabled member.
+pub async fn set_disabled(
+    conn: &mut Conn,
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    user_id: UserId,
+    disabled: bool,
+) -> AppResult<()> {
+    if actor.user_id == user_id {
+        return Err(AppError::Denied(
+            "you cannot disable or enable yourself".into(),
+        ));
+    }
+    let (member, subject) = target(conn, org_id, user_id).await?;
+    let owners = memberships::count_active_owners(conn, org_id).await?;
+    check_disable_or_remove(as_member(actor), subject, owners)?;
+    let (from, to, action) = if disabled {
+        (
+            MembershipStatus::Active,
+            MembershipStatus::Disabled,
+            "member.disabled",
+        )
+    } else {
+        (
+            MembershipStatus::Disabled,
+            MembershipStatus::Active,
+            "member.enabled",
+        )
+    };
+    if member.status == to {
+        return Ok(());
+    }
+    if member.status != from {
+        return Err(AppError::Conflict(format!(
+            "this member is {}; only {} members can be {}",
+            member.status,
+            from,
+            if disabled {
+                "disabled (revoke an invitation instead)"
+            } else {
+                "enabled"
+            }
+        )));
+    }
+    memberships::set_status(conn, org_id, user_id, to).await?;
+    audit::record(
+        conn,
+        org_id,
+        actor,
+        action,
+        &member.email,
+        Some(json!({"status": from})),
+        Some(json!({"status": to})),
+        state.now(),
+    )
+    .await
+}
+
+/// Removes a member (or, with their own id, leaves). Their account stays.
+pub async fn remove(
+    conn: &mut Conn,
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    user_id: UserId,
+) -> AppResult<()> {
+    let (member, subject) = target(conn, org_id, user_id).await?;
+    let owners = memberships::count_active_owners(conn, org_id).await?;
+    check_disable_or_remove(as_member(actor), subject, owners)?;
+    let now = state.now();
+    invitations::end_pending(conn, org_id, user_id, InvitationStatus::Revoked, now).await?;
+    memberships::delete(conn, org_id, user_id).await?;
+    let action = if actor.user_id == user_id {
+        "member.left"
+    } else {
+        "member.removed"
+    };
+    audit::record(
+        conn,
+        org_id,
+        actor,
+        action,
+        &member.email,
+        Some(json!({"role": member.role, "status": member.status})),
+        None,
+        now,
+    )
+    .await
+}

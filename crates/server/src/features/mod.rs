@@ -1,0 +1,19 @@
+//! One folder per capability: its service (no HTTP in it), its API routes, its
+//! pages and its jobs. See docs/adr/0005-one-folder-per-capability.md.
+
+pub mod audit_log;
+pub mod auth;
+pub mod invitations;
+pub mod invite_templates;
+pub mod members;
+pub mod orgs;
+pub mod profile;
+pub mod setup;
+pub mod solutions;
+pub mod tokens;
+
+/// Every feature's job kinds and housekeeping.
+pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
+    let registry = auth::jobs(registry);
+    invitations::jobs(registry)
+}

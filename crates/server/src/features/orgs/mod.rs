@@ -1,0 +1,24 @@
+//! Organizations and their settings.
+
+pub mod api;
+pub mod ui;
+
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(api::list_orgs, api::create_org))
+        .routes(routes!(api::get_org, api::patch_org, api::delete_org))
+}
+
+pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
+    use axum::routing::get;
+    router
+        .route("/orgs/{org}/settings", get(ui::show).post(ui::save))
+        .route(
+            "/orgs/{org}/settings/invites/{lang}",
+            get(ui::edit_template).post(ui::submit_template),
+        )
+}

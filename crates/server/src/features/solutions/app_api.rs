@@ -1,0 +1,89 @@
+//! The app-facing API: what a mobile app of any active member calls.
+
+use crate::error::{AppError, AppResult};
+use crate::features::auth::Caller;
+use crate::http::extract::AppQuery;
+use crate::http::problem::Problem;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use muster_domain::solution::usable_in_app;
+use muster_domain::{MembershipStatus, OrgId, SolutionId, SolutionRole};
+use muster_store::{assignments, memberships, users};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AppQueryParams {
+    /// The organization; your default organization when absent.
+    pub org: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppSolution {
+    pub id: SolutionId,
+    pub name: String,
+    pub identifier: String,
+    /// Your solution role: owner or user.
+    pub role: SolutionRole,
+    pub latest_version: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppSolutionList {
+    pub org_id: OrgId,
+    pub items: Vec<AppSolution>,
+}
+
+/// Your solutions in the organization: those where your solution role is
+/// owner or user, with their latest version.
+#[utoipa::path(get, path = "/app/solutions", tag = "app", params(AppQueryParams),
+    responses((status = 200, body = AppSolutionList), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn my_solutions(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppQuery(query): AppQuery<AppQueryParams>,
+) -> AppResult<Json<AppSolutionList>> {
+    let mut conn = state.store.read().await?;
+    let org_id: OrgId = match query
+        .org
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(raw) => raw.parse().map_err(|_| AppError::NotFound)?,
+        None => users::find(&mut conn, caller.user_id)
+            .await?
+            .default_org_id
+            .ok_or_else(|| {
+                AppError::invalid("org", "you have no default organization; pass ?org=")
+            })?,
+    };
+    let membership = memberships::find(&mut conn, org_id, caller.user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    match membership.status {
+        MembershipStatus::Active => {}
+        MembershipStatus::Disabled => {
+            return Err(AppError::Denied(
+                "your membership in this organization is disabled".into(),
+            ))
+        }
+        MembershipStatus::Invited => return Err(AppError::NotFound),
+    }
+    let items = assignments::for_member(&mut conn, org_id, caller.user_id)
+        .await?
+        .into_iter()
+        .filter(|a| usable_in_app(a.role))
+        .map(|a| AppSolution {
+            id: a.solution_id,
+            name: a.name,
+            identifier: a.identifier,
+            role: a.role,
+            latest_version: a.latest_version,
+        })
+        .collect();
+    Ok(Json(AppSolutionList { org_id, items }))
+}

@@ -1,0 +1,78 @@
+//! "A member of this organization": who acts, in which organization, with which
+//! role, from which address and at what time. API and UI handlers alike get it
+//! from [`OrgScope::admit`], so the membership rules live in one place.
+
+use crate::error::{AppError, AppResult};
+use crate::features::audit_log::Actor;
+use crate::features::auth::Caller;
+use muster_domain::permission::{self, Capability, Grant};
+use muster_domain::{MembershipStatus, OrgId, OrgRole, UserId};
+use muster_store::Conn;
+use std::net::IpAddr;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone)]
+pub struct OrgScope {
+    pub org_id: OrgId,
+    pub caller: Caller,
+    pub role: OrgRole,
+    /// The client's address, for the audit log and throttling.
+    pub ip: IpAddr,
+    /// When the request came in.
+    pub now: OffsetDateTime,
+}
+
+impl OrgScope {
+    /// The scope of `caller` in `org_id` given their membership there: only an
+    /// active member is in it. A non-member, or an invited one, is told the
+    /// organization does not exist.
+    pub fn admit(
+        caller: Caller,
+        org_id: OrgId,
+        membership: Option<(OrgRole, MembershipStatus)>,
+        ip: IpAddr,
+        now: OffsetDateTime,
+    ) -> AppResult<OrgScope> {
+        match membership {
+            Some((role, MembershipStatus::Active)) => Ok(OrgScope {
+                org_id,
+                caller,
+                role,
+                ip,
+                now,
+            }),
+            Some((_, MembershipStatus::Disabled)) => Err(AppError::Denied(
+                "your membership in this organization is disabled".into(),
+            )),
+            Some((_, MembershipStatus::Invited)) | None => Err(AppError::NotFound),
+        }
+    }
+
+    pub fn user_id(&self) -> UserId {
+        self.caller.user_id
+    }
+
+    /// The reach of `capability` for this member, or 403 if none.
+    pub fn require(&self, capability: Capability) -> AppResult<Grant> {
+        match permission::grant(self.role, capability) {
+            Grant::No => Err(AppError::forbidden_role()),
+            grant => Ok(grant),
+        }
+    }
+
+    pub fn can(&self, capability: Capability) -> bool {
+        permission::can(self.role, capability)
+    }
+
+    /// The member as the author of a change, for the audit log (their name and
+    /// email are read only by the calls that write one).
+    pub async fn actor(&self, conn: &mut Conn) -> AppResult<Actor> {
+        Actor::load(
+            conn,
+            self.caller.user_id,
+            self.role,
+            Some(self.ip.to_string()),
+        )
+        .await
+    }
+}
