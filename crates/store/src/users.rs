@@ -113,6 +113,15 @@ pub async fn find(conn: &mut Conn, id: UserId) -> Result<User> {
     row.try_into()
 }
 
+/// The user, or `None` where there is none (an inviter whose account is gone).
+pub async fn find_optional(conn: &mut Conn, id: UserId) -> Result<Option<User>> {
+    match find(conn, id).await {
+        Ok(user) => Ok(Some(user)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
 pub async fn find_by_email(conn: &mut Conn, email: &Email) -> Result<Option<User>> {
     let row: Option<UserRow> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))

@@ -1,7 +1,7 @@
 //! The audit log page, with the filters of the API.
 
 use crate::error::AppError;
-use crate::features::audit_log::api::{self as audit_api, AuditQuery};
+use crate::features::audit_log::service::{self as audit_log, AuditQuery};
 use crate::http::ui::error::{page, urlencode, UiError, UiResult};
 use crate::http::ui::layout::OrgPage;
 use crate::state::AppState;
@@ -38,7 +38,7 @@ pub async fn show(
         limit: Some(50),
         cursor: text(&filters.cursor),
     };
-    let (events, next, error) = match audit_api::load(&state, &member, &query).await {
+    let (events, next, error) = match audit_log::list(&state, &member, &query).await {
         Ok(page) => (page.items, page.next_cursor, None),
         Err(AppError::Invalid(invalid)) => (
             Vec::new(),

@@ -1,8 +1,9 @@
 //! `POST /api/v1/auth/login` and `/logout`: session sign-in for the API.
 
-use crate::error::{AppError, AppResult};
-use crate::features::auth::{password, session, throttle, Caller, Via};
-use crate::features::profile::api as me;
+use super::service;
+use crate::error::AppResult;
+use crate::features::auth::{session, Caller, Via};
+use crate::features::profile::views as me;
 use crate::features::profile::views::MeView;
 use crate::http::extract::{AppJson, ClientIp};
 use crate::http::problem::Problem;
@@ -11,10 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use axum_extra::extract::CookieJar;
-use muster_domain::{Email, UserId};
-use muster_store::users;
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -30,36 +28,6 @@ pub struct LoginResponse {
     pub csrf_token: String,
 }
 
-pub const SIGN_IN_FAILED: &str = "the email or password is not correct";
-
-/// Checks credentials with throttling; the same answer for an unknown email and a
-/// wrong password.
-pub async fn check_credentials(
-    state: &AppState,
-    email: &str,
-    password: &str,
-    ip: IpAddr,
-) -> AppResult<UserId> {
-    let email = Email::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
-    throttle::check(state, &email, ip).await?;
-    let credentials = {
-        let mut conn = state.store.read().await?;
-        users::credentials(&mut conn, &email).await?
-    };
-    let (user_id, hash) = match credentials {
-        Some((id, hash)) => (Some(id), hash),
-        None => (None, None),
-    };
-    if password::verify(hash, password.to_owned()).await {
-        if let Some(user_id) = user_id {
-            throttle::record_success(state, &email).await?;
-            return Ok(user_id);
-        }
-    }
-    throttle::record_failure(state, &email, ip).await?;
-    Err(AppError::Unauthorized(SIGN_IN_FAILED.into()))
-}
-
 /// Sign in: starts a session (cookie) and returns its CSRF token.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem),
@@ -70,7 +38,7 @@ pub async fn login(
     jar: CookieJar,
     AppJson(request): AppJson<LoginRequest>,
 ) -> AppResult<(CookieJar, Json<LoginResponse>)> {
-    let user_id = check_credentials(&state, &request.email, &request.password, ip).await?;
+    let user_id = service::check_credentials(&state, &request.email, &request.password, ip).await?;
     let previous = jar.get(session::COOKIE).map(|c| c.value().to_owned());
     let new = session::start(&state, user_id, previous.as_deref()).await?;
     let mut conn = state.store.read().await?;

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod password;
+pub mod service;
 pub mod session;
 pub mod throttle;
 pub mod ui;

@@ -1,7 +1,7 @@
 //! Sign in and sign out in the browser.
 
 use crate::error::AppError;
-use crate::features::auth::api::check_credentials;
+use crate::features::auth::service::check_credentials;
 use crate::features::auth::{session, Via};
 use crate::http::extract::ClientIp;
 use crate::http::ui::error::{page, safe_local_path, UiError, UiResult};

@@ -4,8 +4,8 @@
 use crate::error::{AppError, AppResult};
 use crate::features::auth::{session, Caller};
 use crate::features::invitations::bulk_job::{self, BulkRow, Upload};
+use crate::features::invitations::service::InvitedView;
 use crate::features::invitations::service::{self as invites, Acceptance};
-use crate::features::members::api::InvitedView;
 use crate::features::profile::views::MeView;
 use crate::http::extract::{parse_json, AppJson};
 use crate::http::problem::{Problem, Rejection};
@@ -315,7 +315,7 @@ pub async fn accept_invitation(
         (jar.add(new.cookie), Some(new.csrf_token))
     };
     let mut conn = state.store.read().await?;
-    let user = crate::features::profile::api::load(&mut conn, user_id).await?;
+    let user = crate::features::profile::views::load(&mut conn, user_id).await?;
     Ok((
         jar,
         Json(Accepted {

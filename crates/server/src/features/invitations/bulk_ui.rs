@@ -4,7 +4,7 @@
 
 use crate::error::AppError;
 use crate::features::invitations::bulk_job::{self, COLUMNS};
-use crate::features::invitations::jobs_api::{self as job_api, JobView};
+use crate::features::invitations::progress::{self, JobView};
 use crate::http::ui::error::{page, UiError, UiResult};
 use crate::http::ui::layout::OrgPage;
 use crate::state::AppState;
@@ -111,10 +111,7 @@ fn retry_page(view: &OrgPage, path: &str, error: &str, status: StatusCode) -> Ui
 }
 
 async fn load(state: &AppState, view: &OrgPage, id: &str) -> Result<JobView, UiError> {
-    let member = view.scope.clone();
-    job_api::load(state, &member, id)
-        .await
-        .map_err(UiError::from)
+    Ok(progress::load(state, &view.scope, id).await?)
 }
 
 pub async fn job(

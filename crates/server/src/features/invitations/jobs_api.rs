@@ -1,67 +1,13 @@
 //! `GET /api/v1/orgs/{org}/jobs/{id}`: progress of a long job (bulk invites).
 
-use crate::error::{AppError, AppResult};
-use crate::features::invitations::bulk_job::RowError;
+use super::progress::{self, JobView};
+use crate::error::AppResult;
 use crate::http::problem::Problem;
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
-use muster_domain::permission::Capability;
 use muster_domain::{JobId, OrgId};
-use muster_store::jobs::{self, JobStatus, Progress};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobView {
-    pub id: JobId,
-    pub kind: String,
-    /// queued, running, succeeded or failed.
-    pub status: String,
-    pub total: i64,
-    pub processed: i64,
-    /// Rows that were skipped, with the reason.
-    pub errors: Vec<RowError>,
-    /// Why the last attempt failed, if it did.
-    pub last_error: Option<String>,
-}
-
-impl JobView {
-    fn new(p: Progress, errors: Vec<jobs::RowError>) -> Self {
-        JobView {
-            id: p.id,
-            kind: p.kind,
-            status: p.status.as_str().to_owned(),
-            total: p.total,
-            processed: p.done,
-            errors: errors
-                .into_iter()
-                .map(|e| RowError {
-                    row: usize::try_from(e.row).unwrap_or_default(),
-                    email: e.email,
-                    message: e.message,
-                })
-                .collect(),
-            last_error: if p.status == JobStatus::Succeeded {
-                None
-            } else {
-                p.last_error
-            },
-        }
-    }
-}
-
-pub async fn load(state: &AppState, member: &OrgScope, id: &str) -> AppResult<JobView> {
-    member.require(Capability::ManageInvitations)?;
-    let id: JobId = id.parse().map_err(|_| AppError::NotFound)?;
-    let mut conn = state.store.read().await?;
-    let progress = jobs::progress(&mut conn, member.org_id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let errors = jobs::row_errors(&mut conn, id).await?;
-    Ok(JobView::new(progress, errors))
-}
 
 /// A job's status, progress and per-row errors.
 #[utoipa::path(get, path = "/orgs/{org}/jobs/{id}", tag = "invitations",
@@ -74,5 +20,5 @@ pub async fn get_job(
     Path(path): Path<(String, String)>,
 ) -> AppResult<Json<JobView>> {
     let id = path.1;
-    Ok(Json(load(&state, &member, &id).await?))
+    Ok(Json(progress::load(&state, &member, &id).await?))
 }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod bulk_job;
 pub mod bulk_ui;
 pub mod jobs_api;
+pub mod progress;
 pub mod service;
 
 use crate::state::AppState;

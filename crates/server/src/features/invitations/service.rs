@@ -21,10 +21,12 @@ use muster_store::memberships::{self, Membership};
 use muster_store::orgs::Org;
 use muster_store::templates::InviteTemplate;
 use muster_store::{templates, users, Conn};
+use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
+use utoipa::ToSchema;
 
 pub const NO_TEMPLATE: &str =
     "inviting needs an invite template: add one in Organization settings → Invites (or PUT /api/v1/orgs/{org}/invite-templates/{language})";
@@ -36,6 +38,28 @@ pub struct Invited {
     pub user_id: UserId,
     pub email: String,
     pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitedView {
+    pub id: muster_domain::InvitationId,
+    pub user_id: UserId,
+    pub email: String,
+    pub status: MembershipStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl From<Invited> for InvitedView {
+    fn from(i: Invited) -> Self {
+        InvitedView {
+            id: i.invitation_id,
+            user_id: i.user_id,
+            email: i.email,
+            status: MembershipStatus::Invited,
+            expires_at: i.expires_at,
+        }
+    }
 }
 
 /// Invites one person. Refused when the email already has a membership (409,
@@ -542,7 +566,9 @@ pub async fn landing(
     let user = users::find(conn, invitation.user_id).await?;
     let new_account = !users::has_password(conn, user.id).await?;
     let inviter = match invitation.invited_by {
-        Some(id) => users::find(conn, id).await.ok().map(|u| u.display_name()),
+        Some(id) => users::find_optional(conn, id)
+            .await?
+            .map(|u| u.display_name()),
         None => None,
     };
     Ok(Ok(Landing {

@@ -1,8 +1,7 @@
 //! `/api/v1/orgs/{org}/invite-templates`: invite mail per language.
 
+use super::service::{self, parse_language, TemplateView};
 use crate::error::{AppError, AppResult};
-use crate::features::audit_log as audit;
-use crate::features::invite_templates::render as invite;
 use crate::http::extract::{AppJson, AppQuery};
 use crate::http::problem::Problem;
 use crate::page::{Page, PageQuery};
@@ -12,35 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use muster_domain::permission::Capability;
-use muster_domain::{names, OrgId};
-use muster_store::templates::{self, InviteTemplate};
-use muster_store::{orgs, StoreError};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use time::OffsetDateTime;
+use muster_domain::OrgId;
+use muster_store::templates::{self};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TemplateView {
-    pub language: String,
-    pub subject: String,
-    pub body: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-}
-
-impl From<InviteTemplate> for TemplateView {
-    fn from(t: InviteTemplate) -> Self {
-        TemplateView {
-            language: t.language,
-            subject: t.subject,
-            body: t.body,
-            updated_at: t.updated_at,
-        }
-    }
-}
-
-/// The organization's invite templates, by language.
 #[utoipa::path(get, path = "/orgs/{org}/invite-templates", tag = "settings",
     params(("org" = OrgId, Path, description = "Organization id"), PageQuery),
     responses((status = 200, body = Page<TemplateView>), (status = 401, body = Problem), (status = 403, body = Problem),
@@ -70,45 +45,6 @@ pub struct TemplateRequest {
     pub body: String,
 }
 
-pub fn parse_language(raw: &str) -> AppResult<String> {
-    names::language_tag(raw).map_err(|e| AppError::invalid("language", e))
-}
-
-/// Saves a template after checking it renders; returns the view.
-pub async fn save(
-    state: &AppState,
-    member: &OrgScope,
-    language: &str,
-    subject: &str,
-    body: &str,
-) -> AppResult<(bool, TemplateView)> {
-    let mut tx = state.store.begin().await?;
-    let org = orgs::find(&mut tx, member.org_id).await?;
-    invite::check(subject, body, &org.name).map_err(|e| AppError::invalid(e.field, e.message))?;
-    let before = templates::find(&mut tx, member.org_id, language).await?;
-    let now = state.now();
-    templates::upsert(&mut tx, member.org_id, language, subject, body, now).await?;
-    let actor = member.actor(&mut tx).await?;
-    audit::record(
-        &mut tx,
-        member.org_id,
-        &actor,
-        "invite_template.saved",
-        language,
-        before
-            .as_ref()
-            .map(|t| json!({"subject": t.subject, "body": t.body})),
-        Some(json!({"subject": subject, "body": body})),
-        now,
-    )
-    .await?;
-    let saved = templates::find(&mut tx, member.org_id, language)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok((before.is_none(), saved.into()))
-}
-
 /// Create or replace the template for a language. A template that does not
 /// render is refused with 422 naming the problem.
 #[utoipa::path(put, path = "/orgs/{org}/invite-templates/{lang}", tag = "settings", request_body = TemplateRequest,
@@ -124,35 +60,14 @@ pub async fn put_template(
     let language = path.1;
     member.require(Capability::ManageOrgSettings)?;
     let language = parse_language(&language)?;
-    let (created, view) = save(&state, &member, &language, &request.subject, &request.body).await?;
+    let (created, view) =
+        service::save(&state, &member, &language, &request.subject, &request.body).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((status, Json(view)))
-}
-
-pub async fn remove(state: &AppState, member: &OrgScope, language: &str) -> AppResult<()> {
-    let mut tx = state.store.begin().await?;
-    let before = templates::find(&mut tx, member.org_id, language)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    templates::delete(&mut tx, member.org_id, language).await?;
-    let actor = member.actor(&mut tx).await?;
-    audit::record(
-        &mut tx,
-        member.org_id,
-        &actor,
-        "invite_template.deleted",
-        language,
-        Some(json!({"subject": before.subject, "body": before.body})),
-        None,
-        state.now(),
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(())
 }
 
 /// Delete the template for a language.
@@ -167,6 +82,6 @@ pub async fn delete_template(
     let language = path.1;
     member.require(Capability::ManageOrgSettings)?;
     let language = parse_language(&language).map_err(|_| AppError::NotFound)?;
-    remove(&state, &member, &language).await?;
+    service::remove(&state, &member, &language).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod render;
+pub mod service;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;

@@ -1,8 +1,9 @@
 //! `/api/v1/orgs/{org}/users`: the member list, one member, and changes to a
 //! member (role, disable/enable, remove, re-invite).
 
+use super::views::{detail, with_solutions, MemberDetail, MemberView};
 use crate::error::{AppError, AppResult};
-use crate::features::invitations::service as invites;
+use crate::features::invitations::service::{self as invites, InvitedView};
 use crate::features::members::service as members;
 use crate::http::extract::{AppJson, AppQuery};
 use crate::http::problem::Problem;
@@ -13,110 +14,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use muster_domain::permission::Capability;
-use muster_domain::{names, Invalid, InvitationStatus, MembershipStatus, OrgId, OrgRole, UserId};
-use muster_store::members::{Member, MemberFilter};
-use muster_store::{invitations, orgs, StoreError};
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use muster_domain::{names, Invalid, MembershipStatus, OrgId, OrgRole, UserId};
+use muster_store::members::MemberFilter;
+use muster_store::{orgs, StoreError};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-
-/// A solution a member is assigned to.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MemberSolution {
-    pub id: muster_domain::SolutionId,
-    pub name: String,
-    pub identifier: String,
-    pub role: muster_domain::SolutionRole,
-}
-
-impl From<&muster_store::assignments::Assigned> for MemberSolution {
-    fn from(a: &muster_store::assignments::Assigned) -> Self {
-        MemberSolution {
-            id: a.solution_id,
-            name: a.name.clone(),
-            identifier: a.identifier.clone(),
-            role: a.role,
-        }
-    }
-}
-
-/// Fills in the solutions of a page of members with one query.
-pub async fn with_solutions(
-    conn: &mut muster_store::Conn,
-    org_id: OrgId,
-    mut views: Vec<MemberView>,
-) -> AppResult<Vec<MemberView>> {
-    let ids: Vec<UserId> = views.iter().map(|m| m.user_id).collect();
-    let assigned = muster_store::assignments::for_members(conn, org_id, &ids).await?;
-    for view in &mut views {
-        view.solutions = assigned
-            .iter()
-            .filter(|a| a.user_id == view.user_id)
-            .map(MemberSolution::from)
-            .collect();
-    }
-    Ok(views)
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MemberView {
-    pub user_id: UserId,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: OrgRole,
-    pub status: MembershipStatus,
-    /// The member's solutions with their solution roles.
-    pub solutions: Vec<MemberSolution>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub invited_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub joined_at: Option<OffsetDateTime>,
-}
-
-impl From<Member> for MemberView {
-    fn from(m: Member) -> Self {
-        MemberView {
-            user_id: m.user_id,
-            email: m.email,
-            first_name: m.first_name,
-            last_name: m.last_name,
-            role: m.role,
-            status: m.status,
-            solutions: Vec::new(),
-            invited_at: m.invited_at,
-            joined_at: m.joined_at,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InvitationView {
-    pub id: muster_domain::InvitationId,
-    pub language: String,
-    pub status: InvitationStatus,
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    /// Delivery of the invitation's mail.
-    pub mail: Option<MailDelivery>,
-}
-
-/// Where the sending of a mail stands.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MailDelivery {
-    /// queued, running, succeeded (handed to the outbox or SMTP server) or failed.
-    pub status: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MemberDetail {
-    #[serde(flatten)]
-    pub member: MemberView,
-    /// The latest invitation, if the member was invited.
-    pub invitation: Option<InvitationView>,
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -212,42 +114,6 @@ pub async fn list_members(
     Ok(Json(Page::from_rows(views, limit, |m: &MemberView| {
         m.email.clone()
     })))
-}
-
-pub async fn detail(
-    conn: &mut muster_store::Conn,
-    org_id: OrgId,
-    user_id: UserId,
-) -> AppResult<MemberDetail> {
-    let member = muster_store::members::find(conn, org_id, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let invitation = match invitations::latest(conn, org_id, user_id).await? {
-        Some(i) => {
-            let mail = match i.mail_job_id {
-                Some(job_id) => muster_store::jobs::find(conn, job_id)
-                    .await
-                    .ok()
-                    .map(|job| MailDelivery {
-                        status: job.status.as_str().to_owned(),
-                        attempts: job.attempts,
-                        last_error: job.last_error,
-                    }),
-                None => None,
-            };
-            Some(InvitationView {
-                id: i.id,
-                language: i.language,
-                status: i.status,
-                expires_at: i.expires_at,
-                mail,
-            })
-        }
-        None => None,
-    };
-    let mut views = with_solutions(conn, org_id, vec![member.into()]).await?;
-    let member = views.pop().ok_or(AppError::NotFound)?;
-    Ok(MemberDetail { member, invitation })
 }
 
 /// One member.
@@ -371,28 +237,6 @@ pub async fn enable_member(
 pub struct ReinviteRequest {
     /// Language of the invite mail; default the organization's.
     pub language: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InvitedView {
-    pub id: muster_domain::InvitationId,
-    pub user_id: UserId,
-    pub email: String,
-    pub status: MembershipStatus,
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-}
-
-impl From<invites::Invited> for InvitedView {
-    fn from(i: invites::Invited) -> Self {
-        InvitedView {
-            id: i.invitation_id,
-            user_id: i.user_id,
-            email: i.email,
-            status: MembershipStatus::Invited,
-            expires_at: i.expires_at,
-        }
-    }
 }
 
 /// Send a new invitation (the old link stops working).

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod service;
 pub mod ui;
+pub mod views;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;

@@ -361,13 +361,12 @@ pub async fn detail(
     let member = muster_store::members::find(&mut conn, view.org.id, user_id)
         .await?
         .ok_or_else(UiError::not_found)?;
-    let invitation = crate::features::members::api::detail(&mut conn, view.org.id, user_id)
+    let invitation = super::views::detail(&mut conn, view.org.id, user_id)
         .await?
         .invitation;
     let invited_by = match member_invited_by(&mut conn, &view, user_id).await? {
-        Some(id) => muster_store::users::find(&mut conn, id)
-            .await
-            .ok()
+        Some(id) => muster_store::users::find_optional(&mut conn, id)
+            .await?
             .map(|u| u.display_name()),
         None => None,
     };

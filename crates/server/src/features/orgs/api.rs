@@ -1,5 +1,6 @@
 //! `/api/v1/orgs`: the caller's organizations and their settings.
 
+use super::service::{self, OrgUpdate};
 use crate::error::{AppError, AppResult};
 use crate::features::auth::Caller;
 use crate::features::profile::views::OrgView;
@@ -98,104 +99,6 @@ pub async fn get_org(State(state): State<AppState>, member: OrgScope) -> AppResu
     Ok(Json(OrgView::new(org, member.role)))
 }
 
-/// Settings to change; absent fields stay as they are.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrgUpdate {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub public_url: Option<String>,
-    pub default_language: Option<String>,
-    /// 1–30 days.
-    pub invite_lifetime_days: Option<i64>,
-    /// 1–3650 days.
-    pub log_retention_days: Option<i64>,
-    /// error, warn, info, debug or trace.
-    pub logging_level: Option<String>,
-}
-
-impl OrgUpdate {
-    /// Applies the changes to `settings`, reporting every invalid field.
-    pub fn apply(&self, settings: &mut orgs::OrgSettings) -> Result<(), Invalid> {
-        let mut invalid = Invalid::default();
-        if let Some(v) = invalid
-            .check("name", self.name.as_deref().map(org::name).transpose())
-            .flatten()
-        {
-            settings.name = v;
-        }
-        if let Some(v) = invalid
-            .check(
-                "description",
-                self.description
-                    .as_deref()
-                    .map(org::description)
-                    .transpose(),
-            )
-            .flatten()
-        {
-            settings.description = v;
-        }
-        if let Some(v) = invalid
-            .check(
-                "public_url",
-                self.public_url.as_deref().map(org::public_url).transpose(),
-            )
-            .flatten()
-        {
-            settings.public_url = v;
-        }
-        if let Some(v) = invalid
-            .check(
-                "default_language",
-                self.default_language
-                    .as_deref()
-                    .map(names::language_tag)
-                    .transpose(),
-            )
-            .flatten()
-        {
-            settings.default_language = v;
-        }
-        if let Some(v) = invalid
-            .check(
-                "invite_lifetime_days",
-                self.invite_lifetime_days
-                    .map(org::invite_lifetime_days)
-                    .transpose(),
-            )
-            .flatten()
-        {
-            settings.invite_lifetime_days = v;
-        }
-        if let Some(v) = invalid
-            .check(
-                "log_retention_days",
-                self.log_retention_days
-                    .map(org::log_retention_days)
-                    .transpose(),
-            )
-            .flatten()
-        {
-            settings.log_retention_days = v;
-        }
-        if let Some(v) = invalid
-            .check(
-                "logging_level",
-                self.logging_level
-                    .as_deref()
-                    .map(org::logging_level)
-                    .transpose(),
-            )
-            .flatten()
-        {
-            settings.logging_level = v;
-        }
-        invalid.into_result()
-    }
-}
-
-/// Change organization settings (owners and admins).
 #[utoipa::path(patch, path = "/orgs/{org}", tag = "orgs", request_body = OrgUpdate,
     params(("org" = muster_domain::OrgId, Path, description = "Organization id")),
     responses((status = 200, body = OrgView), (status = 401, body = Problem), (status = 403, body = Problem),
@@ -208,7 +111,7 @@ pub async fn patch_org(
     member.require(Capability::ManageOrgSettings)?;
     let mut tx = state.store.begin().await?;
     let actor = member.actor(&mut tx).await?;
-    let org = apply_update(&mut tx, &state, member.org_id, &actor, &update).await?;
+    let org = service::apply_update(&mut tx, &state, member.org_id, &actor, &update).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(Json(OrgView::new(org, member.role)))
 }
@@ -223,43 +126,4 @@ pub async fn delete_org(State(state): State<AppState>, member: OrgScope) -> AppR
     orgs::delete(&mut tx, member.org_id).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Validates and saves a settings change, with its audit event.
-pub async fn apply_update(
-    conn: &mut muster_store::Conn,
-    state: &AppState,
-    org_id: muster_domain::OrgId,
-    actor: &crate::features::audit_log::Actor,
-    update: &OrgUpdate,
-) -> AppResult<orgs::Org> {
-    let before = orgs::find(conn, org_id).await?;
-    let mut settings = before.settings();
-    update.apply(&mut settings)?;
-    let now = state.now();
-    orgs::update(conn, org_id, &settings, now).await?;
-    crate::features::audit_log::record(
-        conn,
-        org_id,
-        actor,
-        "organization.settings_changed",
-        &settings.name,
-        Some(settings_json(&before.settings())),
-        Some(settings_json(&settings)),
-        now,
-    )
-    .await?;
-    Ok(orgs::find(conn, org_id).await?)
-}
-
-fn settings_json(settings: &orgs::OrgSettings) -> serde_json::Value {
-    serde_json::json!({
-        "name": settings.name,
-        "description": settings.description,
-        "public_url": settings.public_url,
-        "default_language": settings.default_language,
-        "invite_lifetime_days": settings.invite_lifetime_days,
-        "log_retention_days": settings.log_retention_days,
-        "logging_level": settings.logging_level,
-    })
 }

@@ -1,6 +1,7 @@
 //! Organizations and their settings.
 
 pub mod api;
+pub mod service;
 pub mod ui;
 
 use crate::state::AppState;

@@ -3,9 +3,9 @@
 //! invite templates per language with a preview.
 
 use crate::error::AppError;
-use crate::features::invite_templates::api as template_api;
 use crate::features::invite_templates::render::{self as invite, InviteVars};
-use crate::features::orgs::api::OrgUpdate;
+use crate::features::invite_templates::service as template_api;
+use crate::features::orgs::service::{self, OrgUpdate};
 use crate::http::ui::error::{UiError, UiResult};
 use crate::http::ui::layout::{field_errors, OrgPage, UiForm};
 use crate::state::AppState;
@@ -149,15 +149,7 @@ pub async fn save(
         .await;
     }
     let mut tx = state.store.begin().await?;
-    match crate::features::orgs::api::apply_update(
-        &mut tx,
-        &state,
-        view.org.id,
-        &view.actor(),
-        &update,
-    )
-    .await
-    {
+    match service::apply_update(&mut tx, &state, view.org.id, &view.actor(), &update).await {
         Ok(_) => tx.commit().await.map_err(StoreError::from)?,
         Err(AppError::Invalid(invalid)) => {
             drop(tx);

@@ -1,5 +1,6 @@
 //! `GET/PATCH /api/v1/me`: the caller's own profile.
 
+use super::views;
 use crate::error::{AppError, AppResult};
 use crate::features::auth::Caller;
 use crate::features::profile::views::MeView;
@@ -7,22 +8,17 @@ use crate::http::extract::AppJson;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
-use muster_domain::{names, Invalid, MembershipStatus, OrgId, Theme, UserId};
-use muster_store::{memberships, users, Conn, StoreError};
+use muster_domain::{names, Invalid, MembershipStatus, OrgId, Theme};
+use muster_store::{memberships, users, StoreError};
 use serde::Deserialize;
 use utoipa::ToSchema;
-
-pub async fn load(conn: &mut Conn, user_id: UserId) -> AppResult<MeView> {
-    let (user, memberships) = memberships::user_with_summaries(conn, user_id).await?;
-    Ok(MeView::new(user, memberships))
-}
 
 /// Your profile and memberships.
 #[utoipa::path(get, path = "/me", tag = "me",
     responses((status = 200, body = MeView), (status = 401, body = crate::http::problem::Problem)))]
 pub async fn get_me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<MeView>> {
     let mut conn = state.store.read().await?;
-    Ok(Json(load(&mut conn, caller.user_id).await?))
+    Ok(Json(views::load(&mut conn, caller.user_id).await?))
 }
 
 /// Fields to change; absent fields stay as they are.
@@ -95,7 +91,7 @@ pub async fn patch_me(
         state.now(),
     )
     .await?;
-    let view = load(&mut tx, caller.user_id).await?;
+    let view = views::load(&mut tx, caller.user_id).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(Json(view))
 }

@@ -1,6 +1,8 @@
 //! Response bodies shared by several resources.
 
+use crate::error::AppResult;
 use muster_domain::{MembershipStatus, OrgId, OrgRole, Theme, UserId};
+use muster_store::{memberships, Conn};
 use muster_store::{memberships::MembershipSummary, orgs::Org, users::User};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -88,4 +90,10 @@ impl OrgView {
             updated_at: org.updated_at,
         }
     }
+}
+
+/// The profile of `user_id` with their memberships.
+pub async fn load(conn: &mut Conn, user_id: UserId) -> AppResult<MeView> {
+    let (user, memberships) = memberships::user_with_summaries(conn, user_id).await?;
+    Ok(MeView::new(user, memberships))
 }
