@@ -1,6 +1,7 @@
 //! Muster's types and rules. Nothing here does I/O: time comes from a [`Clock`],
 //! randomness from a caller-supplied RNG, so every rule is testable on its own.
 
+pub mod audit;
 pub mod clock;
 pub mod email;
 pub mod ids;
@@ -15,6 +16,7 @@ pub mod solution;
 pub mod token;
 pub mod validation;
 
+pub use audit::AuditAction;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
 pub use ids::{AuditId, GroupId, InvitationId, JobId, OrgId, SolutionId, TokenId, UserId};

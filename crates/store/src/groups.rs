@@ -43,17 +43,33 @@ pub async fn insert(
 
 /// The solution's groups by name, each with its members by email.
 pub async fn list(conn: &mut Conn, solution: SolutionId) -> Result<Vec<Group>> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT id, name, created_at FROM solution_groups WHERE solution_id = $1 ORDER BY name, id",
-    )
+    list_page(conn, solution, None, i64::MAX).await
+}
+
+/// Up to `limit` of the solution's groups by name after the name `after`, each
+/// with its members by email. Names are unique within a solution.
+pub async fn list_page(
+    conn: &mut Conn,
+    solution: SolutionId,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Group>> {
+    let page = "SELECT id FROM solution_groups WHERE solution_id = $1 AND name > $2 ORDER BY name LIMIT $3";
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+        "SELECT id, name, created_at FROM solution_groups WHERE id IN ({page}) ORDER BY name, id"
+    ))
     .bind(solution.to_string())
+    .bind(after.unwrap_or(""))
+    .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    let members: Vec<(String, String, String)> = sqlx::query_as(
+    let members: Vec<(String, String, String)> = sqlx::query_as(&format!(
         "SELECT g.group_id, g.user_id, u.email FROM solution_group_members g \
-         JOIN users u ON u.id = g.user_id WHERE g.solution_id = $1 ORDER BY u.email",
-    )
+         JOIN users u ON u.id = g.user_id WHERE g.group_id IN ({page}) ORDER BY u.email"
+    ))
     .bind(solution.to_string())
+    .bind(after.unwrap_or(""))
+    .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
     let mut groups = Vec::with_capacity(rows.len());

@@ -13,6 +13,7 @@ db_tests!(
     versions_are_semantic_and_unique,
     assignments_set_solution_roles,
     groups_hold_only_assigned_users,
+    groups_come_in_pages,
     the_member_list_shows_and_filters_by_solution,
     the_app_lists_usable_solutions,
     an_invitation_can_bring_solutions,
@@ -705,4 +706,38 @@ async fn an_invitation_can_bring_solutions(app: TestApp) {
         json!([]),
         "the refused invitation left nothing behind"
     );
+}
+
+async fn groups_come_in_pages(app: TestApp) {
+    let (org, owner_id) = app.create_org("Acme", "ada@example.com").await;
+    let owner = app.api(&app.token(owner_id).await);
+    let sol = id(&create(&owner, org, json!({"name": "Fleet", "identifier": "fleet"})).await);
+    let path = format!("/api/v1/orgs/{org}/solutions/{sol}/groups");
+    for name in ["Drivers", "Dispatch", "Mechanics"] {
+        json(owner.post(&path, json!({"name": name})).await, 201).await;
+    }
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|g| g["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    let first = json(owner.get(format!("{path}?limit=2")).await, 200).await;
+    assert_eq!(names(&first), ["Dispatch", "Drivers"]);
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let second = json(
+        owner.get(format!("{path}?limit=2&cursor={cursor}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(names(&second), ["Mechanics"]);
+    assert_eq!(second["next_cursor"], Value::Null);
+    // The whole list in one page has no next page either.
+    let all = json(owner.get(&path).await, 200).await;
+    assert_eq!(names(&all).len(), 3);
+    assert_eq!(all["next_cursor"], Value::Null);
+    problem(owner.get(format!("{path}?limit=0")).await, 422).await;
+    problem(owner.get(format!("{path}?cursor=not-ours!")).await, 400).await;
 }

@@ -7,7 +7,7 @@ use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::permission::Capability;
 use muster_domain::AuditId;
-use muster_domain::{OrgId, OrgRole, UserId};
+use muster_domain::{AuditAction, OrgId, OrgRole, UserId};
 use muster_store::audit::{Event, EventFilter};
 use muster_store::{audit, users, Conn};
 use serde::{Deserialize, Serialize};
@@ -54,7 +54,7 @@ pub async fn record(
     conn: &mut Conn,
     org_id: OrgId,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     target: &str,
     before: Option<Value>,
     after: Option<Value>,
@@ -66,7 +66,7 @@ pub async fn record(
             org_id,
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
-            action,
+            action: action.as_str(),
             target,
             before,
             after,

@@ -12,6 +12,7 @@ use crate::features::invitations::service as invites;
 use crate::jobs::{enqueue_for_org, JobError, JobKind};
 use crate::scope::OrgScope;
 use crate::state::AppState;
+use muster_domain::AuditAction;
 use muster_domain::{Invitee, JobId, OrgId, OrgRole, UserId};
 use muster_store::{jobs, orgs, StoreError};
 use serde::{Deserialize, Serialize};
@@ -179,7 +180,7 @@ pub async fn start(state: &AppState, member: &OrgScope, rows: Upload) -> AppResu
         &mut tx,
         member.org_id,
         &actor,
-        "invitation.bulk_started",
+        AuditAction::InvitationBulkStarted,
         &job_id.to_string(),
         None,
         Some(json!({"rows": total})),

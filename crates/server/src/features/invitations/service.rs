@@ -11,6 +11,7 @@ use crate::mail::Mail;
 use crate::state::AppState;
 use muster_domain::invitation::{check_link, LinkProblem};
 use muster_domain::permission::Denied;
+use muster_domain::AuditAction;
 use muster_domain::{names, Invalid};
 use muster_domain::{
     secret, InvitationId, InvitationStatus, Invitee, MembershipStatus, OrgId, OrgRole, SolutionId,
@@ -123,7 +124,7 @@ pub async fn invite(
         conn,
         org.id,
         actor,
-        "invitation.created",
+        AuditAction::InvitationCreated,
         invitee.email.as_str(),
         None,
         Some(json!({"role": invitee.role, "language": invitee.language, "status": "invited"})),
@@ -332,7 +333,7 @@ pub async fn invite_many(
             org_id: org.id,
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
-            action: "invitation.created",
+            action: AuditAction::InvitationCreated.as_str(),
             target: invitee.email.as_str(),
             before: None,
             after: Some(json!({"role": invitee.role, "language": invitee.language, "status": "invited", "bulk": true})),
@@ -372,7 +373,7 @@ pub async fn reinvite(
         conn,
         org.id,
         actor,
-        "invitation.resent",
+        AuditAction::InvitationResent,
         &invited.email,
         None,
         Some(json!({"language": language})),
@@ -424,7 +425,7 @@ pub async fn revoke(
         conn,
         org.id,
         actor,
-        "invitation.revoked",
+        AuditAction::InvitationRevoked,
         &user.email,
         Some(json!({"status": "invited"})),
         None,
@@ -651,7 +652,7 @@ pub async fn accept(
         conn,
         invitation.org_id,
         &actor,
-        "invitation.accepted",
+        AuditAction::InvitationAccepted,
         &landing.email,
         Some(json!({"status": "invited"})),
         Some(json!({"status": "active"})),

@@ -6,6 +6,7 @@ use crate::features::invite_templates::render as invite;
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::names;
+use muster_domain::AuditAction;
 use muster_store::templates::{self, InviteTemplate};
 use muster_store::{orgs, StoreError};
 use serde::Serialize;
@@ -57,7 +58,7 @@ pub async fn save(
         &mut tx,
         member.org_id,
         &actor,
-        "invite_template.saved",
+        AuditAction::InviteTemplateSaved,
         language,
         before
             .as_ref()
@@ -85,7 +86,7 @@ pub async fn remove(state: &AppState, member: &OrgScope, language: &str) -> AppR
         &mut tx,
         member.org_id,
         &actor,
-        "invite_template.deleted",
+        AuditAction::InviteTemplateDeleted,
         language,
         Some(json!({"subject": before.subject, "body": before.body})),
         None,

@@ -79,41 +79,23 @@ pub async fn list_members(
 ) -> AppResult<Json<Page<MemberView>>> {
     member.require(Capability::ViewMembers)?;
     let filter = query.filter()?;
-    let page = query.page();
-    let limit = page.limit()?;
-    let after = page.after()?;
     let mut conn = state.store.read().await?;
     if let Some(solution) = &filter.solution {
         // Only a solution the caller can see filters the list.
         let actor = member.actor(&mut conn).await?;
-        let visible = match solution.parse() {
-            Ok(id) => {
-                crate::features::solutions::service::visible(&mut conn, member.org_id, &actor, id)
-                    .await
-                    .is_ok()
-            }
-            Err(_) => false,
-        };
-        if !visible {
+        if !members::can_filter_by(&mut conn, &member, &actor, solution).await? {
             return Err(AppError::invalid(
                 "solution",
                 "no solution of this organization has this id",
             ));
         }
     }
-    let rows = muster_store::members::list(
-        &mut conn,
-        member.org_id,
-        &filter,
-        after.as_deref(),
-        limit + 1,
-    )
-    .await?;
-    let views: Vec<MemberView> = rows.into_iter().map(MemberView::from).collect();
-    let views = with_solutions(&mut conn, member.org_id, views).await?;
-    Ok(Json(Page::from_rows(views, limit, |m: &MemberView| {
-        m.email.clone()
-    })))
+    let page = members::list(&mut conn, member.org_id, &filter, &query.page()).await?;
+    let views = page.items.into_iter().map(MemberView::from).collect();
+    Ok(Json(Page {
+        items: with_solutions(&mut conn, member.org_id, views).await?,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// One member.

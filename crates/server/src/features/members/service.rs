@@ -3,10 +3,14 @@
 
 use crate::error::{AppError, AppResult};
 use crate::features::audit_log::{self as audit, Actor};
+use crate::features::solutions::service as solutions;
+use crate::page::{Page, PageQuery};
+use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::permission::{self, check_disable_or_remove, check_role_change};
+use muster_domain::AuditAction;
 use muster_domain::{InvitationStatus, MembershipStatus, OrgId, OrgRole, UserId};
-use muster_store::members::{self, Member};
+use muster_store::members::{self, Member, MemberFilter};
 use muster_store::{invitations, memberships, Conn};
 use serde_json::json;
 
@@ -53,7 +57,7 @@ pub async fn change_role(
         conn,
         org_id,
         actor,
-        "member.role_changed",
+        AuditAction::MemberRoleChanged,
         &member.email,
         Some(json!({"role": member.role})),
         Some(json!({"role": role})),
@@ -83,13 +87,13 @@ pub async fn set_disabled(
         (
             MembershipStatus::Active,
             MembershipStatus::Disabled,
-            "member.disabled",
+            AuditAction::MemberDisabled,
         )
     } else {
         (
             MembershipStatus::Disabled,
             MembershipStatus::Active,
-            "member.enabled",
+            AuditAction::MemberEnabled,
         )
     };
     if member.status == to {
@@ -136,9 +140,9 @@ pub async fn remove(
     invitations::end_pending(conn, org_id, user_id, InvitationStatus::Revoked, now).await?;
     memberships::delete(conn, org_id, user_id).await?;
     let action = if actor.user_id == user_id {
-        "member.left"
+        AuditAction::MemberLeft
     } else {
-        "member.removed"
+        AuditAction::MemberRemoved
     };
     audit::record(
         conn,
@@ -151,4 +155,35 @@ pub async fn remove(
         now,
     )
     .await
+}
+
+/// A page of the organization's members in email order, filtered.
+pub async fn list(
+    conn: &mut Conn,
+    org_id: OrgId,
+    filter: &MemberFilter,
+    page: &PageQuery,
+) -> AppResult<Page<Member>> {
+    let limit = page.limit()?;
+    let after = page.after()?;
+    let rows = members::list(conn, org_id, filter, after.as_deref(), limit + 1).await?;
+    Ok(Page::from_rows(rows, limit, |m: &Member| m.email.clone()))
+}
+
+/// Whether `solution` (an id as typed) is one `actor` sees, and so may filter
+/// the member list by.
+pub async fn can_filter_by(
+    conn: &mut Conn,
+    scope: &OrgScope,
+    actor: &Actor,
+    solution: &str,
+) -> AppResult<bool> {
+    let Ok(id) = solution.parse() else {
+        return Ok(false);
+    };
+    match solutions::visible(conn, scope.org_id, actor, id).await {
+        Ok(_) => Ok(true),
+        Err(AppError::NotFound) => Ok(false),
+        Err(other) => Err(other),
+    }
 }

@@ -6,6 +6,7 @@ use crate::features::invitations::service as invites;
 use crate::features::members::service as members;
 use crate::http::ui::error::{page, urlencode, UiError, UiResult};
 use crate::http::ui::layout::{field_errors, OrgPage, UiForm};
+use crate::page::PageQuery;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
@@ -13,7 +14,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{context, Value};
 use muster_domain::permission::{can, Capability};
 use muster_domain::{Invitee, MembershipStatus, OrgRole, UserId};
-use muster_store::members::MemberFilter;
+use muster_store::members::{Member, MemberFilter};
+use muster_store::solutions::Solution;
 use muster_store::{invitations, memberships, orgs, templates, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -65,61 +67,50 @@ async fn template_languages(state: &AppState, view: &OrgPage) -> Result<Vec<Stri
         .collect())
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    view: OrgPage,
-    uri: Uri,
-    Query(query): Query<UsersQuery>,
-) -> UiResult {
-    view.require(Capability::ViewMembers)?;
-    let mut problems = Vec::new();
-    let role = match query.role.as_str() {
-        "" => None,
-        raw => raw
-            .parse::<OrgRole>()
-            .map_err(|e| problems.push(format!("role {e}")))
-            .ok(),
-    };
-    let status = match query.status.as_str() {
-        "" => None,
-        raw => raw
-            .parse::<MembershipStatus>()
-            .map_err(|e| problems.push(format!("status {e}")))
-            .ok(),
-    };
-    let visible = crate::features::solutions::ui::visible_solutions(&state, &view).await?;
-    let solution = match query.solution.as_str() {
-        "" => None,
-        raw if visible.iter().any(|s| s.id.to_string() == raw) => Some(raw.to_owned()),
-        _ => {
-            problems.push("solution: no solution of this organization has this id".to_owned());
-            None
-        }
-    };
-    let filter = MemberFilter {
-        role,
-        status,
-        q: Some(query.q.clone()).filter(|q| !q.trim().is_empty()),
-        solution,
-    };
-    let after = (!query.cursor.is_empty()).then_some(query.cursor.as_str());
-    let mut rows = {
-        let mut conn = state.store.read().await?;
-        muster_store::members::list(&mut conn, view.org.id, &filter, after, PAGE_SIZE + 1).await?
-    };
-    let next_cursor = if rows.len() > PAGE_SIZE as usize {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|m| m.email.clone())
-    } else {
-        None
-    };
-    let query_of = |cursor: Option<&str>| {
+impl UsersQuery {
+    /// The filter the query names; what does not parse is reported and left out.
+    fn filter(&self, visible: &[Solution]) -> (MemberFilter, Vec<String>) {
+        let mut problems = Vec::new();
+        let role = match self.role.as_str() {
+            "" => None,
+            raw => raw
+                .parse::<OrgRole>()
+                .map_err(|e| problems.push(format!("role {e}")))
+                .ok(),
+        };
+        let status = match self.status.as_str() {
+            "" => None,
+            raw => raw
+                .parse::<MembershipStatus>()
+                .map_err(|e| problems.push(format!("status {e}")))
+                .ok(),
+        };
+        let solution = match self.solution.as_str() {
+            "" => None,
+            raw if visible.iter().any(|s| s.id.to_string() == raw) => Some(raw.to_owned()),
+            _ => {
+                problems.push("solution: no solution of this organization has this id".to_owned());
+                None
+            }
+        };
+        let q = Some(self.q.clone()).filter(|q| !q.trim().is_empty());
+        let filter = MemberFilter {
+            role,
+            status,
+            q,
+            solution,
+        };
+        (filter, problems)
+    }
+
+    /// This list's address with the same filters, at `cursor`.
+    fn url(&self, path: &str, cursor: Option<&str>) -> String {
         let mut parts = Vec::new();
         for (key, value) in [
-            ("role", &query.role),
-            ("status", &query.status),
-            ("solution", &query.solution),
-            ("q", &query.q),
+            ("role", &self.role),
+            ("status", &self.status),
+            ("solution", &self.solution),
+            ("q", &self.q),
         ] {
             if !value.is_empty() {
                 parts.push(format!("{key}={}", urlencode(value)));
@@ -129,23 +120,34 @@ pub async fn list(
             parts.push(format!("cursor={}", urlencode(cursor)));
         }
         if parts.is_empty() {
-            String::new()
+            path.to_owned()
         } else {
-            format!("?{}", parts.join("&"))
+            format!("{path}?{}", parts.join("&"))
         }
-    };
-    let languages = template_languages(&state, &view).await?;
-    let notice = match query.notice.as_str() {
-        "invited" => "The invitation is on its way.".to_owned(),
-        "removed" => "The member was removed from the organization.".to_owned(),
-        _ => String::new(),
-    };
+    }
+
+    fn notice(&self) -> &'static str {
+        match self.notice.as_str() {
+            "invited" => "The invitation is on its way.",
+            "removed" => "The member was removed from the organization.",
+            _ => "",
+        }
+    }
+}
+
+/// The rows of the list, each with the names of their solutions the viewer sees.
+async fn member_rows(
+    state: &AppState,
+    view: &OrgPage,
+    members: &[Member],
+    visible: &[Solution],
+) -> Result<Vec<Value>, UiError> {
+    let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
     let assigned = {
-        let ids: Vec<UserId> = rows.iter().map(|m| m.user_id).collect();
         let mut conn = state.store.read().await?;
         muster_store::assignments::for_members(&mut conn, view.org.id, &ids).await?
     };
-    let members: Vec<Value> = rows
+    Ok(members
         .iter()
         .map(|m| {
             let names: Vec<String> = assigned
@@ -155,30 +157,45 @@ pub async fn list(
                 .collect();
             member_row(m, &names)
         })
-        .collect();
-    let solution_options: Vec<Value> = visible
-        .iter()
-        .map(|s| context! { id => s.id.to_string(), name => s.name })
-        .collect();
-    let statuses = ["invited", "active", "disabled"];
+        .collect())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    Query(query): Query<UsersQuery>,
+) -> UiResult {
+    view.require(Capability::ViewMembers)?;
+    let visible = crate::features::solutions::ui::visible_solutions(&state, &view).await?;
+    let (filter, problems) = query.filter(&visible);
+    let paging = PageQuery {
+        limit: Some(PAGE_SIZE),
+        cursor: Some(query.cursor.clone()),
+    };
+    let found = {
+        let mut conn = state.store.read().await?;
+        members::list(&mut conn, view.org.id, &filter, &paging).await?
+    };
+    let path = uri.path();
     page(
         "users.html",
         view.context(
             "users",
-            uri.path(),
+            path,
             context! {
-                members,
-                solution_options,
+                members => member_rows(&state, &view, &found.items, &visible).await?,
+                solution_options => visible.iter().map(|s| context! { id => s.id.to_string(), name => s.name }).collect::<Vec<_>>(),
                 filters => &query,
                 roles => role_options(OrgRole::Owner),
-                statuses,
+                statuses => ["invited", "active", "disabled"],
                 problems,
-                notice,
+                notice => query.notice(),
                 error => query.error,
-                next_url => next_cursor.as_deref().map(|c| format!("{}{}", uri.path(), query_of(Some(c)))),
-                first_url => (!query.cursor.is_empty()).then(|| format!("{}{}", uri.path(), query_of(None))),
-                can_invite => can(view.scope.role, Capability::ManageInvitations),
-                has_template => !languages.is_empty(),
+                next_url => found.next_cursor.as_deref().map(|c| query.url(path, Some(c))),
+                first_url => (!query.cursor.is_empty()).then(|| query.url(path, None)),
+                can_invite => view.scope.can(Capability::ManageInvitations),
+                has_template => !template_languages(&state, &view).await?.is_empty(),
             },
         ),
     )

@@ -3,6 +3,7 @@
 use crate::error::AppResult;
 use crate::features::audit_log::{self as audit, Actor};
 use crate::state::AppState;
+use muster_domain::AuditAction;
 use muster_domain::{names, org, Invalid, OrgId};
 use muster_store::{orgs, Conn};
 use serde::Deserialize;
@@ -123,7 +124,7 @@ pub async fn apply_update(
         conn,
         org_id,
         actor,
-        "organization.settings_changed",
+        AuditAction::OrganizationSettingsChanged,
         &settings.name,
         Some(settings_json(&before.settings())),
         Some(settings_json(&settings)),

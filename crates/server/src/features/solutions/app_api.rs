@@ -34,6 +34,8 @@ pub struct AppSolution {
 pub struct AppSolutionList {
     pub org_id: OrgId,
     pub items: Vec<AppSolution>,
+    /// Always null: all of your solutions come in this one answer.
+    pub next_cursor: Option<String>,
 }
 
 /// Your solutions in the organization: those where your solution role is
@@ -85,5 +87,9 @@ pub async fn my_solutions(
             latest_version: a.latest_version,
         })
         .collect();
-    Ok(Json(AppSolutionList { org_id, items }))
+    Ok(Json(AppSolutionList {
+        org_id,
+        items,
+        next_cursor: None,
+    }))
 }

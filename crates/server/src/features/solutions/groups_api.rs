@@ -4,8 +4,9 @@ use crate::error::{AppError, AppResult};
 use crate::features::members::api::parse_user;
 use crate::features::solutions::api::parse_solution;
 use crate::features::solutions::service as solutions;
-use crate::http::extract::AppJson;
+use crate::http::extract::{AppJson, AppQuery};
 use crate::http::problem::Problem;
+use crate::page::{Page, PageQuery};
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -55,6 +56,8 @@ impl From<Group> for GroupView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GroupList {
     pub items: Vec<GroupView>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -78,21 +81,28 @@ async fn one(conn: &mut Conn, solution: SolutionId, group: GroupId) -> AppResult
 
 /// The solution's groups with their members.
 #[utoipa::path(get, path = "/orgs/{org}/solutions/{sol}/groups", tag = "solutions",
-    params(("org" = OrgId, Path, description = "Organization id"), ("sol" = SolutionId, Path, description = "Solution id")),
-    responses((status = 200, body = GroupList), (status = 403, body = Problem)))]
+    params(("org" = OrgId, Path, description = "Organization id"), ("sol" = SolutionId, Path, description = "Solution id"), PageQuery),
+    responses((status = 200, body = GroupList), (status = 400, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
 pub async fn list_groups(
     State(state): State<AppState>,
     member: OrgScope,
     Path(path): Path<(String, String)>,
+    AppQuery(paging): AppQuery<PageQuery>,
 ) -> AppResult<Json<GroupList>> {
     member.require(Capability::SeeSolutions)?;
     let id = parse_solution(&path.1)?;
     let mut conn = state.store.read().await?;
     let actor = member.actor(&mut conn).await?;
     solutions::visible(&mut conn, member.org_id, &actor, id).await?;
-    let items = groups::list(&mut conn, id).await?;
+    let limit = paging.limit()?;
+    let after = paging.after()?;
+    let rows = groups::list_page(&mut conn, id, after.as_deref(), limit + 1).await?;
+    let views = rows.into_iter().map(GroupView::from).collect();
+    let page = Page::from_rows(views, limit, |g: &GroupView| g.name.clone());
     Ok(Json(GroupList {
-        items: items.into_iter().map(GroupView::from).collect(),
+        items: page.items,
+        next_cursor: page.next_cursor,
     }))
 }
 

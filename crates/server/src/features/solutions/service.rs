@@ -7,6 +7,7 @@ use crate::features::audit_log::{self as audit, Actor};
 use crate::state::AppState;
 use muster_domain::permission::{can, Capability};
 use muster_domain::solution::{self, SolutionRights};
+use muster_domain::AuditAction;
 use muster_domain::{names, GroupId, Invalid, OrgId, SolutionId, SolutionRole, UserId};
 use muster_store::solutions::{self, Removed, Solution, SolutionFields};
 use muster_store::{assignments, groups, members, Conn, StoreError};
@@ -172,7 +173,7 @@ pub async fn create(
         conn,
         org_id,
         actor,
-        "solution.created",
+        AuditAction::SolutionCreated,
         &checked.identifier,
         None,
         Some(json!({"name": checked.name, "identifier": checked.identifier})),
@@ -201,7 +202,7 @@ pub async fn update(
         conn,
         org_id,
         actor,
-        "solution.updated",
+        AuditAction::SolutionUpdated,
         &checked.identifier,
         Some(json!({"name": current.name, "identifier": current.identifier, "description": current.description})),
         Some(json!({"name": checked.name, "identifier": checked.identifier, "description": checked.description})),
@@ -227,7 +228,7 @@ pub async fn delete(
         conn,
         org_id,
         actor,
-        "solution.deleted",
+        AuditAction::SolutionDeleted,
         &current.identifier,
         Some(json!({
             "name": current.name,
@@ -285,7 +286,7 @@ pub async fn publish(
         conn,
         org_id,
         actor,
-        "solution.version_published",
+        AuditAction::SolutionVersionPublished,
         &current.identifier,
         None,
         Some(json!({"version": text})),
@@ -315,9 +316,9 @@ pub async fn assign(
         return Ok(());
     }
     let action = if before.is_some() {
-        "solution.role_changed"
+        AuditAction::SolutionRoleChanged
     } else {
-        "solution.assigned"
+        AuditAction::SolutionAssigned
     };
     audit::record(
         conn,
@@ -351,7 +352,7 @@ pub async fn unassign(
         conn,
         org_id,
         actor,
-        "solution.unassigned",
+        AuditAction::SolutionUnassigned,
         &member.email,
         Some(json!({"solution": current.identifier, "role": before})),
         None,
@@ -385,7 +386,7 @@ pub async fn create_group(
         conn,
         org_id,
         actor,
-        "solution.group_created",
+        AuditAction::SolutionGroupCreated,
         &current.identifier,
         None,
         Some(json!({"group": name})),
@@ -424,7 +425,7 @@ pub async fn delete_group(
         conn,
         org_id,
         actor,
-        "solution.group_deleted",
+        AuditAction::SolutionGroupDeleted,
         &current.identifier,
         Some(json!({"group": found.name, "members": found.members.len()})),
         None,
@@ -462,7 +463,7 @@ pub async fn add_to_group(
             conn,
             org_id,
             actor,
-            "solution.group_member_added",
+            AuditAction::SolutionGroupMemberAdded,
             &member.email,
             None,
             Some(json!({"solution": current.identifier, "group": found.name})),
@@ -491,7 +492,7 @@ pub async fn remove_from_group(
         conn,
         org_id,
         actor,
-        "solution.group_member_removed",
+        AuditAction::SolutionGroupMemberRemoved,
         &member.email,
         Some(json!({"solution": current.identifier, "group": found.name})),
         None,

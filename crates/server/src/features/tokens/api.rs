@@ -56,6 +56,8 @@ pub struct CreatedTokenView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenList {
     pub items: Vec<TokenView>,
+    /// Always null: a person has at most 50 tokens, one page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -77,6 +79,7 @@ pub async fn list_tokens(
     let items = muster_store::tokens::list_for_user(&mut conn, caller.user_id).await?;
     Ok(Json(TokenList {
         items: items.into_iter().map(TokenView::from).collect(),
+        next_cursor: None,
     }))
 }
 

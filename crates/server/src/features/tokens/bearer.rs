@@ -4,6 +4,7 @@ use crate::error::{AppError, AppResult};
 use crate::features::auth::{Caller, Via};
 use crate::state::AppState;
 use muster_domain::token::{self, PatSecret};
+use muster_domain::AuditAction;
 use muster_store::tokens;
 use muster_store::StoreError;
 use std::net::IpAddr;
@@ -53,7 +54,15 @@ pub async fn authenticate(state: &AppState, bearer: &str, ip: IpAddr) -> AppResu
         .await?;
         if wrote {
             let ip = Some(ip.to_string());
-            super::service::record(&mut tx, token.user_id, "token.used", &token, ip, now).await?;
+            super::service::record(
+                &mut tx,
+                token.user_id,
+                AuditAction::TokenUsed,
+                &token,
+                ip,
+                now,
+            )
+            .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         // Read again next time: the use is written, here or by a racing instance.

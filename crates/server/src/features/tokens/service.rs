@@ -6,6 +6,7 @@ use crate::error::{AppError, AppResult};
 use crate::features::audit_log::{self as audit, Actor};
 use crate::state::AppState;
 use muster_domain::token::PatSecret;
+use muster_domain::AuditAction;
 use muster_domain::{names, token, Invalid, TokenId, UserId};
 use muster_store::tokens::{self, NewToken, Token};
 use muster_store::{memberships, Conn, StoreError};
@@ -36,7 +37,15 @@ pub async fn create(
         )));
     }
     let (secret, created) = issue(&mut tx, state, user_id, &name).await?;
-    record(&mut tx, user_id, "token.created", &created, ip, state.now()).await?;
+    record(
+        &mut tx,
+        user_id,
+        AuditAction::TokenCreated,
+        &created,
+        ip,
+        state.now(),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok((secret, created))
 }
@@ -88,7 +97,15 @@ pub async fn extend(
         .ok_or(AppError::NotFound)?;
     found.lease_expires_at = token::lease_after_extend(found.lease_expires_at, now);
     tokens::set_lease(&mut tx, id, found.lease_expires_at).await?;
-    record(&mut tx, user_id, "token.extended", &found, ip, now).await?;
+    record(
+        &mut tx,
+        user_id,
+        AuditAction::TokenExtended,
+        &found,
+        ip,
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     state.token_cache.forget(id);
     Ok(found)
@@ -105,7 +122,15 @@ pub async fn delete(
         .await?
         .ok_or(AppError::NotFound)?;
     tokens::delete(&mut tx, id).await?;
-    record(&mut tx, user_id, "token.deleted", &found, ip, state.now()).await?;
+    record(
+        &mut tx,
+        user_id,
+        AuditAction::TokenDeleted,
+        &found,
+        ip,
+        state.now(),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     state.token_cache.forget(id);
     Ok(())
@@ -116,7 +141,7 @@ pub async fn delete(
 pub async fn record(
     conn: &mut Conn,
     user_id: UserId,
-    action: &str,
+    action: AuditAction,
     token: &Token,
     ip: Option<String>,
     now: OffsetDateTime,
