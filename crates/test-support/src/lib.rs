@@ -1,16 +1,19 @@
 //! `TestApp`: the real Muster server on port 0 with a fresh database (SQLite
 //! file or a new PostgreSQL database), a hand-moved clock, and helpers to set up
 //! people and organizations. `Browser`: headless Chromium over WebDriver.
+//! [`Html`]: a page to query with CSS selectors.
 //!
 //! Services a machine may lack are skipped with a visible `SKIPPED (reason)`
 //! line, unless `MUSTER_TEST_REQUIRE` (e.g. `postgres,browser`) says they are
 //! mandatory, as CI does.
 
 mod browser;
+mod html;
 pub mod postgres;
 mod smtp;
 
 pub use browser::Browser;
+pub use html::Html;
 pub use smtp::SmtpSink;
 
 use muster_domain::{Email, ManualClock, MembershipStatus, OrgId, OrgRole, UserId};
