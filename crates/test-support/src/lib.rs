@@ -1,7 +1,8 @@
 //! `TestApp`: the real Muster server on port 0 with a fresh database (SQLite
 //! file or a new PostgreSQL database), a hand-moved clock, and helpers to set up
 //! people and organizations. `Browser`: headless Chromium over WebDriver.
-//! [`Html`]: a page to query with CSS selectors.
+//! [`ui`]: the web UI through plain HTTP forms, with pages as [`Html`] to query
+//! with CSS selectors.
 //!
 //! Services a machine may lack are skipped with a visible `SKIPPED (reason)`
 //! line, unless `MUSTER_TEST_REQUIRE` (e.g. `postgres,browser`) says they are
@@ -11,10 +12,12 @@ mod browser;
 mod html;
 pub mod postgres;
 mod smtp;
+pub mod ui;
 
 pub use browser::Browser;
 pub use html::Html;
 pub use smtp::SmtpSink;
+pub use ui::csrf_field;
 
 use muster_domain::{Email, ManualClock, MembershipStatus, OrgId, OrgRole, UserId};
 use muster_server::auth::{password, pat};
@@ -364,17 +367,6 @@ pub fn invite_link(message: &str) -> Option<String> {
         .take_while(|c| !c.is_whitespace())
         .collect();
     link.contains("/invite/").then_some(link)
-}
-
-/// The value of the first hidden `csrf_token` field of a page.
-pub fn csrf_field(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("a csrf_token field") + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// Calls the API of a [`TestApp`] with one token; `path` starts at `/api/v1`.
