@@ -337,7 +337,9 @@ macro_rules! db_tests {
     };
 }
 
-/// The `.eml` files in the outbox of `app`, oldest first.
+/// The `.eml` files in the outbox of `app`, oldest first; none when there is
+/// no outbox directory. The server renames each message into place whole, so
+/// a listed message that cannot be read fails the test.
 pub fn outbox(app: &TestApp) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(app.data_dir.join("outbox")) else {
         return Vec::new();
@@ -346,9 +348,12 @@ pub fn outbox(app: &TestApp) -> Vec<String> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .filter_map(|p| {
-            let modified = std::fs::metadata(&p).and_then(|m| m.modified()).ok()?;
-            Some((modified, std::fs::read_to_string(&p).ok()?))
+        .map(|p| {
+            let read = || {
+                let modified = std::fs::metadata(&p)?.modified()?;
+                Ok::<_, std::io::Error>((modified, std::fs::read_to_string(&p)?))
+            };
+            read().unwrap_or_else(|e| panic!("a readable message {}: {e}", p.display()))
         })
         .collect();
     files.sort();
