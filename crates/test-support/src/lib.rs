@@ -2,18 +2,21 @@
 //! file or a new PostgreSQL database), a hand-moved clock, and helpers to set up
 //! people and organizations. `Browser`: headless Chromium over WebDriver.
 //! [`ui`]: the web UI through plain HTTP forms, with pages as [`Html`] to query
-//! with CSS selectors.
+//! with CSS selectors. [`muster_command`]: the `muster` binary with a clean
+//! environment.
 //!
 //! Services a machine may lack are skipped with a visible `SKIPPED (reason)`
 //! line, unless `MUSTER_TEST_REQUIRE` (e.g. `postgres,browser`) says they are
 //! mandatory, as CI does.
 
+mod bin;
 mod browser;
 mod html;
 pub mod postgres;
 mod smtp;
 pub mod ui;
 
+pub use bin::{free_port, muster_bare, muster_command};
 pub use browser::Browser;
 pub use html::Html;
 pub use smtp::SmtpSink;
