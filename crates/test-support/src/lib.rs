@@ -1,17 +1,26 @@
 //! `TestApp`: the real Muster server on port 0 with a fresh database (SQLite
 //! file or a new PostgreSQL database), a hand-moved clock, and helpers to set up
 //! people and organizations. `Browser`: headless Chromium over WebDriver.
+//! [`ui`]: the web UI through plain HTTP forms, with pages as [`Html`] to query
+//! with CSS selectors. [`muster_command`]: the `muster` binary with a clean
+//! environment.
 //!
 //! Services a machine may lack are skipped with a visible `SKIPPED (reason)`
 //! line, unless `MUSTER_TEST_REQUIRE` (e.g. `postgres,browser`) says they are
 //! mandatory, as CI does.
 
+mod bin;
 mod browser;
+mod html;
 pub mod postgres;
 mod smtp;
+pub mod ui;
 
+pub use bin::{free_port, muster_bare, muster_command};
 pub use browser::Browser;
+pub use html::Html;
 pub use smtp::SmtpSink;
+pub use ui::csrf_field;
 
 use muster_domain::{Email, ManualClock, MembershipStatus, OrgId, OrgRole, UserId};
 use muster_server::features::auth::password;
@@ -336,7 +345,9 @@ macro_rules! db_tests {
     };
 }
 
-/// The `.eml` files in the outbox of `app`, oldest first.
+/// The `.eml` files in the outbox of `app`, oldest first; none when there is
+/// no outbox directory. The server renames each message into place whole, so
+/// a listed message that cannot be read fails the test.
 pub fn outbox(app: &TestApp) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(app.data_dir.join("outbox")) else {
         return Vec::new();
@@ -345,9 +356,12 @@ pub fn outbox(app: &TestApp) -> Vec<String> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .filter_map(|p| {
-            let modified = std::fs::metadata(&p).and_then(|m| m.modified()).ok()?;
-            Some((modified, std::fs::read_to_string(&p).ok()?))
+        .map(|p| {
+            let read = || {
+                let modified = std::fs::metadata(&p)?.modified()?;
+                Ok::<_, std::io::Error>((modified, std::fs::read_to_string(&p)?))
+            };
+            read().unwrap_or_else(|e| panic!("a readable message {}: {e}", p.display()))
         })
         .collect();
     files.sort();
@@ -366,17 +380,6 @@ pub fn invite_link(message: &str) -> Option<String> {
         .take_while(|c| !c.is_whitespace())
         .collect();
     link.contains("/invite/").then_some(link)
-}
-
-/// The value of the first hidden `csrf_token` field of a page.
-pub fn csrf_field(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("a csrf_token field") + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// Calls the API of a [`TestApp`] with one token; `path` starts at `/api/v1`.

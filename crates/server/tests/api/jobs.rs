@@ -2,7 +2,7 @@ use muster_server::jobs::enqueue;
 use muster_server::mail::job::SendMail;
 use muster_server::mail::Mail;
 use muster_store::jobs::{self, JobStatus};
-use muster_test_support::{db_tests, TestApp};
+use muster_test_support::{db_tests, outbox, TestApp};
 use std::collections::HashSet;
 use time::Duration;
 
@@ -24,18 +24,6 @@ fn mail(subject: &str) -> SendMail {
     }
 }
 
-fn outbox_files(app: &TestApp) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(app.data_dir.join("outbox")) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .map(|p| std::fs::read_to_string(p).expect("a readable message"))
-        .collect()
-}
-
 async fn a_job_in_a_rolled_back_transaction_never_runs(app: TestApp) {
     let now = app.clock_now();
     let mut tx = app.store().begin().await.expect("tx");
@@ -50,7 +38,7 @@ async fn a_job_in_a_rolled_back_transaction_never_runs(app: TestApp) {
     tx.commit().await.expect("commit");
 
     assert_eq!(app.worker().run_until_idle().await.expect("jobs run"), 1);
-    let files = outbox_files(&app);
+    let files = outbox(&app);
     assert_eq!(files.len(), 1);
     assert!(files[0].contains("Subject: Committed"), "{}", files[0]);
     assert!(files[0].contains("To: ada@example.com"));
@@ -99,7 +87,7 @@ async fn a_failing_job_is_retried_with_backoff(app: TestApp) {
     assert_eq!(worker.run_until_idle().await.expect("run"), 1);
     let job = jobs::find(&mut conn, id).await.expect("the job");
     assert_eq!((job.status, job.attempts), (JobStatus::Succeeded, 3));
-    assert_eq!(outbox_files(&app).len(), 1);
+    assert_eq!(outbox(&app).len(), 1);
 }
 
 async fn the_running_worker_delivers_and_stops_cleanly(app: TestApp) {
@@ -115,7 +103,7 @@ async fn the_running_worker_delivers_and_stops_cleanly(app: TestApp) {
     tx.commit().await.expect("commit");
     let mut delivered = false;
     for _ in 0..200 {
-        if !outbox_files(&app).is_empty() {
+        if !outbox(&app).is_empty() {
             delivered = true;
             break;
         }

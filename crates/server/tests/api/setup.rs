@@ -1,4 +1,5 @@
 use muster_server::startup::setup_link;
+use muster_test_support::ui::{page, post, submit};
 use muster_test_support::{csrf_field, db_tests, TestApp};
 
 db_tests!(the_setup_link_creates_the_first_organization_once);
@@ -14,82 +15,80 @@ async fn the_setup_link_creates_the_first_organization_once(app: TestApp) {
         .to_owned();
     assert!(path.starts_with("/setup/"));
     let client = app.client();
-    let page = client.get(app.url(&path)).send().await.expect("setup page");
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.expect("html");
-    assert!(html.contains("Set up Muster"));
-    let csrf = csrf_field(&html);
+    let (status, form) = page(&client, app.url(&path)).await;
+    assert_eq!(status, 200);
+    assert_eq!(form.text_of("h1"), "Set up Muster");
+    let csrf = csrf_field(&form);
 
     // Without the form token the post is refused.
-    let forged = client
-        .post(app.url(&path))
-        .form(&[("csrf_token", "forged"), ("org_name", "Acme")])
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(forged.status(), 403);
+    let (status, _) = post(
+        &client,
+        app.url(&path),
+        &[("csrf_token", "forged"), ("org_name", "Acme")],
+    )
+    .await;
+    assert_eq!(status, 403);
 
     // Invalid fields are shown next to the fields, and what was typed is kept.
-    let invalid = client
-        .post(app.url(&path))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
+    let (status, invalid) = submit(
+        &client,
+        app.url(&path),
+        &[
+            ("csrf_token", &csrf),
             ("org_name", "Acme"),
             ("first_name", "Ada"),
             ("last_name", "Lovelace"),
             ("email", "not-an-email"),
             ("password", "short"),
-        ])
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(invalid.status(), 422);
-    let html = invalid.text().await.expect("html");
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    let error = |field: &str| {
+        invalid
+            .field_error(field)
+            .unwrap_or_else(|| panic!("an error next to {field}: {invalid}"))
+    };
     assert!(
-        html.contains("enter an email address like name@example.com"),
-        "{html}"
+        error("email").contains("enter an email address like name@example.com"),
+        "{invalid}"
     );
-    assert!(html.contains("use at least 10 characters"));
-    assert!(html.contains("value=\"Lovelace\""));
+    assert!(
+        error("password").contains("use at least 10 characters"),
+        "{invalid}"
+    );
+    assert_eq!(
+        invalid.attr("input[name=last_name]", "value").as_deref(),
+        Some("Lovelace")
+    );
 
-    let done = client
-        .post(app.url(&path))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
+    let (status, target) = post(
+        &client,
+        app.url(&path),
+        &[
+            ("csrf_token", &csrf),
             ("org_name", "Acme"),
             ("first_name", "Ada"),
             ("last_name", "Lovelace"),
             ("email", "ada@example.com"),
             ("password", "a long enough password"),
-        ])
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(done.status(), 303);
-    let target = done.headers()["location"]
-        .to_str()
-        .expect("a location")
-        .to_owned();
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
     assert!(
         target.starts_with("/orgs/") && target.ends_with("/overview"),
         "{target}"
     );
-    let overview = client.get(app.url(&target)).send().await.expect("overview");
-    assert_eq!(overview.status(), 200);
-    let html = overview.text().await.expect("html");
-    assert!(
-        html.contains("Acme") && html.contains("Ada Lovelace"),
-        "{html}"
-    );
+    let (status, overview) = page(&client, app.url(&target)).await;
+    assert_eq!(status, 200);
+    assert_eq!(overview.text_of("nav.sidebar .org-name"), "Acme");
+    assert_eq!(overview.text_of(".user-menu .user-name"), "Ada Lovelace");
 
     // Used once: the link now explains itself and creates nothing.
-    let again = client.get(app.url(&path)).send().await.expect("setup page");
-    assert_eq!(again.status(), 404);
-    assert!(again
-        .text()
-        .await
-        .expect("html")
-        .contains("no longer valid"));
+    let (status, again) = page(&client, app.url(&path)).await;
+    assert_eq!(status, 404);
+    assert_eq!(again.text_of("h1"), "This setup link is no longer valid");
     assert!(
         setup_link(&app.state).await.expect("query").is_none(),
         "no new link once an organization exists"

@@ -1,5 +1,6 @@
 use muster_domain::OrgRole;
-use muster_test_support::{csrf_field, db_tests, TestApp, PASSWORD};
+use muster_test_support::ui::{page, post, submit};
+use muster_test_support::{csrf_field, db_tests, Html, TestApp, PASSWORD};
 
 db_tests!(
     pages_need_a_session_and_send_security_headers,
@@ -24,12 +25,12 @@ async fn pages_need_a_session_and_send_security_headers(app: TestApp) {
         deep.headers()["location"],
         format!("/signin?next=/orgs/{org}/overview").as_str()
     );
-    let page = client
+    let signin = client
         .get(app.url("/signin"))
         .send()
         .await
         .expect("sign-in page");
-    let headers = page.headers();
+    let headers = signin.headers();
     let csp = headers["content-security-policy"].to_str().expect("csp");
     assert!(
         csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
@@ -39,60 +40,54 @@ async fn pages_need_a_session_and_send_security_headers(app: TestApp) {
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert!(headers.contains_key("referrer-policy"));
-    let html = page.text().await.expect("html");
+    // About the markup itself: scripts come only from files (the CSP allows no other).
+    let html = signin.text().await.expect("html");
     assert!(!html.contains("<script>"), "no inline script");
 }
 
 async fn signing_in_through_the_form_opens_the_default_organization(app: TestApp) {
     let (org, _) = app.create_org("Acme", "ada@example.com").await;
     let client = app.client();
-    let page = client
-        .get(app.url("/signin"))
-        .send()
-        .await
-        .expect("sign-in page");
-    let csrf = csrf_field(&page.text().await.expect("html"));
-    let wrong = client
-        .post(app.url("/signin"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
+    let (_, signin) = page(&client, app.url("/signin")).await;
+    let csrf = csrf_field(&signin);
+    let (status, wrong) = submit(
+        &client,
+        app.url("/signin"),
+        &[
+            ("csrf_token", &csrf),
             ("email", "ada@example.com"),
             ("password", "wrong"),
-        ])
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(wrong.status(), 401);
-    assert!(wrong
-        .text()
-        .await
-        .expect("html")
-        .contains("the email or password is not correct"));
+        ],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(
+        wrong
+            .text_of("#form-error[role=alert]")
+            .contains("the email or password is not correct"),
+        "{wrong}"
+    );
 
     // The same browser signs in with the right password.
-    let retry = client
-        .post(app.url("/signin"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
+    let (status, _) = post(
+        &client,
+        app.url("/signin"),
+        &[
+            ("csrf_token", &csrf),
             ("email", "ada@example.com"),
             ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(retry.status(), 303);
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
     let home = client.get(app.url("/")).send().await.expect("home");
     assert_eq!(
         home.headers()["location"],
         format!("/orgs/{org}/overview").as_str()
     );
-    let overview = client
-        .get(app.url(&format!("/orgs/{org}/overview")))
-        .send()
-        .await
-        .expect("overview");
-    let html = overview.text().await.expect("html");
-    for nav in [
+    let (_, overview) = page(&client, app.url(&format!("/orgs/{org}/overview"))).await;
+    let nav = overview.select("nav.sidebar ul.nav a");
+    for item in [
         "Users",
         "Solutions",
         "Notifications",
@@ -100,31 +95,26 @@ async fn signing_in_through_the_form_opens_the_default_organization(app: TestApp
         "Troubleshooting",
         "Organization settings",
         "Audit log",
-        "My profile",
-        "Logout",
     ] {
-        assert!(html.contains(nav), "the layout shows {nav}");
+        assert!(
+            nav.iter().any(|a| a == item),
+            "the menu shows {item}: {nav:?}"
+        );
     }
-    let solutions = client
-        .get(app.url(&format!("/orgs/{org}/solutions")))
-        .send()
-        .await
-        .expect("solutions");
-    assert!(solutions
-        .text()
-        .await
-        .expect("html")
-        .contains("No solutions yet"));
-    let notifications = client
-        .get(app.url(&format!("/orgs/{org}/notifications")))
-        .send()
-        .await
-        .expect("notifications");
-    assert!(notifications
-        .text()
-        .await
-        .expect("html")
-        .contains("This page is not built yet"));
+    assert_eq!(overview.text_of(".user-menu a[href=\"/me\"]"), "My profile");
+    assert_eq!(overview.text_of(".user-menu button#sign-out"), "Logout");
+    let (_, solutions) = page(&client, app.url(&format!("/orgs/{org}/solutions"))).await;
+    assert!(
+        solutions
+            .text_of("table.solutions td#no-solutions")
+            .starts_with("No solutions yet"),
+        "{solutions}"
+    );
+    let (_, notifications) = page(&client, app.url(&format!("/orgs/{org}/notifications"))).await;
+    assert_eq!(
+        notifications.text_of("main .notice strong"),
+        "This page is not built yet."
+    );
 }
 
 async fn members_with_only_the_user_role_see_why_they_cannot_enter(app: TestApp) {
@@ -133,16 +123,20 @@ async fn members_with_only_the_user_role_see_why_they_cannot_enter(app: TestApp)
     let client = app.form_session("bob@example.com").await;
     let home = client.get(app.url("/")).send().await.expect("home");
     assert_eq!(home.headers()["location"], "/no-access");
-    let page = client
-        .get(app.url("/no-access"))
-        .send()
-        .await
-        .expect("no access");
-    assert_eq!(page.status(), 403);
-    let html = page.text().await.expect("html");
+    let (status, no_access) = page(&client, app.url("/no-access")).await;
+    assert_eq!(status, 403);
+    let paragraphs = no_access.select("main.card p");
     assert!(
-        html.contains("owners, admins and creators") && html.contains("Acme (User)"),
-        "{html}"
+        paragraphs
+            .iter()
+            .any(|p| p.contains("owners, admins and creators")),
+        "{paragraphs:?}"
+    );
+    assert!(
+        paragraphs
+            .iter()
+            .any(|p| p == "Your organizations: Acme (User)."),
+        "{paragraphs:?}"
     );
     let direct = client
         .get(app.url(&format!("/orgs/{org}/overview")))
@@ -157,48 +151,41 @@ async fn members_with_only_the_user_role_see_why_they_cannot_enter(app: TestApp)
 async fn forms_without_the_session_token_are_refused(app: TestApp) {
     app.create_org("Acme", "ada@example.com").await;
     let client = app.form_session("ada@example.com").await;
-    let forged = client
-        .post(app.url("/me/theme"))
-        .form(&[("csrf_token", "forged"), ("theme", "dark")])
-        .send()
-        .await
-        .expect("theme");
-    assert_eq!(forged.status(), 403);
-    let page = client.get(app.url("/me")).send().await.expect("profile");
-    let html = page.text().await.expect("html");
-    assert!(html.contains("data-theme=\"system\""));
-    let csrf = csrf_field(&html);
-    let changed = client
-        .post(app.url("/me/theme"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
+    let (status, _) = post(
+        &client,
+        app.url("/me/theme"),
+        &[("csrf_token", "forged"), ("theme", "dark")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let theme = |page: &Html| page.attr("html", "data-theme");
+    let (_, profile) = page(&client, app.url("/me")).await;
+    assert_eq!(theme(&profile).as_deref(), Some("system"));
+    let csrf = csrf_field(&profile);
+    let (_, to) = post(
+        &client,
+        app.url("/me/theme"),
+        &[
+            ("csrf_token", &csrf),
             ("theme", "dark"),
             ("return_to", "/me"),
-        ])
-        .send()
-        .await
-        .expect("theme");
-    assert_eq!(changed.headers()["location"], "/me");
-    let html = client
-        .get(app.url("/me"))
-        .send()
-        .await
-        .expect("profile")
-        .text()
-        .await
-        .expect("html");
-    assert!(html.contains("data-theme=\"dark\""));
-    let offsite = client
-        .post(app.url("/me/theme"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(to, "/me");
+    let (_, profile) = page(&client, app.url("/me")).await;
+    assert_eq!(theme(&profile).as_deref(), Some("dark"));
+    let (_, to) = post(
+        &client,
+        app.url("/me/theme"),
+        &[
+            ("csrf_token", &csrf),
             ("theme", "light"),
             ("return_to", "//evil.example"),
-        ])
-        .send()
-        .await
-        .expect("theme");
-    assert_eq!(offsite.headers()["location"], "/");
+        ],
+    )
+    .await;
+    assert_eq!(to, "/");
 }
 
 async fn pages_follow_the_role(app: TestApp) {
@@ -206,16 +193,14 @@ async fn pages_follow_the_role(app: TestApp) {
     app.member(org, "carl@example.com", OrgRole::Creator).await;
     let (other, _) = app.create_org("Globex", "grace@example.com").await;
     let client = app.form_session("carl@example.com").await;
-    let overview = client
-        .get(app.url(&format!("/orgs/{org}/overview")))
-        .send()
-        .await
-        .expect("overview");
-    let html = overview.text().await.expect("html");
-    assert!(html.contains(">Users<"), "{html}");
+    let (_, overview) = page(&client, app.url(&format!("/orgs/{org}/overview"))).await;
     assert!(
-        !html.contains(">Audit log<") && !html.contains(">Organization settings<"),
-        "{html}"
+        overview.has_text("nav.sidebar ul.nav a", "Users"),
+        "{overview}"
+    );
+    assert!(
+        !overview.has_text("*", "Audit log") && !overview.has_text("*", "Organization settings"),
+        "{overview}"
     );
     let settings = client
         .get(app.url(&format!("/orgs/{org}/settings")))
@@ -223,11 +208,7 @@ async fn pages_follow_the_role(app: TestApp) {
         .await
         .expect("settings");
     assert_eq!(settings.status(), 403);
-    let foreign = client
-        .get(app.url(&format!("/orgs/{other}/overview")))
-        .send()
-        .await
-        .expect("other org");
-    assert_eq!(foreign.status(), 404);
-    assert!(!foreign.text().await.expect("html").contains("Globex"));
+    let (status, foreign) = page(&client, app.url(&format!("/orgs/{other}/overview"))).await;
+    assert_eq!(status, 404);
+    assert!(!foreign.mentions("Globex"), "{foreign}");
 }

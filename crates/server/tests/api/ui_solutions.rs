@@ -3,6 +3,7 @@
 
 use crate::json;
 use muster_domain::{MembershipStatus, OrgRole};
+use muster_test_support::ui::{page, post, submit};
 use muster_test_support::{csrf_field, db_tests, TestApp};
 use serde_json::{json, Value};
 
@@ -11,25 +12,6 @@ db_tests!(
     a_member_gets_several_solutions_at_once,
     my_profile_sets_the_default_and_leaves_an_organization,
 );
-
-async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
-    let response = client.get(url).send().await.expect("page");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("html"))
-}
-
-/// Posts a form; returns the status and where it redirects to.
-async fn post(client: &reqwest::Client, url: String, form: &[(&str, &str)]) -> (u16, String) {
-    let response = client.post(url).form(form).send().await.expect("post");
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (status, location)
-}
 
 async fn solution(app: &TestApp, token: &str, org: muster_domain::OrgId, name: &str) -> Value {
     json(
@@ -54,7 +36,7 @@ async fn solution_pages_follow_what_each_role_may_do(app: TestApp) {
     let (status, list) = page(&carl, app.url(&format!("/orgs/{org}/solutions"))).await;
     assert_eq!(status, 200);
     assert!(
-        !list.contains("Hidden"),
+        !list.mentions("Hidden"),
         "a creator sees only their solutions"
     );
     let hidden_page = format!(
@@ -66,22 +48,21 @@ async fn solution_pages_follow_what_each_role_may_do(app: TestApp) {
     // Creating through the form: a mistake is shown next to its field.
     let (_, form) = page(&carl, app.url(&format!("/orgs/{org}/solutions/new"))).await;
     let csrf = csrf_field(&form);
-    let response = carl
-        .post(app.url(&format!("/orgs/{org}/solutions")))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
+    let (status, refused) = submit(
+        &carl,
+        app.url(&format!("/orgs/{org}/solutions")),
+        &[
+            ("csrf_token", &csrf),
             ("name", "Routes"),
             ("identifier", "Bad Slug"),
-        ])
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(response.status(), 422);
-    assert!(response
-        .text()
-        .await
-        .expect("html")
-        .contains("id=\"identifier-error\""));
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    let error = refused
+        .field_error("identifier")
+        .expect("an error next to the identifier");
+    assert_eq!(refused.text_of("#identifier-error"), error);
     let (status, created) = post(
         &carl,
         app.url(&format!("/orgs/{org}/solutions")),
@@ -90,9 +71,12 @@ async fn solution_pages_follow_what_each_role_may_do(app: TestApp) {
     .await;
     assert_eq!(status, 303);
     let (_, detail) = page(&carl, app.url(&created)).await;
-    assert!(detail.contains("You are its owner"));
+    assert_eq!(
+        detail.text_of("#notice"),
+        "The solution was created. You are its owner."
+    );
     assert!(
-        detail.contains("id=\"tab-settings\""),
+        detail.has("nav.tabs a#tab-settings"),
         "the owner may edit and delete"
     );
 
@@ -112,7 +96,7 @@ async fn solution_pages_follow_what_each_role_may_do(app: TestApp) {
     )
     .await;
     let (_, versions) = page(&carl, app.url(&to)).await;
-    assert!(versions.contains("Version 1.0.0 was published."));
+    assert_eq!(versions.text_of("#notice"), "Version 1.0.0 was published.");
 
     // A forged form changes nothing.
     let (status, _) = post(
@@ -159,8 +143,11 @@ async fn a_member_gets_several_solutions_at_once(app: TestApp) {
     let admin = app.form_session("ada@example.com").await;
     let user_page = format!("/orgs/{org}/users/{bob}");
     let (_, detail) = page(&admin, app.url(&user_page)).await;
-    assert!(detail.contains("No solutions are assigned."));
-    assert!(detail.contains("id=\"add-solutions\""));
+    assert_eq!(
+        detail.select("table.member-solutions tbody td"),
+        ["No solutions are assigned."]
+    );
+    assert!(detail.has("a#add-solutions"), "{detail}");
 
     let (_, panel) = page(&admin, app.url(&format!("{user_page}/solutions"))).await;
     let csrf = csrf_field(&panel);
@@ -181,9 +168,10 @@ async fn a_member_gets_several_solutions_at_once(app: TestApp) {
     .await;
     assert_eq!(status, 303);
     let (_, detail) = page(&admin, app.url(&to)).await;
-    assert!(detail.contains("2 solutions were added."));
-    assert!(
-        detail.contains("data-solution=\"Routes\"") && detail.contains("data-solution=\"Stock\"")
+    assert_eq!(detail.text_of("#notice"), "2 solutions were added.");
+    assert_eq!(
+        detail.attrs("table.member-solutions tr", "data-solution"),
+        ["Routes", "Stock"]
     );
     let member = json(
         app.api(&token)
@@ -214,21 +202,20 @@ async fn a_member_gets_several_solutions_at_once(app: TestApp) {
     .await;
     assert!(to.starts_with(&user_page), "{to}");
     let (_, detail) = page(&admin, app.url(&to)).await;
-    assert!(detail.contains("The solution role is now deny."));
+    assert_eq!(detail.text_of("#notice"), "The solution role is now deny.");
 
     // Nothing ticked: refused, next to the form.
-    let response = admin
-        .post(app.url(&format!("{user_page}/solutions")))
-        .form(&[("csrf_token", csrf.as_str()), ("role", "user")])
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(response.status(), 422);
-    assert!(response
-        .text()
-        .await
-        .expect("html")
-        .contains("Tick at least one solution."));
+    let (status, refused) = submit(
+        &admin,
+        app.url(&format!("{user_page}/solutions")),
+        &[("csrf_token", &csrf), ("role", "user")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        refused.text_of("#form-error"),
+        "Tick at least one solution."
+    );
 
     // The Users list shows the solutions and filters by one.
     let (_, list) = page(
@@ -236,9 +223,14 @@ async fn a_member_gets_several_solutions_at_once(app: TestApp) {
         app.url(&format!("/orgs/{org}/users?solution={}", ids[1])),
     )
     .await;
-    assert!(list.contains("Routes, Stock"), "{list}");
+    let rows = list.rows("table.members tbody tr[data-email]");
     // Ada created both (she is their owner), Bob was given them.
-    assert_eq!(list.matches("<tr data-email=").count(), 2, "{list}");
+    assert_eq!(rows.len(), 2, "{list}");
+    let bob_row = rows
+        .iter()
+        .find(|cells| cells[1] == "bob@example.com")
+        .expect("Bob's row");
+    assert_eq!(bob_row[3], "Routes, Stock", "the Solutions column");
 }
 
 async fn my_profile_sets_the_default_and_leaves_an_organization(app: TestApp) {
@@ -248,7 +240,7 @@ async fn my_profile_sets_the_default_and_leaves_an_organization(app: TestApp) {
         .await;
     let client = app.form_session("ada@example.com").await;
     let (_, profile) = page(&client, app.url("/me")).await;
-    assert!(profile.contains("data-org=\"Globex\""));
+    assert!(profile.has("#org-list tr[data-org=Globex]"), "{profile}");
     let csrf = csrf_field(&profile);
 
     let (_, to) = post(
@@ -269,7 +261,10 @@ async fn my_profile_sets_the_default_and_leaves_an_organization(app: TestApp) {
     )
     .await;
     let (_, refused) = page(&client, app.url(&to)).await;
-    assert!(refused.contains("id=\"profile-error\""), "{refused}");
+    assert!(
+        !refused.text_of("p.form-error#profile-error").is_empty(),
+        "{refused}"
+    );
     // Without the box ticked nothing happens either.
     let (_, to) = post(
         &client,
@@ -285,8 +280,11 @@ async fn my_profile_sets_the_default_and_leaves_an_organization(app: TestApp) {
     )
     .await;
     let (_, left) = page(&client, app.url(&to)).await;
-    assert!(left.contains("You left the organization."));
-    assert!(!left.contains("data-org=\"Globex\""));
+    assert_eq!(
+        left.text_of(".notice[role=status]"),
+        "You left the organization."
+    );
+    assert!(!left.has("[data-org=Globex]"), "{left}");
     let me = json(app.api(&app.token(ada).await).get("/api/v1/me").await, 200).await;
     assert_eq!(
         me["default_org_id"],

@@ -2,7 +2,8 @@
 
 use crate::json;
 use muster_domain::OrgRole;
-use muster_test_support::{csrf_field, db_tests, TestApp};
+use muster_test_support::ui::{follow, page, submit};
+use muster_test_support::{csrf_field, db_tests, Html, TestApp};
 use time::Duration;
 
 db_tests!(
@@ -11,45 +12,12 @@ db_tests!(
     token_pages_refuse_strangers_and_forged_forms,
 );
 
-async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
-    let response = client.get(url).send().await.expect("page");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("html"))
-}
-
-async fn submit(client: &reqwest::Client, url: String, form: &[(&str, &str)]) -> (u16, String) {
-    let response = client.post(url).form(form).send().await.expect("submit");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("html"))
-}
-
-/// Follows the redirect after a form, as a browser does.
-async fn follow(app: &TestApp, client: &reqwest::Client, response: reqwest::Response) -> String {
-    assert_eq!(response.status(), 303);
-    let to = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .expect("a Location")
-        .to_owned();
-    page(client, app.url(&to)).await.1
-}
-
-/// The text between `<code id="token-secret" class="secret">` and `</code>`.
-fn secret_in(html: &str) -> String {
-    html.split("id=\"token-secret\" class=\"secret\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</code>").next())
-        .expect("the secret is on the page")
-        .to_owned()
-}
-
 async fn a_token_is_added_shown_once_extended_and_deleted(app: TestApp) {
     app.create_org("Acme", "ada@example.com").await;
     let client = app.form_session("ada@example.com").await;
     let (status, profile) = page(&client, app.url("/me")).await;
     assert_eq!(status, 200);
-    assert!(profile.contains("You have no tokens."));
+    assert_eq!(profile.text_of("#no-tokens"), "You have no tokens.");
 
     let (_, form) = page(&client, app.url("/me/tokens/new")).await;
     let csrf = csrf_field(&form);
@@ -60,7 +28,10 @@ async fn a_token_is_added_shown_once_extended_and_deleted(app: TestApp) {
     )
     .await;
     assert_eq!(status, 422);
-    assert!(refused.contains("id=\"name-error\""), "{refused}");
+    let error = refused
+        .field_error("name")
+        .expect("an error next to the name");
+    assert_eq!(refused.text_of("#name-error"), error);
 
     let (status, created) = submit(
         &client,
@@ -69,46 +40,59 @@ async fn a_token_is_added_shown_once_extended_and_deleted(app: TestApp) {
     )
     .await;
     assert_eq!(status, 201);
-    assert!(created.contains("shown only this once"));
-    let secret = secret_in(&created);
-    assert!(created.contains(&format!("data-copy=\"{secret}\"")));
+    assert!(
+        created
+            .text_of(".notice[role=alert]")
+            .contains("shown only this once"),
+        "{created}"
+    );
+    let secret = created.text_of("code#token-secret");
+    assert!(secret.starts_with("mst_pat_"), "{secret}");
+    assert_eq!(
+        created.attr("#copy-token", "data-copy").as_deref(),
+        Some(secret.as_str()),
+        "the copy button copies the secret"
+    );
     let me = json(app.api(&secret).get("/api/v1/me").await, 200).await;
     assert_eq!(me["email"], "ada@example.com");
 
     // The profile lists it by name and prefix, never with the secret.
     let (_, profile) = page(&client, app.url("/me")).await;
-    assert!(profile.contains("Nightly export"));
-    assert!(profile.contains(&format!("<code>{}…</code>", &secret[..12])));
-    assert!(!profile.contains(&secret));
+    let rows = profile.rows("#token-list tbody tr");
+    assert_eq!(rows.len(), 1, "{profile}");
+    assert_eq!(rows[0][0], "Nightly export");
+    assert_eq!(rows[0][1], format!("{}…", &secret[..12]));
+    assert!(!profile.mentions(&secret), "the secret is not shown again");
     let detail = profile
-        .split("href=\"")
-        .find(|part| part.starts_with("/me/tokens/0"))
-        .and_then(|part| part.split('"').next())
+        .attr("#token-list tbody a", "href")
         .expect("a link to the token");
+    assert!(detail.starts_with("/me/tokens/"), "{detail}");
+    let detail = detail.as_str();
 
     let (_, panel) = page(&client, app.url(detail)).await;
-    assert!(!panel.contains(&secret));
-    let lease_before = panel
-        .split("id=\"token-lease\">")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .expect("the lease date")
-        .to_owned();
+    assert!(!panel.mentions(&secret));
+    let lease_of = |panel: &Html| {
+        panel
+            .text_of("#token-lease")
+            .split(' ')
+            .next()
+            .expect("the lease date")
+            .to_owned()
+    };
+    let lease_before = lease_of(&panel);
     let response = client
         .post(app.url(&format!("{detail}/extend")))
         .form(&[("csrf_token", csrf.as_str())])
         .send()
         .await
         .expect("extend");
-    let text = follow(&app, &client, response).await;
-    assert!(text.contains("extended by 14 days"));
+    let extended = follow(&app, &client, response).await;
+    assert_eq!(
+        extended.text_of(".notice[role=status]"),
+        "The token's lease was extended by 14 days."
+    );
     let (_, panel) = page(&client, app.url(detail)).await;
-    let lease_after = panel
-        .split("id=\"token-lease\">")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .expect("the lease date")
-        .to_owned();
+    let lease_after = lease_of(&panel);
     let parse = |s: &str| {
         time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
             .expect("a date")
@@ -126,7 +110,10 @@ async fn a_token_is_added_shown_once_extended_and_deleted(app: TestApp) {
     )
     .await;
     assert_eq!(status, 422);
-    assert!(unconfirmed.contains("id=\"confirm-error\""));
+    let error = unconfirmed
+        .field_error("confirm")
+        .expect("an error next to the box");
+    assert_eq!(unconfirmed.text_of("#confirm-error"), error);
     json(app.api(&secret).get("/api/v1/me").await, 200).await;
     let response = client
         .post(app.url(&format!("{detail}/delete")))
@@ -135,8 +122,11 @@ async fn a_token_is_added_shown_once_extended_and_deleted(app: TestApp) {
         .await
         .expect("delete");
     let after = follow(&app, &client, response).await;
-    assert!(after.contains("no longer works"));
-    assert!(after.contains("You have no tokens."));
+    assert_eq!(
+        after.text_of(".notice[role=status]"),
+        "The token was deleted. It no longer works."
+    );
+    assert_eq!(after.text_of("#no-tokens"), "You have no tokens.");
     assert_eq!(
         app.api(&secret).get("/api/v1/me").await.status(),
         401,
@@ -149,21 +139,28 @@ async fn tokens_close_to_expiry_are_highlighted(app: TestApp) {
     app.token(ada).await;
     let client = app.form_session("ada@example.com").await;
     let (_, fresh) = page(&client, app.url("/me")).await;
-    assert!(!fresh.contains("class=\"warn\""));
+    assert!(!fresh.has("tr.warn"), "{fresh}");
+    let lease = fresh.text_of("#token-list td.lease");
     assert!(
-        fresh.contains("in 6 months") || fresh.contains("in 5 months"),
-        "{fresh}"
+        lease.starts_with("in 6 months") || lease.starts_with("in 5 months"),
+        "{lease}"
     );
     // Six months less three days later, unused: three days of lease left.
     app.clock.advance(Duration::days(178));
     let client = app.form_session("ada@example.com").await;
     let (_, soon) = page(&client, app.url("/me")).await;
-    assert!(soon.contains("<tr class=\"warn\">"), "{soon}");
-    assert!(soon.contains("expires soon"));
+    assert!(soon.has("#token-list tbody tr.warn"), "{soon}");
+    assert_eq!(
+        soon.text_of("#token-list tr.warn td.lease strong"),
+        "expires soon"
+    );
     app.clock.advance(Duration::days(10));
     let client = app.form_session("ada@example.com").await;
     let (_, gone) = page(&client, app.url("/me")).await;
-    assert!(gone.contains("<strong>expired</strong>"));
+    assert_eq!(
+        gone.text_of("#token-list tr.warn td.lease strong"),
+        "expired"
+    );
 }
 
 async fn token_pages_refuse_strangers_and_forged_forms(app: TestApp) {

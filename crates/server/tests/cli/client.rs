@@ -2,7 +2,7 @@
 //! person at a terminal sees, and the exit codes scripts rely on.
 
 use muster_domain::OrgRole;
-use muster_test_support::{Db, TestApp};
+use muster_test_support::{muster_bare, Db, TestApp};
 use serde_json::Value;
 
 struct Run {
@@ -13,9 +13,7 @@ struct Run {
 
 /// Runs `muster ARGS` with the server and token in the environment.
 async fn muster(app: &TestApp, token: &str, args: &[&str]) -> Run {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_muster"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    let output = tokio::process::Command::from(muster_bare(crate::MUSTER))
         .env("MUSTER_SERVER", app.url(""))
         .env("MUSTER_TOKEN", token)
         .args(args)
@@ -100,8 +98,7 @@ async fn users_list_disable_enable_remove() {
         "{}",
         run.stderr
     );
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_muster"))
-        .env_clear()
+    let output = tokio::process::Command::from(muster_bare(crate::MUSTER))
         .env("MUSTER_TOKEN", &token)
         .args(["--server", "http://127.0.0.1:9", "users", "list"])
         .output()

@@ -3,25 +3,17 @@
 
 mod client;
 
+use muster_test_support::{free_port, muster_command};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn muster(data_dir: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_muster"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("MUSTER_DATA_DIR", data_dir)
-        .env("MUSTER_CONFIG", data_dir.join("muster.toml"))
-        .env("MUSTER_LOG", "warn");
-    command
-}
+const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
 
 #[test]
 fn a_wrong_setting_fails_with_one_line_naming_it() {
     let dir = tempfile::tempdir().expect("a directory");
-    let output = muster(dir.path())
+    let output = muster_command(MUSTER, dir.path())
         .env("MUSTER_LISTEN", "everywhere")
         .arg("migrate")
         .output()
@@ -31,7 +23,7 @@ fn a_wrong_setting_fails_with_one_line_naming_it() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("MUSTER_LISTEN"), "{stderr}");
 
-    let output = muster(dir.path())
+    let output = muster_command(MUSTER, dir.path())
         .env("DATABASE_URL", "mysql://x")
         .arg("migrate")
         .output()
@@ -43,7 +35,7 @@ fn a_wrong_setting_fails_with_one_line_naming_it() {
 #[test]
 fn create_owner_then_a_token_that_authenticates() {
     let dir = tempfile::tempdir().expect("a directory");
-    let migrate = muster(dir.path())
+    let migrate = muster_command(MUSTER, dir.path())
         .arg("migrate")
         .output()
         .expect("muster runs");
@@ -54,7 +46,7 @@ fn create_owner_then_a_token_that_authenticates() {
     );
     assert!(dir.path().join("muster.db").exists());
 
-    let mut create = muster(dir.path())
+    let mut create = muster_command(MUSTER, dir.path())
         .args([
             "admin",
             "create-owner",
@@ -89,7 +81,7 @@ fn create_owner_then_a_token_that_authenticates() {
     );
     assert!(String::from_utf8_lossy(&created.stdout).contains("Acme"));
 
-    let token = muster(dir.path())
+    let token = muster_command(MUSTER, dir.path())
         .args([
             "token",
             "create",
@@ -112,7 +104,7 @@ fn create_owner_then_a_token_that_authenticates() {
         "only the token is printed: {token:?}"
     );
 
-    let unknown = muster(dir.path())
+    let unknown = muster_command(MUSTER, dir.path())
         .args([
             "token",
             "create",
@@ -128,11 +120,8 @@ fn create_owner_then_a_token_that_authenticates() {
 
     // The server started by the binary accepts the token; no setup link once an
     // organization exists; SIGTERM stops it cleanly.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a port")
-        .port();
-    let mut server = muster(dir.path())
+    let port = free_port();
+    let mut server = muster_command(MUSTER, dir.path())
         .env("MUSTER_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -183,11 +172,8 @@ fn create_owner_then_a_token_that_authenticates() {
 #[test]
 fn the_first_start_prints_a_setup_link() {
     let dir = tempfile::tempdir().expect("a directory");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a port")
-        .port();
-    let mut server = muster(dir.path())
+    let port = free_port();
+    let mut server = muster_command(MUSTER, dir.path())
         .env("MUSTER_LISTEN", format!("127.0.0.1:{port}"))
         .env("MUSTER_PUBLIC_URL", "https://muster.example.com/")
         .arg("serve")

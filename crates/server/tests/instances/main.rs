@@ -3,28 +3,18 @@
 //! and when one is killed with SIGKILL the other finishes its claimed jobs
 //! after their lease runs out.
 
-use muster_test_support::{postgres, SmtpSink, PASSWORD};
+use muster_test_support::{free_port, muster_command, postgres, SmtpSink, PASSWORD};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
 
+/// The binary on the shared database.
 fn muster(database_url: &str, data_dir: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_muster"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("MUSTER_DATA_DIR", data_dir)
-        .env("MUSTER_CONFIG", data_dir.join("muster.toml"))
-        .env("MUSTER_LOG", "warn");
+    let mut command = muster_command(MUSTER, data_dir);
+    command.env("DATABASE_URL", database_url);
     command
 }
 
