@@ -3,11 +3,10 @@
 //! from [`OrgScope::admit`], so the membership rules live in one place.
 
 use crate::error::{AppError, AppResult};
-use crate::features::audit_log::Actor;
-use crate::features::auth::Caller;
+use crate::features::auth::caller::Caller;
 use muster_domain::permission::{self, Capability, Grant};
 use muster_domain::{MembershipStatus, OrgId, OrgRole, UserId};
-use muster_store::Conn;
+use muster_store::{users, Conn};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
@@ -74,5 +73,38 @@ impl OrgScope {
             Some(self.ip.to_string()),
         )
         .await
+    }
+}
+
+/// The person behind a change.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: OrgRole,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub async fn load(
+        conn: &mut Conn,
+        user_id: UserId,
+        role: OrgRole,
+        ip: Option<String>,
+    ) -> AppResult<Actor> {
+        let user = users::find(conn, user_id).await?;
+        Ok(Actor::of(&user, role, ip))
+    }
+
+    /// `user` acting with `role`.
+    pub fn of(user: &users::User, role: OrgRole, ip: Option<String>) -> Actor {
+        Actor {
+            user_id: user.id,
+            name: user.display_name(),
+            email: user.email.clone(),
+            role,
+            ip,
+        }
     }
 }

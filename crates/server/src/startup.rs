@@ -5,6 +5,7 @@ use crate::config::Settings;
 use crate::http;
 use crate::jobs::worker::Worker;
 use crate::jobs::Registry;
+use crate::mail::job::SendMail;
 use crate::state::AppState;
 use anyhow::Context;
 use muster_domain::{secret, Clock};
@@ -120,7 +121,10 @@ pub async fn start(
 /// transport the settings name.
 pub fn worker(state: AppState) -> Result<Worker, String> {
     let transport = state.settings.mail_transport()?;
-    let registry = crate::mail::job::register(Registry::default(), transport);
+    let registry = Registry::default().kind(move |_, job_id, job: SendMail| {
+        let transport = transport.clone();
+        async move { crate::mail::job::run(&transport, job_id, job).await }
+    });
     Ok(Worker::new(state, crate::features::jobs(registry)))
 }
 

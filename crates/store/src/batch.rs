@@ -1,6 +1,7 @@
 //! Multi-row INSERTs: one statement for many rows, for the bulk paths (a bulk
 //! invite writes thousands of rows; one statement each would dominate its time).
 
+use crate::dialect::Dialect;
 use crate::{Conn, Result};
 
 /// One value of a row.
@@ -27,7 +28,7 @@ pub async fn insert(
     columns: &[&str],
     rows: Vec<Vec<Cell>>,
 ) -> Result<()> {
-    let anonymous = conn.backend_name() == "SQLite";
+    let anonymous = Dialect::of(conn).anonymous_parameters();
     let width = columns.len().max(1);
     let per_statement = (MAX_PARAMETERS / width).max(1);
     let mut rows = rows.into_iter().peekable();

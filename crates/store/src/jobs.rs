@@ -3,7 +3,7 @@
 
 use crate::error::parse_stored;
 use crate::time_ms::{from_ms, to_ms};
-use crate::{Backend, Conn, Result, Store, StoreError};
+use crate::{Conn, Result, Store, StoreError};
 use muster_domain::JobId;
 use time::{Duration, OffsetDateTime};
 
@@ -103,12 +103,7 @@ impl Store {
         now: OffsetDateTime,
         lease: Duration,
     ) -> Result<Option<ClaimedJob>> {
-        // PostgreSQL: concurrent claimers skip each other's rows. SQLite: the single
-        // write connection makes the statement exclusive already.
-        let lock = match self.backend() {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
+        let lock = self.backend().skip_locked();
         let due = "((status = 'queued' AND run_at <= $2) \
                     OR (status = 'running' AND locked_until <= $2 AND attempts < max_attempts))";
         let sql = format!(

@@ -1,6 +1,7 @@
 //! The member list of an organization: filters, search and keyset pagination by
 //! email, served by the `(org_id, …, email)` indexes.
 
+use crate::dialect::Dialect;
 use crate::error::parse_stored;
 use crate::time_ms::from_ms_opt;
 use crate::{Conn, Result};
@@ -74,13 +75,8 @@ pub async fn list(
             let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
             query.push(" AND m.search LIKE ? ESCAPE '\\'", pattern);
         }
-        // SQLite's CROSS JOIN keeps the assignments as the outer loop; PostgreSQL
-        // plans the order itself (and has no ON for CROSS JOIN).
-        let join = if conn.backend_name() == "SQLite" {
-            "CROSS JOIN"
-        } else {
-            "JOIN"
-        };
+        // The assignments in email order are the outer loop.
+        let join = Dialect::of(conn).ordered_join();
         let sql = format!(
             "SELECT m.user_id, m.email, u.first_name, u.last_name, m.role, m.status, m.invited_at, m.joined_at \
              FROM solution_assignments a {join} memberships m ON m.org_id = a.org_id AND m.user_id = a.user_id \
@@ -109,7 +105,7 @@ pub async fn list(
         .await;
     };
     let plain = !q.contains(['%', '_', '\\']);
-    let indexed = conn.backend_name() == "SQLite" && plain && q.chars().count() >= 3;
+    let indexed = Dialect::of(conn).member_search_table() && plain && q.chars().count() >= 3;
     let pattern = format!("%{}%", escape_like(&q));
     if !indexed {
         let mut scan = query.clone();

@@ -2,7 +2,8 @@
 //! always get problem+json, never axum's plain-text defaults.
 
 use crate::error::{AppError, AppResult};
-use crate::features::auth::{session, Caller, Via};
+use crate::features::auth::caller::{Caller, Via};
+use crate::features::auth::session;
 use crate::features::tokens::bearer;
 use crate::http::problem::Rejection;
 use crate::scope::OrgScope;

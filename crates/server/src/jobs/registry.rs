@@ -2,7 +2,7 @@
 //! the feature that owns it (`features::jobs`), so the worker has no list of
 //! its own.
 
-use super::{JobError, JobKind};
+use super::queue::{JobError, JobKind};
 use crate::state::AppState;
 use muster_domain::JobId;
 use std::collections::HashMap;

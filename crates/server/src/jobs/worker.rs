@@ -2,8 +2,8 @@
 //! with exponential backoff. Several workers (in one or many instances) never
 //! run the same job at once: claiming is one atomic statement.
 
+use super::queue::JobError;
 use super::registry::Registry;
-use super::JobError;
 use crate::state::AppState;
 use muster_store::{jobs, StoreError};
 use std::sync::Arc;

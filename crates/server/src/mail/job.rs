@@ -1,6 +1,5 @@
 //! Sending one email through the configured transport.
 
-use crate::jobs::Registry;
 use crate::jobs::{JobError, JobKind};
 use crate::mail::{Mail, Transport};
 use muster_domain::JobId;
@@ -19,12 +18,4 @@ impl JobKind for SendMail {
 /// message, not a second one.
 pub async fn run(transport: &Transport, job_id: JobId, job: SendMail) -> Result<(), JobError> {
     transport.send(&job.mail, &job_id.to_string()).await
-}
-
-/// Mail goes out through `transport`.
-pub fn register(registry: Registry, transport: Transport) -> Registry {
-    registry.kind(move |_, job_id, job: SendMail| {
-        let transport = transport.clone();
-        async move { run(&transport, job_id, job).await }
-    })
 }

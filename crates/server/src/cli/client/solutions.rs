@@ -1,6 +1,6 @@
 //! `muster solutions list`: the solutions you can see in the organization.
 
-use super::{field, table, Client, ClientArgs, ClientResult};
+use super::connection::{field, table, Client, ClientArgs, ClientResult};
 use clap::Subcommand;
 use serde_json::Value;
 

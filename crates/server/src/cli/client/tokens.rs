@@ -1,6 +1,6 @@
 //! `muster tokens list|create|extend|delete`: your personal access tokens.
 
-use super::{field, table, Client, ClientError, ClientResult};
+use super::connection::{field, table, Client, ClientError, ClientResult};
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]

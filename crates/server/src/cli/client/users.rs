@@ -1,6 +1,6 @@
 //! `muster users …`: list, bulk invite from a CSV file, disable, enable, remove.
 
-use super::{field, table, Client, ClientArgs, ClientError, ClientResult};
+use super::connection::{field, table, Client, ClientArgs, ClientError, ClientResult};
 use clap::Subcommand;
 use serde_json::Value;
 use std::io::Write;

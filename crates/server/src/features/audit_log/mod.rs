@@ -5,7 +5,7 @@ pub mod api;
 pub mod service;
 pub mod ui;
 
-pub use service::{record, Actor};
+pub use service::record;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;

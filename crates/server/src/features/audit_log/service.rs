@@ -3,51 +3,18 @@
 
 use crate::error::AppResult;
 use crate::page::Page;
-use crate::scope::OrgScope;
+use crate::scope::{Actor, OrgScope};
 use crate::state::AppState;
 use muster_domain::permission::Capability;
 use muster_domain::AuditId;
-use muster_domain::{AuditAction, OrgId, OrgRole, UserId};
+use muster_domain::{AuditAction, OrgId, UserId};
 use muster_store::audit::{Event, EventFilter};
-use muster_store::{audit, users, Conn};
+use muster_store::{audit, Conn};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
-
-/// The person behind a change.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub user_id: UserId,
-    pub email: String,
-    pub name: String,
-    pub role: OrgRole,
-    pub ip: Option<String>,
-}
-
-impl Actor {
-    pub async fn load(
-        conn: &mut Conn,
-        user_id: UserId,
-        role: OrgRole,
-        ip: Option<String>,
-    ) -> AppResult<Actor> {
-        let user = users::find(conn, user_id).await?;
-        Ok(Actor::of(&user, role, ip))
-    }
-
-    /// `user` acting with `role`.
-    pub fn of(user: &users::User, role: OrgRole, ip: Option<String>) -> Actor {
-        Actor {
-            user_id: user.id,
-            name: user.display_name(),
-            email: user.email.clone(),
-            role,
-            ip,
-        }
-    }
-}
 
 #[allow(clippy::too_many_arguments)]
 pub async fn record(

@@ -2,7 +2,8 @@
 
 use super::service;
 use crate::error::AppResult;
-use crate::features::auth::{session, Caller, Via};
+use crate::features::auth::caller::{Caller, Via};
+use crate::features::auth::session;
 use crate::features::profile::views as me;
 use crate::features::profile::views::MeView;
 use crate::http::extract::{AppJson, ClientIp};

@@ -2,26 +2,14 @@
 //! passwords and sign-in throttling. Bearer tokens are `features::tokens`.
 
 pub mod api;
+pub mod caller;
 pub mod password;
 pub mod service;
 pub mod session;
 pub mod throttle;
 pub mod ui;
 
-use muster_domain::{TokenId, UserId};
-
-/// An authenticated user and how they proved it.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user_id: UserId,
-    pub via: Via,
-}
-
-#[derive(Debug, Clone)]
-pub enum Via {
-    Session { id_hash: String, csrf_token: String },
-    Token { id: TokenId },
-}
+pub use caller::{Caller, Via};
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;

@@ -2,7 +2,7 @@
 //! a CSRF token bound to the session, inactivity expiry.
 
 use crate::error::AppResult;
-use crate::features::auth::{Caller, Via};
+use crate::features::auth::caller::{Caller, Via};
 use crate::state::AppState;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use muster_domain::{secret, UserId};

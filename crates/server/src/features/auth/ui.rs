@@ -1,8 +1,9 @@
 //! Sign in and sign out in the browser.
 
 use crate::error::AppError;
+use crate::features::auth::caller::Via;
 use crate::features::auth::service::check_credentials;
-use crate::features::auth::{session, Via};
+use crate::features::auth::session;
 use crate::http::extract::ClientIp;
 use crate::http::ui::error::{page, safe_local_path, UiError, UiResult};
 use crate::http::ui::layout::{UiForm, UiUser};

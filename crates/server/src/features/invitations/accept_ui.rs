@@ -5,7 +5,7 @@
 use crate::error::AppError;
 use crate::features::auth::session;
 use crate::features::auth::ui::{form_token, form_token_matches};
-use crate::features::invitations::service::{self as invites, Acceptance, LinkError};
+use crate::features::invitations::accept::{self as invites, Acceptance, LinkError};
 use crate::http::ui::error::{message_page, UiError, UiResult};
 use crate::http::ui::layout::{field_errors, UiForm, UiUser};
 use crate::state::AppState;
@@ -71,7 +71,7 @@ async fn render(
             organization => landing.org_name,
             email => landing.email,
             inviter => landing.inviter,
-            expires_at => invites::format_time(landing.invitation.expires_at),
+            expires_at => crate::features::invitations::service::format_time(landing.invitation.expires_at),
             new_account => landing.new_account,
             signed_in_as,
             session_csrf => viewer.map(|v| v.csrf_token.clone()),

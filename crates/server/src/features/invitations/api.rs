@@ -2,10 +2,12 @@
 //! an invite link (look it up, accept it).
 
 use crate::error::{AppError, AppResult};
-use crate::features::auth::{session, Caller};
+use crate::features::auth::caller::Caller;
+use crate::features::auth::session;
+use crate::features::invitations::accept::{self as acceptance, Acceptance};
 use crate::features::invitations::bulk_job::{self, BulkRow, Upload};
+use crate::features::invitations::service as invites;
 use crate::features::invitations::service::InvitedView;
-use crate::features::invitations::service::{self as invites, Acceptance};
 use crate::features::profile::views::MeView;
 use crate::http::extract::{parse_json, AppJson};
 use crate::http::problem::{Problem, Rejection};
@@ -231,7 +233,7 @@ pub async fn get_invitation(
     Path(token): Path<String>,
 ) -> AppResult<Json<InvitationLanding>> {
     let mut conn = state.store.read().await?;
-    let landing = invites::landing(&mut conn, &state, &token).await??;
+    let landing = acceptance::landing(&mut conn, &state, &token).await??;
     Ok(Json(InvitationLanding {
         org_id: landing.invitation.org_id,
         organization: landing.org_name,
@@ -305,7 +307,7 @@ pub async fn accept_invitation(
     };
     let signed_in = matches!(acceptance, Acceptance::SignedIn(_));
     let mut tx = state.store.begin().await?;
-    let (org_id, user_id) = invites::accept(&mut tx, &state, &token, acceptance).await?;
+    let (org_id, user_id) = acceptance::accept(&mut tx, &state, &token, acceptance).await?;
     tx.commit().await.map_err(StoreError::from)?;
     let (jar, csrf_token) = if signed_in {
         (jar, None)

@@ -7,9 +7,10 @@
 //! at a time, so neither the request nor the job holds every row parsed.
 
 use crate::error::{AppError, AppResult};
-use crate::features::audit_log::{self as audit, Actor};
+use crate::features::audit_log::service as audit;
 use crate::features::invitations::service as invites;
 use crate::jobs::{enqueue_for_org, JobError, JobKind};
+use crate::scope::Actor;
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::AuditAction;
@@ -276,9 +277,11 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
             accepted.push(row);
             invitees.push(invitee);
         }
-        let outcomes = invites::invite_many(&mut tx, state, &org, &actor, &invitees)
-            .await
-            .map_err(|e| retry(&e))?;
+        let outcomes = crate::features::invitations::bulk::invite_many(
+            &mut tx, state, &org, &actor, &invitees,
+        )
+        .await
+        .map_err(|e| retry(&e))?;
         for (row, outcome) in accepted.into_iter().zip(outcomes) {
             match outcome {
                 Ok(()) => {}

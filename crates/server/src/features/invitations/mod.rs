@@ -1,13 +1,16 @@
 //! Inviting people: one at a time, in bulk from a CSV (a job with progress),
 //! re-inviting, revoking, and the invite link a person accepts.
 
+pub mod accept;
 pub mod accept_ui;
 pub mod api;
+pub mod bulk;
 pub mod bulk_job;
 pub mod bulk_ui;
 pub mod jobs_api;
 pub mod progress;
 pub mod service;
+pub mod ui;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -32,6 +35,10 @@ pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
             get(bulk_ui::form)
                 .post(bulk_ui::upload)
                 .layer(DefaultBodyLimit::max(bulk_job::MAX_BYTES + 64 * 1024)),
+        )
+        .route(
+            "/orgs/{org}/users/invite",
+            get(ui::invite_form).post(ui::invite_submit),
         )
         .route("/orgs/{org}/jobs/{id}", get(bulk_ui::job))
         .route("/orgs/{org}/jobs/{id}/errors.csv", get(bulk_ui::errors_csv))

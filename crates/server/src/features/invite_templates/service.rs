@@ -1,7 +1,7 @@
 //! Saving and deleting invite templates, each checked and audited.
 
 use crate::error::{AppError, AppResult};
-use crate::features::audit_log as audit;
+use crate::features::audit_log::service as audit;
 use crate::features::invite_templates::render as invite;
 use crate::scope::OrgScope;
 use crate::state::AppState;

@@ -4,6 +4,8 @@
 pub mod api;
 pub mod service;
 pub mod ui;
+pub mod ui_actions;
+pub mod ui_solutions;
 pub mod views;
 
 use crate::state::AppState;
@@ -27,14 +29,24 @@ pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
     use axum::routing::{get, post};
     router
         .route("/orgs/{org}/users", get(ui::list))
-        .route(
-            "/orgs/{org}/users/invite",
-            get(ui::invite_form).post(ui::invite_submit),
-        )
         .route("/orgs/{org}/users/{user}", get(ui::detail))
-        .route("/orgs/{org}/users/{user}/{action}", post(ui::action))
+        .route(
+            "/orgs/{org}/users/{user}/role",
+            post(ui_actions::change_role),
+        )
+        .route(
+            "/orgs/{org}/users/{user}/disable",
+            post(ui_actions::disable),
+        )
+        .route("/orgs/{org}/users/{user}/enable", post(ui_actions::enable))
+        .route("/orgs/{org}/users/{user}/remove", post(ui_actions::remove))
+        .route(
+            "/orgs/{org}/users/{user}/reinvite",
+            post(ui_actions::reinvite),
+        )
+        .route("/orgs/{org}/users/{user}/revoke", post(ui_actions::revoke))
         .route(
             "/orgs/{org}/users/{user}/solutions",
-            get(ui::solutions_form).post(ui::add_solutions),
+            get(ui_solutions::solutions_form).post(ui_solutions::add_solutions),
         )
 }

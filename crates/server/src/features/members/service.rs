@@ -2,9 +2,10 @@
 //! invariants of SPEC §2 decided by the domain.
 
 use crate::error::{AppError, AppResult};
-use crate::features::audit_log::{self as audit, Actor};
+use crate::features::audit_log::service as audit;
 use crate::features::solutions::service as solutions;
 use crate::page::{Page, PageQuery};
+use crate::scope::Actor;
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::permission::{self, check_disable_or_remove, check_role_change};

@@ -1,22 +1,21 @@
-//! The Users area: the member list with filters, the invite panel, and a
-//! member's page with role, disable/enable, removal and re-invite.
+//! The Users area: the member list with filters and a member's page. The
+//! invite panel is `invitations::ui`; the member actions `ui_actions`, the
+//! "Add solutions" panel `ui_solutions`.
 
-use crate::error::AppError;
 use crate::features::invitations::service as invites;
 use crate::features::members::service as members;
 use crate::http::ui::error::{page, urlencode, UiError, UiResult};
-use crate::http::ui::layout::{field_errors, OrgPage, UiForm};
+use crate::http::ui::layout::OrgPage;
 use crate::page::PageQuery;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::Uri;
 use minijinja::{context, Value};
 use muster_domain::permission::{can, Capability};
-use muster_domain::{Invitee, MembershipStatus, OrgRole, UserId};
+use muster_domain::{MembershipStatus, OrgRole, UserId};
 use muster_store::members::{Member, MemberFilter};
 use muster_store::solutions::Solution;
-use muster_store::{invitations, memberships, orgs, templates, StoreError};
+use muster_store::{memberships, templates, StoreError};
 use serde::{Deserialize, Serialize};
 
 const PAGE_SIZE: i64 = 50;
@@ -33,7 +32,7 @@ pub struct UsersQuery {
     error: String,
 }
 
-fn role_options(actor: OrgRole) -> Vec<Value> {
+pub fn role_options(actor: OrgRole) -> Vec<Value> {
     OrgRole::ALL
         .iter()
         .rev()
@@ -58,7 +57,7 @@ pub fn member_row(m: &muster_store::members::Member, solutions: &[String]) -> Va
     }
 }
 
-async fn template_languages(state: &AppState, view: &OrgPage) -> Result<Vec<String>, UiError> {
+pub async fn template_languages(state: &AppState, view: &OrgPage) -> Result<Vec<String>, UiError> {
     let mut conn = state.store.read().await?;
     Ok(templates::list(&mut conn, view.org.id, None, 200)
         .await?
@@ -201,163 +200,6 @@ pub async fn list(
     )
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct InviteForm {
-    #[serde(skip_serializing)]
-    csrf_token: String,
-    email: String,
-    first_name: String,
-    last_name: String,
-    language: String,
-    role: String,
-    /// Solutions to give on joining (checkboxes), with one solution role.
-    solution_ids: Vec<String>,
-    solution_role: String,
-}
-
-async fn invite_page(
-    state: &AppState,
-    view: &OrgPage,
-    path: &str,
-    form: &InviteForm,
-    errors: Value,
-    status: StatusCode,
-) -> UiResult {
-    let languages = template_languages(state, view).await?;
-    let solutions: Vec<Value> = crate::features::solutions::ui::visible_solutions(state, view)
-        .await?
-        .iter()
-        .filter(|s| muster_domain::solution::rights(view.scope.role, s.viewer_role).assign)
-        .map(|s| {
-            let id = s.id.to_string();
-            let checked = form.solution_ids.contains(&id);
-            context! { id, name => s.name, checked }
-        })
-        .collect();
-    let html = crate::http::ui::templates::get()?.render(
-        "user_invite.html",
-        view.context(
-            "users",
-            path,
-            context! {
-                form,
-                errors,
-                languages,
-                solutions,
-                solution_roles => crate::features::solutions::ui::role_options(),
-                roles => role_options(view.scope.role),
-                default_language => view.org.default_language,
-            },
-        ),
-    )?;
-    Ok((status, Html(html)).into_response())
-}
-
-pub async fn invite_form(State(state): State<AppState>, view: OrgPage, uri: Uri) -> UiResult {
-    view.require(Capability::ManageInvitations)?;
-    let form = InviteForm {
-        role: "user".into(),
-        ..InviteForm::default()
-    };
-    invite_page(
-        &state,
-        &view,
-        uri.path(),
-        &form,
-        context! {},
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn invite_submit(
-    State(state): State<AppState>,
-    view: OrgPage,
-    uri: Uri,
-    UiForm(form): UiForm<InviteForm>,
-) -> UiResult {
-    view.require(Capability::ManageInvitations)?;
-    view.viewer.check_csrf(&form.csrf_token)?;
-    let invitee = match Invitee::parse(
-        &form.email,
-        &form.first_name,
-        &form.last_name,
-        &form.language,
-        &form.role,
-    ) {
-        Ok(invitee) => invitee,
-        Err(invalid) => {
-            return invite_page(
-                &state,
-                &view,
-                uri.path(),
-                &form,
-                field_errors(&invalid),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    };
-    let role = match form.solution_role.as_str() {
-        "" => Ok(muster_domain::SolutionRole::User),
-        raw => raw.parse(),
-    };
-    let ids: Result<Vec<muster_domain::SolutionId>, _> =
-        form.solution_ids.iter().map(|raw| raw.parse()).collect();
-    let (Ok(role), Ok(ids)) = (role, ids) else {
-        let errors = context! { solutions => "choose solutions and a role from the lists" };
-        return invite_page(
-            &state,
-            &view,
-            uri.path(),
-            &form,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    let grants: Vec<_> = ids.into_iter().map(|id| (id, role)).collect();
-    let actor = view.actor();
-    let mut tx = state.store.begin().await?;
-    let org = orgs::find(&mut tx, view.org.id).await?;
-    let invited =
-        invites::invite_with_solutions(&mut tx, &state, &org, &actor, &invitee, &grants).await;
-    match invited {
-        Ok(_) => {
-            tx.commit().await.map_err(StoreError::from)?;
-            Ok(
-                Redirect::to(&format!("/orgs/{}/users?notice=invited", view.org.id))
-                    .into_response(),
-            )
-        }
-        Err(error @ (AppError::Conflict(_) | AppError::Denied(_))) => {
-            let errors = context! { form => error.to_string() };
-            invite_page(
-                &state,
-                &view,
-                uri.path(),
-                &form,
-                errors,
-                crate::http::problem::status(&error),
-            )
-            .await
-        }
-        Err(AppError::Invalid(invalid)) => {
-            invite_page(
-                &state,
-                &view,
-                uri.path(),
-                &form,
-                field_errors(&invalid),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(other) => Err(other.into()),
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct DetailQuery {
@@ -458,239 +300,4 @@ async fn member_invited_by(
     Ok(memberships::find(conn, view.org.id, user_id)
         .await?
         .and_then(|m| m.invited_by))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ActionForm {
-    csrf_token: String,
-    role: String,
-    language: String,
-    confirm: String,
-}
-
-/// The member actions of the detail page; each ends with a redirect back to it
-/// (or to the list, after a removal) saying what happened.
-pub async fn action(
-    State(state): State<AppState>,
-    view: OrgPage,
-    Path((_, user, action)): Path<(String, String, String)>,
-    UiForm(form): UiForm<ActionForm>,
-) -> UiResult<Response> {
-    view.viewer.check_csrf(&form.csrf_token)?;
-    let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
-    let back = format!("/orgs/{}/users/{user_id}", view.org.id);
-    let actor = view.actor();
-    let mut tx = state.store.begin().await?;
-    let result: Result<&str, AppError> = match action.as_str() {
-        "role" => match form.role.parse::<OrgRole>() {
-            Ok(role) if can(view.scope.role, Capability::ChangeMemberRole) => {
-                members::change_role(&mut tx, &state, view.org.id, &actor, user_id, role)
-                    .await
-                    .map(|_| "The role was changed.")
-            }
-            Ok(_) => Err(AppError::forbidden_role()),
-            Err(e) => Err(AppError::invalid("role", e.to_string())),
-        },
-        "disable" | "enable" if can(view.scope.role, Capability::DisableOrRemoveMember) => {
-            let disable = action == "disable";
-            members::set_disabled(&mut tx, &state, view.org.id, &actor, user_id, disable)
-                .await
-                .map(|_| {
-                    if disable {
-                        "The member was disabled."
-                    } else {
-                        "The member was enabled."
-                    }
-                })
-        }
-        "remove" if form.confirm != "yes" => Err(AppError::invalid(
-            "confirm",
-            "tick the box to confirm the removal",
-        )),
-        "remove"
-            if user_id == view.viewer.user.id
-                || can(view.scope.role, Capability::DisableOrRemoveMember) =>
-        {
-            members::remove(&mut tx, &state, view.org.id, &actor, user_id)
-                .await
-                .map(|_| "removed")
-        }
-        "reinvite" | "revoke" if can(view.scope.role, Capability::ManageInvitations) => {
-            let org = orgs::find(&mut tx, view.org.id).await?;
-            if action == "reinvite" {
-                let language = Some(form.language.as_str()).filter(|l| !l.is_empty());
-                invites::reinvite(&mut tx, &state, &org, &actor, user_id, language)
-                    .await
-                    .map(|_| "A new invitation was sent.")
-            } else {
-                match invitations::latest(&mut tx, view.org.id, user_id).await? {
-                    Some(invitation) => {
-                        invites::revoke(&mut tx, &state, &org, &actor, invitation.id)
-                            .await
-                            .map(|_| "removed")
-                    }
-                    None => Err(AppError::NotFound),
-                }
-            }
-        }
-        "disable" | "enable" | "remove" | "reinvite" | "revoke" => Err(AppError::forbidden_role()),
-        _ => return Err(UiError::not_found()),
-    };
-    match result {
-        Ok("removed") => {
-            tx.commit().await.map_err(StoreError::from)?;
-            if user_id == view.viewer.user.id {
-                return Ok(Redirect::to("/").into_response());
-            }
-            Ok(
-                Redirect::to(&format!("/orgs/{}/users?notice=removed", view.org.id))
-                    .into_response(),
-            )
-        }
-        Ok(notice) => {
-            tx.commit().await.map_err(StoreError::from)?;
-            Ok(Redirect::to(&format!("{back}?notice={}", urlencode(notice))).into_response())
-        }
-        Err(AppError::Internal(cause)) => Err(UiError::Internal(cause)),
-        Err(AppError::NotFound) => Err(UiError::not_found()),
-        Err(error) => {
-            let message = error.user_message();
-            Ok(Redirect::to(&format!("{back}?error={}", urlencode(&message))).into_response())
-        }
-    }
-}
-
-/// The solutions `view` may assign that `user_id` does not have yet.
-async fn assignable(
-    state: &AppState,
-    view: &OrgPage,
-    user_id: UserId,
-) -> Result<Vec<muster_store::solutions::Solution>, UiError> {
-    let visible = crate::features::solutions::ui::visible_solutions(state, view).await?;
-    let assigned = {
-        let mut conn = state.store.read().await?;
-        muster_store::assignments::for_member(&mut conn, view.org.id, user_id).await?
-    };
-    Ok(visible
-        .into_iter()
-        .filter(|s| {
-            muster_domain::solution::rights(view.scope.role, s.viewer_role).assign
-                && !assigned.iter().any(|a| a.solution_id == s.id)
-        })
-        .collect())
-}
-
-async fn solutions_page(
-    state: &AppState,
-    view: &OrgPage,
-    path: &str,
-    user_id: UserId,
-    error: Option<String>,
-) -> UiResult {
-    let member = {
-        let mut conn = state.store.read().await?;
-        muster_store::members::find(&mut conn, view.org.id, user_id)
-            .await?
-            .ok_or_else(UiError::not_found)?
-    };
-    let options: Vec<Value> = assignable(state, view, user_id)
-        .await?
-        .iter()
-        .map(|s| context! { id => s.id.to_string(), name => s.name, identifier => s.identifier })
-        .collect();
-    page(
-        "user_solutions.html",
-        view.context(
-            "users",
-            path,
-            context! {
-                member => member_row(&member, &[]),
-                options,
-                roles => crate::features::solutions::ui::role_options(),
-                error,
-            },
-        ),
-    )
-}
-
-/// "Add solutions": a side panel to give a member several solutions at once.
-pub async fn solutions_form(
-    State(state): State<AppState>,
-    view: OrgPage,
-    uri: Uri,
-    Path((_, user)): Path<(String, String)>,
-) -> UiResult {
-    view.require(Capability::AssignSolutions)?;
-    let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
-    solutions_page(&state, &view, uri.path(), user_id, None).await
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct AddSolutionsForm {
-    csrf_token: String,
-    solution_ids: Vec<String>,
-    role: String,
-}
-
-pub async fn add_solutions(
-    State(state): State<AppState>,
-    view: OrgPage,
-    uri: Uri,
-    Path((_, user)): Path<(String, String)>,
-    UiForm(form): UiForm<AddSolutionsForm>,
-) -> UiResult {
-    view.viewer.check_csrf(&form.csrf_token)?;
-    view.require(Capability::AssignSolutions)?;
-    let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
-    let refuse = |message: String| async {
-        let response = solutions_page(&state, &view, uri.path(), user_id, Some(message)).await?;
-        Ok((StatusCode::UNPROCESSABLE_ENTITY, response).into_response())
-    };
-    if form.solution_ids.is_empty() {
-        return refuse("Tick at least one solution.".into()).await;
-    }
-    let role = match form.role.as_str() {
-        "" => muster_domain::SolutionRole::User,
-        raw => match raw.parse() {
-            Ok(role) => role,
-            Err(e) => return refuse(format!("Solution role {e}")).await,
-        },
-    };
-    let actor = view.actor();
-    let mut tx = state.store.begin().await?;
-    for raw in &form.solution_ids {
-        let id = raw.parse().map_err(|_| UiError::not_found())?;
-        match crate::features::solutions::service::assign(
-            &mut tx,
-            &state,
-            view.org.id,
-            &actor,
-            id,
-            user_id,
-            role,
-        )
-        .await
-        {
-            Ok(()) => {}
-            Err(AppError::NotFound) => return Err(UiError::not_found()),
-            Err(AppError::Internal(cause)) => return Err(UiError::Internal(cause)),
-            // Nothing is kept when one of them is refused.
-            Err(error) => return refuse(error.user_message()).await,
-        }
-    }
-    tx.commit().await.map_err(StoreError::from)?;
-    let count = form.solution_ids.len();
-    let notice = if count == 1 {
-        "1 solution was added.".to_owned()
-    } else {
-        format!("{count} solutions were added.")
-    };
-    Ok(Redirect::to(&format!(
-        "/orgs/{}/users/{user_id}?notice={}",
-        view.org.id,
-        urlencode(&notice)
-    ))
-    .into_response())
 }

@@ -2,7 +2,7 @@
 
 use super::service::{self, OrgUpdate};
 use crate::error::{AppError, AppResult};
-use crate::features::auth::Caller;
+use crate::features::auth::caller::Caller;
 use crate::features::profile::views::OrgView;
 use crate::http::extract::{AppJson, AppQuery};
 use crate::http::problem::Problem;

@@ -1,7 +1,8 @@
 //! Changing an organization's settings.
 
 use crate::error::AppResult;
-use crate::features::audit_log::{self as audit, Actor};
+use crate::features::audit_log::service as audit;
+use crate::scope::Actor;
 use crate::state::AppState;
 use muster_domain::AuditAction;
 use muster_domain::{names, org, Invalid, OrgId};

@@ -2,7 +2,7 @@
 
 use super::views;
 use crate::error::{AppError, AppResult};
-use crate::features::auth::Caller;
+use crate::features::auth::caller::Caller;
 use crate::features::profile::views::MeView;
 use crate::http::extract::AppJson;
 use crate::state::AppState;

@@ -1,7 +1,7 @@
 //! The app-facing API: what a mobile app of any active member calls.
 
 use crate::error::{AppError, AppResult};
-use crate::features::auth::Caller;
+use crate::features::auth::caller::Caller;
 use crate::http::extract::AppQuery;
 use crate::http::problem::Problem;
 use crate::state::AppState;

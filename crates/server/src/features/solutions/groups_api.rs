@@ -121,8 +121,15 @@ pub async fn create_group(
     let id = parse_solution(&path.1)?;
     let mut tx = state.store.begin().await?;
     let actor = member.actor(&mut tx).await?;
-    let group =
-        solutions::create_group(&mut tx, &state, member.org_id, &actor, id, &input.name).await?;
+    let group = crate::features::solutions::groups::create_group(
+        &mut tx,
+        &state,
+        member.org_id,
+        &actor,
+        id,
+        &input.name,
+    )
+    .await?;
     let created = one(&mut tx, id, group).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -143,7 +150,15 @@ pub async fn delete_group(
     let group = parse_group(&path.2)?;
     let mut tx = state.store.begin().await?;
     let actor = member.actor(&mut tx).await?;
-    solutions::delete_group(&mut tx, &state, member.org_id, &actor, id, group).await?;
+    crate::features::solutions::groups::delete_group(
+        &mut tx,
+        &state,
+        member.org_id,
+        &actor,
+        id,
+        group,
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -165,7 +180,16 @@ pub async fn put_group_member(
     let user = parse_user(&path.3)?;
     let mut tx = state.store.begin().await?;
     let actor = member.actor(&mut tx).await?;
-    solutions::add_to_group(&mut tx, &state, member.org_id, &actor, id, group, user).await?;
+    crate::features::solutions::groups::add_to_group(
+        &mut tx,
+        &state,
+        member.org_id,
+        &actor,
+        id,
+        group,
+        user,
+    )
+    .await?;
     let updated = one(&mut tx, id, group).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(Json(updated))
@@ -187,7 +211,16 @@ pub async fn delete_group_member(
     let user = parse_user(&path.3)?;
     let mut tx = state.store.begin().await?;
     let actor = member.actor(&mut tx).await?;
-    solutions::remove_from_group(&mut tx, &state, member.org_id, &actor, id, group, user).await?;
+    crate::features::solutions::groups::remove_from_group(
+        &mut tx,
+        &state,
+        member.org_id,
+        &actor,
+        id,
+        group,
+        user,
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,9 +4,11 @@
 pub mod api;
 pub mod app_api;
 pub mod assignments_api;
+pub mod groups;
 pub mod groups_api;
 pub mod service;
 pub mod ui;
+pub mod ui_actions;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -37,9 +39,20 @@ pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 
 pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
     use axum::routing::{get, post};
+    // The forms of a solution's page, one path each; any other is the 404 page.
+    let form = |name: &str| format!("/orgs/{{org}}/solutions/{{sol}}/{name}");
     router
         .route("/orgs/{org}/solutions", get(ui::list).post(ui::create))
         .route("/orgs/{org}/solutions/new", get(ui::new_form))
         .route("/orgs/{org}/solutions/{sol}", get(ui::detail))
-        .route("/orgs/{org}/solutions/{sol}/{action}", post(ui::action))
+        .route(&form("assign"), post(ui_actions::assign))
+        .route(&form("role"), post(ui_actions::role))
+        .route(&form("unassign"), post(ui_actions::unassign))
+        .route(&form("group-create"), post(ui_actions::group_create))
+        .route(&form("group-delete"), post(ui_actions::group_delete))
+        .route(&form("group-add"), post(ui_actions::group_add))
+        .route(&form("group-remove"), post(ui_actions::group_remove))
+        .route(&form("publish"), post(ui_actions::publish))
+        .route(&form("edit"), post(ui_actions::edit))
+        .route(&form("delete"), post(ui_actions::delete))
 }

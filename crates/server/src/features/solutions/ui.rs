@@ -1,6 +1,7 @@
 //! Solutions in Management: the list, the create panel, and a solution's page
-//! with its Users, Groups, Versions and Settings tabs. The rules live in
-//! `crate::features::solutions::service`; this file only reads forms and renders pages.
+//! with its Users, Groups, Versions and Settings tabs. The forms of that page are
+//! in `ui_actions`. The rules live in `crate::features::solutions::service`; this
+//! file only reads forms and renders pages.
 
 use crate::error::AppError;
 use crate::features::invitations::service::format_time;
@@ -10,14 +11,15 @@ use crate::http::ui::layout::{field_errors, OrgPage, UiForm};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use minijinja::{context, Value};
 use muster_domain::permission::{grant, Capability, Grant};
-use muster_domain::solution::rights;
-use muster_domain::{GroupId, SolutionId, SolutionRole, UserId};
+use muster_domain::solution::{rights, SolutionRights};
+use muster_domain::{OrgId, SolutionId, SolutionRole};
+use muster_store::assignments::Assignee;
 use muster_store::members::MemberFilter;
 use muster_store::solutions::Solution;
-use muster_store::{assignments, groups, StoreError};
+use muster_store::{assignments, groups, Conn, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// How many assigned users (and candidates to add) one page shows.
@@ -35,7 +37,7 @@ pub fn solution_row(s: &Solution, role: muster_domain::OrgRole) -> Value {
         latest_version => s.latest_version,
         user_count => s.user_count,
         your_role => s.viewer_role.map(|r| r.as_str()),
-        can => context! { edit => can.edit, assign => can.assign, publish => can.publish, delete => can.delete },
+        can => rights_context(&can),
     }
 }
 
@@ -104,16 +106,16 @@ pub async fn list(
 #[serde(default)]
 pub struct SolutionForm {
     #[serde(skip_serializing)]
-    csrf_token: String,
-    name: String,
-    identifier: String,
-    description: String,
-    icon_color: String,
-    icon_initials: String,
+    pub(super) csrf_token: String,
+    pub(super) name: String,
+    pub(super) identifier: String,
+    pub(super) description: String,
+    pub(super) icon_color: String,
+    pub(super) icon_initials: String,
 }
 
 impl SolutionForm {
-    fn input(&self) -> SolutionInput {
+    pub(super) fn input(&self) -> SolutionInput {
         let given = |v: &str| Some(v.to_owned()).filter(|v| !v.trim().is_empty());
         SolutionInput {
             name: Some(self.name.clone()),
@@ -180,6 +182,8 @@ pub struct DetailQuery {
     add_q: String,
 }
 
+/// A solution's page: the tab asked for (Settings only for those who may use
+/// it), with the rows of every tab.
 pub async fn detail(
     State(state): State<AppState>,
     view: OrgPage,
@@ -192,42 +196,132 @@ pub async fn detail(
     let actor = view.actor();
     let mut conn = state.store.read().await?;
     let (solution, can) = solutions::visible(&mut conn, view.org.id, &actor, id).await?;
-    let tab = match query.tab.as_str() {
-        "groups" | "versions" => query.tab.as_str(),
+    let tab = detail_tab(&query.tab, &can);
+    let add_q = Some(query.add_q.as_str()).filter(|_| tab == "users" && can.assign);
+    let rows = TabRows::read(&mut conn, view.org.id, id, add_q).await?;
+    drop(conn);
+    let values = detail_context(&view, &solution, &can, tab, &query, rows);
+    page(
+        "solution_detail.html",
+        view.context("solutions", uri.path(), values),
+    )
+}
+
+/// The tab asked for, or Users when there is no such tab for the viewer.
+fn detail_tab<'a>(asked: &'a str, can: &SolutionRights) -> &'a str {
+    match asked {
+        "groups" | "versions" => asked,
         "settings" if can.edit || can.delete => "settings",
         _ => "users",
-    };
-    let assigned = assignments::list_for_solution(&mut conn, id, None, SHOWN + 1).await?;
-    let more_assigned = assigned.len() > SHOWN as usize;
-    let users: Vec<Value> = assigned
+    }
+}
+
+/// What the tabs of a solution's page list, read in the order the page shows them.
+struct TabRows {
+    /// Up to one more than [`SHOWN`], to tell whether there are more.
+    assigned: Vec<Assignee>,
+    candidates: Vec<Value>,
+    groups: Vec<Value>,
+    versions: Vec<Value>,
+}
+
+impl TabRows {
+    /// `add_q` is the search for members to add, when the page offers adding them.
+    async fn read(
+        conn: &mut Conn,
+        org: OrgId,
+        id: SolutionId,
+        add_q: Option<&str>,
+    ) -> Result<Self, UiError> {
+        let assigned = assignments::list_for_solution(conn, id, None, SHOWN + 1).await?;
+        let candidates = match add_q {
+            Some(q) => candidate_rows(conn, org, q, &assigned).await?,
+            None => Vec::new(),
+        };
+        let groups = group_rows(conn, id, &assigned).await?;
+        let versions = version_rows(conn, id).await?;
+        Ok(Self {
+            assigned,
+            candidates,
+            groups,
+            versions,
+        })
+    }
+}
+
+fn detail_context(
+    view: &OrgPage,
+    solution: &Solution,
+    can: &SolutionRights,
+    tab: &str,
+    query: &DetailQuery,
+    rows: TabRows,
+) -> Value {
+    context! {
+        solution => solution_row(solution, view.scope.role),
+        can => rights_context(can),
+        tab,
+        users => assignee_rows(&rows.assigned),
+        more_assigned => rows.assigned.len() > SHOWN as usize,
+        candidates => rows.candidates,
+        add_q => query.add_q,
+        groups => rows.groups,
+        versions => rows.versions,
+        roles => role_options(),
+        notice => query.notice,
+        error => query.error,
+        form => settings_form(solution),
+    }
+}
+
+fn rights_context(can: &SolutionRights) -> Value {
+    context! { edit => can.edit, assign => can.assign, publish => can.publish, delete => can.delete }
+}
+
+/// The first [`SHOWN`] assigned users, for the Users tab.
+fn assignee_rows(assigned: &[Assignee]) -> Vec<Value> {
+    assigned
         .iter()
         .take(SHOWN as usize)
         .map(|a| {
             context! {
                 user_id => a.user_id.to_string(),
                 email => a.email,
-                name => format!("{} {}", a.first_name, a.last_name).trim().to_owned(),
+                name => full_name(&a.first_name, &a.last_name),
                 org_role => a.org_role.label(),
                 status => a.status.as_str(),
                 role => a.role.as_str(),
             }
         })
-        .collect();
-    let mut candidates = Vec::new();
-    if tab == "users" && can.assign {
-        let filter = MemberFilter {
-            q: Some(query.add_q.clone()).filter(|q| !q.trim().is_empty()),
-            ..MemberFilter::default()
-        };
-        let members =
-            muster_store::members::list(&mut conn, view.org.id, &filter, None, SHOWN).await?;
-        candidates = members
-            .iter()
-            .filter(|m| !assigned.iter().any(|a| a.user_id == m.user_id))
-            .map(|m| context! { user_id => m.user_id.to_string(), email => m.email, name => format!("{} {}", m.first_name, m.last_name).trim().to_owned() })
-            .collect();
-    }
-    let group_rows: Vec<Value> = groups::list(&mut conn, id)
+        .collect()
+}
+
+/// The members matching the search `q` who are not assigned yet.
+async fn candidate_rows(
+    conn: &mut Conn,
+    org: OrgId,
+    q: &str,
+    assigned: &[Assignee],
+) -> Result<Vec<Value>, UiError> {
+    let filter = MemberFilter {
+        q: Some(q.to_owned()).filter(|q| !q.trim().is_empty()),
+        ..MemberFilter::default()
+    };
+    let members = muster_store::members::list(conn, org, &filter, None, SHOWN).await?;
+    Ok(members
+        .iter()
+        .filter(|m| !assigned.iter().any(|a| a.user_id == m.user_id))
+        .map(|m| context! { user_id => m.user_id.to_string(), email => m.email, name => full_name(&m.first_name, &m.last_name) })
+        .collect())
+}
+
+/// The solution's groups with their members, and the assigned users each can add.
+async fn group_rows(
+    conn: &mut Conn,
+    id: SolutionId,
+    assigned: &[Assignee],
+) -> Result<Vec<Value>, UiError> {
+    Ok(groups::list(conn, id)
         .await?
         .iter()
         .map(|g| {
@@ -243,251 +337,29 @@ pub async fn detail(
                 addable,
             }
         })
-        .collect();
-    let versions: Vec<Value> = muster_store::solutions::versions(&mut conn, id)
+        .collect())
+}
+
+/// The solution's versions, newest first.
+async fn version_rows(conn: &mut Conn, id: SolutionId) -> Result<Vec<Value>, UiError> {
+    Ok(muster_store::solutions::versions(conn, id)
         .await?
         .iter()
         .map(|v| context! { version => v.version, notes => v.notes, published_by => v.published_by, published_at => format_time(v.published_at) })
-        .collect();
-    drop(conn);
-    page(
-        "solution_detail.html",
-        view.context(
-            "solutions",
-            uri.path(),
-            context! {
-                solution => solution_row(&solution, view.scope.role),
-                can => context! { edit => can.edit, assign => can.assign, publish => can.publish, delete => can.delete },
-                tab,
-                users,
-                more_assigned,
-                candidates,
-                add_q => query.add_q,
-                groups => group_rows,
-                versions,
-                roles => role_options(),
-                notice => query.notice,
-                error => query.error,
-                form => context! {
-                    name => solution.name,
-                    identifier => solution.identifier,
-                    description => solution.description,
-                    icon_color => solution.icon_color,
-                    icon_initials => solution.icon_initials,
-                },
-            },
-        ),
-    )
+        .collect())
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ActionForm {
-    csrf_token: String,
-    /// Checkboxes: several users at once.
-    user_ids: Vec<String>,
-    user_id: String,
-    role: String,
-    group_id: String,
-    name: String,
-    identifier: String,
-    description: String,
-    icon_color: String,
-    icon_initials: String,
-    version: String,
-    notes: String,
-    confirm: String,
-    /// A local page to go back to instead of the solution's tab.
-    return_to: String,
-}
-
-fn user_id(raw: &str) -> Result<UserId, AppError> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
-fn group_id(raw: &str) -> Result<GroupId, AppError> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
-fn solution_role(raw: &str) -> Result<SolutionRole, AppError> {
-    if raw.is_empty() {
-        return Ok(SolutionRole::User);
-    }
-    raw.parse()
-        .map_err(|e: muster_domain::role::UnknownValue| AppError::invalid("role", e.to_string()))
-}
-
-/// One form of the solution's page; each ends with a redirect back to the tab
-/// it came from, saying what happened.
-pub async fn action(
-    State(state): State<AppState>,
-    view: OrgPage,
-    Path((_, sol, action)): Path<(String, String, String)>,
-    UiForm(form): UiForm<ActionForm>,
-) -> UiResult<Response> {
-    view.viewer.check_csrf(&form.csrf_token)?;
-    view.require(Capability::SeeSolutions)?;
-    let id: SolutionId = sol.parse().map_err(|_| UiError::not_found())?;
-    let org = view.org.id;
-    let actor = view.actor();
-    let mut tx = state.store.begin().await?;
-    let conn = &mut tx;
-    let (tab, result): (&str, Result<String, AppError>) = match action.as_str() {
-        "assign" => (
-            "users",
-            async {
-                let role = solution_role(&form.role)?;
-                if form.user_ids.is_empty() {
-                    return Err(AppError::invalid(
-                        "user_ids",
-                        "tick at least one person to add",
-                    ));
-                }
-                for raw in &form.user_ids {
-                    solutions::assign(conn, &state, org, &actor, id, user_id(raw)?, role).await?;
-                }
-                Ok(format!(
-                    "Added {} with the role {role}.",
-                    people(form.user_ids.len())
-                ))
-            }
-            .await,
-        ),
-        "role" => (
-            "users",
-            async {
-                let role = solution_role(&form.role)?;
-                solutions::assign(conn, &state, org, &actor, id, user_id(&form.user_id)?, role)
-                    .await?;
-                Ok(format!("The solution role is now {role}."))
-            }
-            .await,
-        ),
-        "unassign" => (
-            "users",
-            async {
-                if form.user_ids.is_empty() {
-                    return Err(AppError::invalid(
-                        "user_ids",
-                        "tick at least one person to remove",
-                    ));
-                }
-                for raw in &form.user_ids {
-                    solutions::unassign(conn, &state, org, &actor, id, user_id(raw)?).await?;
-                }
-                Ok(format!(
-                    "Removed {} from the solution.",
-                    people(form.user_ids.len())
-                ))
-            }
-            .await,
-        ),
-        "group-create" => (
-            "groups",
-            async {
-                solutions::create_group(conn, &state, org, &actor, id, &form.name).await?;
-                Ok("The group was created.".to_owned())
-            }
-            .await,
-        ),
-        "group-delete" => (
-            "groups",
-            async {
-                solutions::delete_group(conn, &state, org, &actor, id, group_id(&form.group_id)?)
-                    .await?;
-                Ok("The group was deleted.".to_owned())
-            }
-            .await,
-        ),
-        "group-add" => (
-            "groups",
-            async {
-                let (group, user) = (group_id(&form.group_id)?, user_id(&form.user_id)?);
-                solutions::add_to_group(conn, &state, org, &actor, id, group, user).await?;
-                Ok("Added to the group.".to_owned())
-            }
-            .await,
-        ),
-        "group-remove" => (
-            "groups",
-            async {
-                let (group, user) = (group_id(&form.group_id)?, user_id(&form.user_id)?);
-                solutions::remove_from_group(conn, &state, org, &actor, id, group, user).await?;
-                Ok("Removed from the group.".to_owned())
-            }
-            .await,
-        ),
-        "publish" => (
-            "versions",
-            async {
-                let version =
-                    solutions::publish(conn, &state, org, &actor, id, &form.version, &form.notes)
-                        .await?;
-                Ok(format!("Version {version} was published."))
-            }
-            .await,
-        ),
-        "edit" => (
-            "settings",
-            async {
-                let input = SolutionForm {
-                    csrf_token: String::new(),
-                    name: form.name.clone(),
-                    identifier: form.identifier.clone(),
-                    description: form.description.clone(),
-                    icon_color: form.icon_color.clone(),
-                    icon_initials: form.icon_initials.clone(),
-                }
-                .input();
-                solutions::update(conn, &state, org, &actor, id, &input).await?;
-                Ok("The solution was saved.".to_owned())
-            }
-            .await,
-        ),
-        "delete" => (
-            "settings",
-            async {
-                if form.confirm != "yes" {
-                    return Err(AppError::invalid(
-                        "confirm",
-                        "tick the box to confirm the deletion",
-                    ));
-                }
-                solutions::delete(conn, &state, org, &actor, id).await?;
-                Ok(String::new())
-            }
-            .await,
-        ),
-        _ => return Err(UiError::not_found()),
-    };
-    let back = match crate::http::ui::error::safe_local_path(&form.return_to) {
-        Some(path) if !path.contains('?') => format!("{path}?from=solution"),
-        _ => format!("/orgs/{org}/solutions/{id}?tab={tab}"),
-    };
-    match result {
-        Ok(_) if action == "delete" => {
-            tx.commit().await.map_err(StoreError::from)?;
-            Ok(Redirect::to(&format!("/orgs/{org}/solutions?notice=deleted")).into_response())
-        }
-        Ok(notice) => {
-            tx.commit().await.map_err(StoreError::from)?;
-            Ok(Redirect::to(&format!("{back}&notice={}", urlencode(&notice))).into_response())
-        }
-        Err(AppError::Internal(cause)) => Err(UiError::Internal(cause)),
-        Err(AppError::NotFound) => Err(UiError::not_found()),
-        // Nothing of a refused form is kept: the transaction is dropped.
-        Err(error) => Ok(Redirect::to(&format!(
-            "{back}&error={}",
-            urlencode(&error.user_message())
-        ))
-        .into_response()),
+/// The Settings tab's form, filled with the solution as it is.
+fn settings_form(solution: &Solution) -> Value {
+    context! {
+        name => solution.name,
+        identifier => solution.identifier,
+        description => solution.description,
+        icon_color => solution.icon_color,
+        icon_initials => solution.icon_initials,
     }
 }
 
-fn people(n: usize) -> String {
-    if n == 1 {
-        "1 person".to_owned()
-    } else {
-        format!("{n} people")
-    }
+fn full_name(first: &str, last: &str) -> String {
+    format!("{first} {last}").trim().to_owned()
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/me/tokens`: the caller's personal access tokens.
 
 use crate::error::AppResult;
-use crate::features::auth::Caller;
+use crate::features::auth::caller::Caller;
 use crate::features::tokens::service as tokens;
 use crate::http::extract::{AppJson, ClientIp};
 use crate::http::problem::Problem;

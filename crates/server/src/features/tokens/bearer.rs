@@ -1,7 +1,7 @@
 //! Authenticating `Authorization: Bearer` with a personal access token.
 
 use crate::error::{AppError, AppResult};
-use crate::features::auth::{Caller, Via};
+use crate::features::auth::caller::{Caller, Via};
 use crate::state::AppState;
 use muster_domain::token::{self, PatSecret};
 use muster_domain::AuditAction;

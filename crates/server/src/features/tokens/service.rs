@@ -3,7 +3,8 @@
 //! its owner belongs to, since the token can act in all of them.
 
 use crate::error::{AppError, AppResult};
-use crate::features::audit_log::{self as audit, Actor};
+use crate::features::audit_log::service as audit;
+use crate::scope::Actor;
 use crate::state::AppState;
 use muster_domain::token::PatSecret;
 use muster_domain::AuditAction;

@@ -1,9 +1,10 @@
 //! Who is looking at a page, and the layout around it.
 
-use crate::features::audit_log::Actor;
-use crate::features::auth::{session, Caller, Via};
+use crate::features::auth::caller::{Caller, Via};
+use crate::features::auth::session;
 use crate::http::extract::ClientIp;
 use crate::http::ui::error::{UiError, UiResult};
+use crate::scope::Actor;
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};

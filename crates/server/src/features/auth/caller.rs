@@ -1,0 +1,16 @@
+//! Who is calling, and how they proved it.
+
+use muster_domain::{TokenId, UserId};
+
+/// An authenticated user and how they proved it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub via: Via,
+}
+
+#[derive(Debug, Clone)]
+pub enum Via {
+    Session { id_hash: String, csrf_token: String },
+    Token { id: TokenId },
+}

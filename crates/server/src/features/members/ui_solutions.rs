@@ -1,0 +1,150 @@
+//! "Add solutions": a side panel on a member's page to give them several
+//! solutions at once, with one solution role.
+
+use crate::error::AppError;
+use crate::features::members::ui::member_row;
+use crate::features::solutions::ui::{role_options, visible_solutions};
+use crate::http::ui::error::{page, urlencode, UiError, UiResult};
+use crate::http::ui::layout::{OrgPage, UiForm};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect};
+use minijinja::{context, Value};
+use muster_domain::permission::Capability;
+use muster_domain::UserId;
+use muster_store::StoreError;
+use serde::Deserialize;
+
+async fn assignable(
+    state: &AppState,
+    view: &OrgPage,
+    user_id: UserId,
+) -> Result<Vec<muster_store::solutions::Solution>, UiError> {
+    let visible = visible_solutions(state, view).await?;
+    let assigned = {
+        let mut conn = state.store.read().await?;
+        muster_store::assignments::for_member(&mut conn, view.org.id, user_id).await?
+    };
+    Ok(visible
+        .into_iter()
+        .filter(|s| {
+            muster_domain::solution::rights(view.scope.role, s.viewer_role).assign
+                && !assigned.iter().any(|a| a.solution_id == s.id)
+        })
+        .collect())
+}
+
+async fn solutions_page(
+    state: &AppState,
+    view: &OrgPage,
+    path: &str,
+    user_id: UserId,
+    error: Option<String>,
+) -> UiResult {
+    let member = {
+        let mut conn = state.store.read().await?;
+        muster_store::members::find(&mut conn, view.org.id, user_id)
+            .await?
+            .ok_or_else(UiError::not_found)?
+    };
+    let options: Vec<Value> = assignable(state, view, user_id)
+        .await?
+        .iter()
+        .map(|s| context! { id => s.id.to_string(), name => s.name, identifier => s.identifier })
+        .collect();
+    page(
+        "user_solutions.html",
+        view.context(
+            "users",
+            path,
+            context! {
+                member => member_row(&member, &[]),
+                options,
+                roles => role_options(),
+                error,
+            },
+        ),
+    )
+}
+
+/// "Add solutions": a side panel to give a member several solutions at once.
+pub async fn solutions_form(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    Path((_, user)): Path<(String, String)>,
+) -> UiResult {
+    view.require(Capability::AssignSolutions)?;
+    let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
+    solutions_page(&state, &view, uri.path(), user_id, None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AddSolutionsForm {
+    csrf_token: String,
+    solution_ids: Vec<String>,
+    role: String,
+}
+
+pub async fn add_solutions(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    Path((_, user)): Path<(String, String)>,
+    UiForm(form): UiForm<AddSolutionsForm>,
+) -> UiResult {
+    view.viewer.check_csrf(&form.csrf_token)?;
+    view.require(Capability::AssignSolutions)?;
+    let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
+    let refuse = |message: String| async {
+        let response = solutions_page(&state, &view, uri.path(), user_id, Some(message)).await?;
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, response).into_response())
+    };
+    if form.solution_ids.is_empty() {
+        return refuse("Tick at least one solution.".into()).await;
+    }
+    let role = match form.role.as_str() {
+        "" => muster_domain::SolutionRole::User,
+        raw => match raw.parse() {
+            Ok(role) => role,
+            Err(e) => return refuse(format!("Solution role {e}")).await,
+        },
+    };
+    let actor = view.actor();
+    let mut tx = state.store.begin().await?;
+    for raw in &form.solution_ids {
+        let id = raw.parse().map_err(|_| UiError::not_found())?;
+        match crate::features::solutions::service::assign(
+            &mut tx,
+            &state,
+            view.org.id,
+            &actor,
+            id,
+            user_id,
+            role,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(AppError::NotFound) => return Err(UiError::not_found()),
+            Err(AppError::Internal(cause)) => return Err(UiError::Internal(cause)),
+            // Nothing is kept when one of them is refused.
+            Err(error) => return refuse(error.user_message()).await,
+        }
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    let count = form.solution_ids.len();
+    let notice = if count == 1 {
+        "1 solution was added.".to_owned()
+    } else {
+        format!("{count} solutions were added.")
+    };
+    Ok(Redirect::to(&format!(
+        "/orgs/{}/users/{user_id}?notice={}",
+        view.org.id,
+        urlencode(&notice)
+    ))
+    .into_response())
+}
