@@ -6,7 +6,7 @@ use crate::error::{AppError, AppResult};
 use crate::features::auth::caller::Caller;
 use muster_domain::permission::{self, Capability, Grant};
 use muster_domain::{MembershipStatus, OrgId, OrgRole, UserId};
-use muster_store::{users, Conn};
+use muster_store::{memberships, users, Conn};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
@@ -44,6 +44,33 @@ impl OrgScope {
                 "your membership in this organization is disabled".into(),
             )),
             Some((_, MembershipStatus::Invited)) | None => Err(AppError::NotFound),
+        }
+    }
+
+    /// The scope of `caller` in `org_id`, from their membership there.
+    pub async fn resolve(
+        conn: &mut Conn,
+        caller: Caller,
+        org_id: OrgId,
+        ip: IpAddr,
+        now: OffsetDateTime,
+    ) -> AppResult<OrgScope> {
+        let membership = memberships::find(conn, org_id, caller.user_id).await?;
+        let membership = membership.map(|m| (m.role, m.status));
+        OrgScope::admit(caller, org_id, membership, ip, now)
+    }
+
+    /// The organization an app names with `?org=` (blank: the caller's default
+    /// one), for the app-facing API.
+    pub async fn app_org(conn: &mut Conn, caller: &Caller, org: Option<&str>) -> AppResult<OrgId> {
+        match org.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(raw) => raw.parse().map_err(|_| AppError::NotFound),
+            None => users::find(conn, caller.user_id)
+                .await?
+                .default_org_id
+                .ok_or_else(|| {
+                    AppError::invalid("org", "you have no default organization; pass ?org=")
+                }),
         }
     }
 

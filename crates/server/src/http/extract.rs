@@ -13,7 +13,6 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, Method};
 use axum_extra::extract::CookieJar;
 use muster_domain::OrgId;
-use muster_store::memberships;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -203,11 +202,7 @@ impl FromRequestParts<AppState> for OrgScope {
             .get("org")
             .and_then(|raw| raw.parse().ok())
             .ok_or(AppError::NotFound)?;
-        let membership = {
-            let mut conn = state.store.read().await?;
-            memberships::find(&mut conn, org_id, caller.user_id).await?
-        };
-        let membership = membership.map(|m| (m.role, m.status));
-        OrgScope::admit(caller, org_id, membership, ip, state.now())
+        let mut conn = state.store.read().await?;
+        OrgScope::resolve(&mut conn, caller, org_id, ip, state.now()).await
     }
 }

@@ -101,6 +101,49 @@ pub async fn show(
     .await
 }
 
+/// Who accepts: the signed-in viewer, or a new account from the form. The
+/// form's token must be the session's (signed in) or the pre-sign-in cookie's.
+fn acceptance(viewer: Option<&UiUser>, jar: &CookieJar, form: &AcceptForm) -> UiResult<Acceptance> {
+    let new_account = || Acceptance::NewAccount {
+        first_name: form.first_name.clone(),
+        last_name: form.last_name.clone(),
+        password: form.password.clone(),
+    };
+    match viewer {
+        // A signed-in person submitting the new-account form: treat as new.
+        Some(viewer) if !form.first_name.is_empty() || !form.password.is_empty() => {
+            viewer.check_csrf(&form.csrf_token).or_else(|_| {
+                if form_token_matches(jar, &form.csrf_token) {
+                    Ok(())
+                } else {
+                    Err(UiError::csrf())
+                }
+            })?;
+            Ok(new_account())
+        }
+        Some(viewer) => {
+            viewer.check_csrf(&form.csrf_token)?;
+            Ok(Acceptance::SignedIn(viewer.user.id))
+        }
+        None if form_token_matches(jar, &form.csrf_token) => Ok(new_account()),
+        None => Err(UiError::csrf()),
+    }
+}
+
+/// The errors to show with the form again, or `None` for an error page.
+fn refused(error: &AppError) -> Option<(Value, StatusCode)> {
+    match error {
+        AppError::Invalid(invalid) => {
+            Some((field_errors(invalid), StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        AppError::Unauthorized(_) | AppError::Denied(_) | AppError::Gone(_) => Some((
+            context! { form => error.to_string() },
+            crate::http::problem::status(error),
+        )),
+        _ => None,
+    }
+}
+
 pub async fn accept(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -109,42 +152,16 @@ pub async fn accept(
     UiForm(form): UiForm<AcceptForm>,
 ) -> UiResult {
     let viewer = viewer.ok();
-    let acceptance = match &viewer {
-        Some(viewer) if !form.first_name.is_empty() || !form.password.is_empty() => {
-            // A signed-in person submitting the new-account form: treat as new.
-            viewer.check_csrf(&form.csrf_token).or_else(|_| {
-                if form_token_matches(&jar, &form.csrf_token) {
-                    Ok(())
-                } else {
-                    Err(UiError::csrf())
-                }
-            })?;
-            None
-        }
-        Some(viewer) => {
-            viewer.check_csrf(&form.csrf_token)?;
-            Some(Acceptance::SignedIn(viewer.user.id))
-        }
-        None => {
-            if !form_token_matches(&jar, &form.csrf_token) {
-                return Err(UiError::csrf());
-            }
-            None
-        }
-    };
-    let acceptance = acceptance.unwrap_or_else(|| Acceptance::NewAccount {
-        first_name: form.first_name.clone(),
-        last_name: form.last_name.clone(),
-        password: form.password.clone(),
-    });
+    let acceptance = acceptance(viewer.as_ref(), &jar, &form)?;
     let signed_in = matches!(acceptance, Acceptance::SignedIn(_));
     let mut tx = state.store.begin().await?;
-    let accepted = invites::accept(&mut tx, &state, &token, acceptance).await;
-    let (_, user_id) = match accepted {
-        Ok(done) => done,
-        Err(AppError::Invalid(invalid)) => {
+    let user_id = match invites::accept(&mut tx, &state, &token, acceptance).await {
+        Ok((_, user_id)) => user_id,
+        Err(error) => {
             drop(tx);
-            let errors = field_errors(&invalid);
+            let Some((errors, status)) = refused(&error) else {
+                return Err(error.into());
+            };
             return render(
                 &state,
                 jar,
@@ -152,25 +169,10 @@ pub async fn accept(
                 viewer.as_ref(),
                 Some(form),
                 errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
             )
             .await;
         }
-        Err(error @ (AppError::Unauthorized(_) | AppError::Denied(_) | AppError::Gone(_))) => {
-            drop(tx);
-            let errors = context! { form => error.to_string() };
-            return render(
-                &state,
-                jar,
-                &token,
-                viewer.as_ref(),
-                Some(form),
-                errors,
-                crate::http::problem::status(&error),
-            )
-            .await;
-        }
-        Err(other) => return Err(other.into()),
     };
     tx.commit().await.map_err(StoreError::from)?;
     if signed_in {

@@ -153,6 +153,23 @@ pub struct BulkJsonRow {
 
 /// Invite many people: `text/csv` with the header
 /// `email,first_name,last_name,language,role`, or a JSON array. Runs as a job.
+/// A JSON array of people as the upload of a bulk invite, numbered from 1.
+fn json_upload(bytes: &[u8]) -> AppResult<Upload> {
+    let rows: Vec<BulkJsonRow> = parse_json(bytes)?;
+    let mut upload = Upload::default();
+    for (i, r) in rows.into_iter().enumerate() {
+        upload.push(&BulkRow {
+            row: i + 1,
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            language: r.language,
+            role: r.role,
+        })?;
+    }
+    Ok(upload)
+}
+
 #[utoipa::path(post, path = "/orgs/{org}/invitations/bulk", tag = "invitations",
     params(("org" = OrgId, Path, description = "Organization id")),
     request_body(content((String = "text/csv"), (Vec<BulkJsonRow> = "application/json"))),
@@ -182,21 +199,7 @@ pub async fn bulk_invite(
         })?;
     let rows = match content_type.as_str() {
         "text/csv" => bulk_job::parse_csv(&bytes)?,
-        "application/json" => {
-            let rows: Vec<BulkJsonRow> = parse_json(&bytes)?;
-            let mut upload = Upload::default();
-            for (i, r) in rows.into_iter().enumerate() {
-                upload.push(&BulkRow {
-                    row: i + 1,
-                    email: r.email,
-                    first_name: r.first_name,
-                    last_name: r.last_name,
-                    language: r.language,
-                    role: r.role,
-                })?;
-            }
-            upload
-        }
+        "application/json" => json_upload(&bytes)?,
         _ => {
             return Err(Rejection::UnsupportedMediaType(
                 "send the people to invite as text/csv or as a JSON array (application/json)"

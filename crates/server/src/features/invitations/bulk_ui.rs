@@ -26,63 +26,64 @@ pub async fn form(view: OrgPage, uri: Uri) -> UiResult {
     )
 }
 
-pub async fn upload(
-    State(state): State<AppState>,
-    view: OrgPage,
-    uri: Uri,
-    mut multipart: Multipart,
-) -> UiResult {
-    view.require(Capability::ManageInvitations)?;
+/// The CSRF token and the file of the upload form, or why they cannot be read.
+async fn read_upload(mut multipart: Multipart) -> Result<(String, Vec<u8>), (String, StatusCode)> {
     let mut csrf = String::new();
-    let mut file: Option<Vec<u8>> = None;
+    let mut file = Vec::new();
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
-            Ok(None) => break,
+            Ok(None) => return Ok((csrf, file)),
             Err(e) => {
-                return retry_page(
-                    &view,
-                    uri.path(),
-                    &format!("the upload could not be read: {}", e.body_text()),
+                return Err((
+                    format!("the upload could not be read: {}", e.body_text()),
                     e.status(),
-                )
+                ))
             }
         };
         match field.name() {
             Some("csrf_token") => csrf = field.text().await.unwrap_or_default(),
             Some("file") => match field.bytes().await {
-                Ok(bytes) => file = Some(bytes.to_vec()),
+                Ok(bytes) => file = bytes.to_vec(),
                 Err(e) => {
-                    return retry_page(
-                        &view,
-                        uri.path(),
-                        &format!("the file could not be read: {}", e.body_text()),
+                    return Err((
+                        format!("the file could not be read: {}", e.body_text()),
                         e.status(),
-                    )
+                    ))
                 }
             },
             _ => {}
         }
     }
-    view.viewer.check_csrf(&csrf)?;
-    let Some(file) = file.filter(|f| !f.is_empty()) else {
-        return retry_page(
-            &view,
-            uri.path(),
-            "choose a CSV file to upload",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    multipart: Multipart,
+) -> UiResult {
+    view.require(Capability::ManageInvitations)?;
+    let (csrf, file) = match read_upload(multipart).await {
+        Ok(upload) => upload,
+        Err((message, status)) => return retry_page(&view, uri.path(), &message, status),
     };
+    view.viewer.check_csrf(&csrf)?;
+    if file.is_empty() {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return retry_page(&view, uri.path(), "choose a CSV file to upload", status);
+    }
     if file.len() > bulk_job::MAX_BYTES {
+        let status = StatusCode::PAYLOAD_TOO_LARGE;
         return retry_page(
             &view,
             uri.path(),
             "the file is larger than 10 MB; split it",
-            StatusCode::PAYLOAD_TOO_LARGE,
+            status,
         );
     }
     let started = match bulk_job::parse_csv(&file) {
-        Ok(rows) => bulk_job::start(&state, &view.scope.clone(), rows).await,
+        Ok(rows) => bulk_job::start(&state, &view.scope, rows).await,
         Err(error) => Err(error),
     };
     match started {
@@ -91,13 +92,8 @@ pub async fn upload(
         }
         Err(AppError::Internal(cause)) => Err(UiError::Internal(cause)),
         Err(error) => {
-            let message = error.user_message();
-            retry_page(
-                &view,
-                uri.path(),
-                &message,
-                crate::http::problem::status(&error),
-            )
+            let status = crate::http::problem::status(&error);
+            retry_page(&view, uri.path(), &error.user_message(), status)
         }
     }
 }

@@ -116,6 +116,21 @@ pub async fn invite_form(State(state): State<AppState>, view: OrgPage, uri: Uri)
     .await
 }
 
+impl InviteForm {
+    /// The invitee and the solutions to give, or the errors to show.
+    fn parse(&self) -> Result<(Invitee, Vec<(SolutionId, SolutionRole)>), Value> {
+        let invitee = Invitee::parse(
+            &self.email,
+            &self.first_name,
+            &self.last_name,
+            &self.language,
+            &self.role,
+        )
+        .map_err(|invalid| field_errors(&invalid))?;
+        Ok((invitee, self.grants()?))
+    }
+}
+
 pub async fn invite_submit(
     State(state): State<AppState>,
     view: OrgPage,
@@ -124,46 +139,21 @@ pub async fn invite_submit(
 ) -> UiResult {
     view.require(Capability::ManageInvitations)?;
     view.viewer.check_csrf(&form.csrf_token)?;
-    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    let parsed = Invitee::parse(
-        &form.email,
-        &form.first_name,
-        &form.last_name,
-        &form.language,
-        &form.role,
-    );
-    let invitee = match parsed {
-        Ok(invitee) => invitee,
-        Err(invalid) => {
-            return invite_page(
-                &state,
-                &view,
-                uri.path(),
-                &form,
-                field_errors(&invalid),
-                unprocessable,
-            )
-            .await
-        }
-    };
-    let grants = match form.grants() {
-        Ok(grants) => grants,
+    let (invitee, grants) = match form.parse() {
+        Ok(parsed) => parsed,
         Err(errors) => {
-            return invite_page(&state, &view, uri.path(), &form, errors, unprocessable).await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return invite_page(&state, &view, uri.path(), &form, errors, status).await;
         }
     };
     let mut tx = state.store.begin().await?;
     let org = orgs::find(&mut tx, view.org.id).await?;
-    let invited =
-        invites::invite_with_solutions(&mut tx, &state, &org, &view.actor(), &invitee, &grants)
-            .await;
-    match invited {
+    let actor = view.actor();
+    match invites::invite_with_solutions(&mut tx, &state, &org, &actor, &invitee, &grants).await {
         Ok(_) => {
             tx.commit().await.map_err(StoreError::from)?;
-            Ok(
-                Redirect::to(&format!("/orgs/{}/users?notice=invited", view.org.id))
-                    .into_response(),
-            )
+            let to = format!("/orgs/{}/users?notice=invited", view.org.id);
+            Ok(Redirect::to(&to).into_response())
         }
         Err(error) => match refused(&error) {
             Some((errors, status)) => {

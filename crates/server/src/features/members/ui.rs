@@ -2,6 +2,7 @@
 //! invite panel is `invitations::ui`; the member actions `ui_actions`, the
 //! "Add solutions" panel `ui_solutions`.
 
+use super::views::InvitationView;
 use crate::features::invitations::service as invites;
 use crate::features::members::service as members;
 use crate::http::ui::error::{page, urlencode, UiError, UiResult};
@@ -13,9 +14,10 @@ use axum::http::Uri;
 use minijinja::{context, Value};
 use muster_domain::permission::{can, Capability};
 use muster_domain::{MembershipStatus, OrgRole, UserId};
+use muster_store::assignments::Assigned;
 use muster_store::members::{Member, MemberFilter};
 use muster_store::solutions::Solution;
-use muster_store::{memberships, templates, StoreError};
+use muster_store::{memberships, templates};
 use serde::{Deserialize, Serialize};
 
 const PAGE_SIZE: i64 = 50;
@@ -216,88 +218,117 @@ pub async fn detail(
 ) -> UiResult {
     view.require(Capability::ViewMembers)?;
     let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
-    let mut conn = state.store.read().await?;
-    let member = muster_store::members::find(&mut conn, view.org.id, user_id)
-        .await?
-        .ok_or_else(UiError::not_found)?;
-    let invitation = super::views::detail(&mut conn, view.org.id, user_id)
-        .await?
-        .invitation;
-    let invited_by = match member_invited_by(&mut conn, &view, user_id).await? {
-        Some(id) => muster_store::users::find_optional(&mut conn, id)
-            .await?
-            .map(|u| u.display_name()),
-        None => None,
-    };
-    let languages: Vec<String> = templates::list(&mut conn, view.org.id, None, 200)
-        .await?
-        .into_iter()
-        .map(|t| t.language)
-        .collect();
-    let assigned = muster_store::assignments::for_member(&mut conn, view.org.id, user_id).await?;
-    drop(conn);
+    let facts = MemberFacts::read(&state, &view, user_id).await?;
     let visible = crate::features::solutions::ui::visible_solutions(&state, &view).await?;
-    let solution_rows: Vec<Value> = assigned
-        .iter()
-        .filter_map(|a| {
-            let s = visible.iter().find(|s| s.id == a.solution_id)?;
-            let can = muster_domain::solution::rights(view.scope.role, s.viewer_role);
-            Some(context! {
-                id => s.id.to_string(),
-                name => s.name,
-                role => a.role.as_str(),
-                can_assign => can.assign,
-            })
-        })
-        .collect();
-    let can_add_solutions = visible.iter().any(|s| {
-        muster_domain::solution::rights(view.scope.role, s.viewer_role).assign
-            && !assigned.iter().any(|a| a.solution_id == s.id)
-    });
-    let is_self = user_id == view.viewer.user.id;
-    let touches_owner = member.role == OrgRole::Owner && view.scope.role != OrgRole::Owner;
-    let manage = can(view.scope.role, Capability::DisableOrRemoveMember) && !touches_owner;
+    let parts = context! {
+        ..facts.context(),
+        ..facts.solutions_context(&view, &visible),
+        ..rights_context(&view, &facts.member)
+    };
+    let context = context! { notice => query.notice, error => query.error, ..parts };
     page(
         "user_detail.html",
-        view.context(
-            "users",
-            uri.path(),
-            context! {
-                member => member_row(&member, &[]),
-                status => member.status.as_str(),
-                role_value => member.role.as_str(),
-                invited_at => member.invited_at.map(invites::format_time),
-                joined_at => member.joined_at.map(invites::format_time),
-                invited_by,
-                invitation => invitation.map(|i| context! {
-                    id => i.id.to_string(),
-                    language => i.language,
-                    status => i.status.as_str(),
-                    expires_at => invites::format_time(i.expires_at),
-                    mail => i.mail.map(|m| context! { status => m.status, attempts => m.attempts, last_error => m.last_error }),
-                }),
-                languages,
-                solutions => solution_rows,
-                solution_roles => crate::features::solutions::ui::role_options(),
-                can_add_solutions,
-                roles => role_options(view.scope.role),
-                can_change_role => can(view.scope.role, Capability::ChangeMemberRole) && !is_self && !touches_owner,
-                can_manage => manage && !is_self,
-                can_leave => is_self,
-                can_invite => can(view.scope.role, Capability::ManageInvitations) && !touches_owner,
-                notice => query.notice,
-                error => query.error,
-            },
-        ),
+        view.context("users", uri.path(), context),
     )
 }
 
-async fn member_invited_by(
-    conn: &mut muster_store::Conn,
-    view: &OrgPage,
-    user_id: UserId,
-) -> Result<Option<UserId>, StoreError> {
-    Ok(memberships::find(conn, view.org.id, user_id)
-        .await?
-        .and_then(|m| m.invited_by))
+/// What a member's page shows of them.
+struct MemberFacts {
+    member: Member,
+    invitation: Option<InvitationView>,
+    invited_by: Option<String>,
+    languages: Vec<String>,
+    assigned: Vec<Assigned>,
+}
+
+impl MemberFacts {
+    async fn read(state: &AppState, view: &OrgPage, user_id: UserId) -> Result<Self, UiError> {
+        let mut conn = state.store.read().await?;
+        let detail = super::views::detail(&mut conn, view.org.id, user_id).await?;
+        let member = muster_store::members::find(&mut conn, view.org.id, user_id)
+            .await?
+            .ok_or_else(UiError::not_found)?;
+        let inviter = memberships::find(&mut conn, view.org.id, user_id)
+            .await?
+            .and_then(|m| m.invited_by);
+        let invited_by = match inviter {
+            Some(id) => muster_store::users::find_optional(&mut conn, id)
+                .await?
+                .map(|u| u.display_name()),
+            None => None,
+        };
+        let assigned =
+            muster_store::assignments::for_member(&mut conn, view.org.id, user_id).await?;
+        drop(conn);
+        Ok(MemberFacts {
+            member,
+            invitation: detail.invitation,
+            invited_by,
+            languages: template_languages(state, view).await?,
+            assigned,
+        })
+    }
+
+    /// The member, their invitation and the languages to re-invite in.
+    fn context(&self) -> Value {
+        let member = &self.member;
+        context! {
+            member => member_row(member, &[]),
+            status => member.status.as_str(),
+            role_value => member.role.as_str(),
+            invited_at => member.invited_at.map(invites::format_time),
+            joined_at => member.joined_at.map(invites::format_time),
+            invited_by => self.invited_by,
+            invitation => self.invitation.as_ref().map(|i| context! {
+                id => i.id.to_string(),
+                language => i.language,
+                status => i.status.as_str(),
+                expires_at => invites::format_time(i.expires_at),
+                mail => i.mail.as_ref().map(|m| context! { status => m.status, attempts => m.attempts, last_error => m.last_error }),
+            }),
+            languages => self.languages,
+        }
+    }
+
+    /// The member's solutions the viewer sees, and whether more can be added.
+    fn solutions_context(&self, view: &OrgPage, visible: &[Solution]) -> Value {
+        let rights = |s: &Solution| muster_domain::solution::rights(view.scope.role, s.viewer_role);
+        let solutions: Vec<Value> = self
+            .assigned
+            .iter()
+            .filter_map(|a| {
+                let s = visible.iter().find(|s| s.id == a.solution_id)?;
+                Some(context! {
+                    id => s.id.to_string(),
+                    name => s.name,
+                    role => a.role.as_str(),
+                    can_assign => rights(s).assign,
+                })
+            })
+            .collect();
+        let can_add_solutions = visible
+            .iter()
+            .any(|s| rights(s).assign && !self.assigned.iter().any(|a| a.solution_id == s.id));
+        context! {
+            solutions,
+            solution_roles => crate::features::solutions::ui::role_options(),
+            can_add_solutions,
+        }
+    }
+}
+
+/// What the viewer may do to `member` (admins never touch owners; nobody
+/// changes their own role or disables themselves, but may leave).
+fn rights_context(view: &OrgPage, member: &Member) -> Value {
+    let role = view.scope.role;
+    let is_self = member.user_id == view.viewer.user.id;
+    let touches_owner = member.role == OrgRole::Owner && role != OrgRole::Owner;
+    let manage = can(role, Capability::DisableOrRemoveMember) && !touches_owner;
+    context! {
+        roles => role_options(role),
+        can_change_role => can(role, Capability::ChangeMemberRole) && !is_self && !touches_owner,
+        can_manage => manage && !is_self,
+        can_leave => is_self,
+        can_invite => can(role, Capability::ManageInvitations) && !touches_owner,
+    }
 }

@@ -3,6 +3,7 @@
 
 use crate::error::AppError;
 use crate::features::members::ui::member_row;
+use crate::features::solutions::service::assign;
 use crate::features::solutions::ui::{role_options, visible_solutions};
 use crate::http::ui::error::{page, urlencode, UiError, UiResult};
 use crate::http::ui::layout::{OrgPage, UiForm};
@@ -12,7 +13,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect};
 use minijinja::{context, Value};
 use muster_domain::permission::Capability;
-use muster_domain::UserId;
+use muster_domain::{SolutionRole, UserId};
 use muster_store::StoreError;
 use serde::Deserialize;
 
@@ -88,6 +89,25 @@ pub struct AddSolutionsForm {
     role: String,
 }
 
+/// The solution role the form names (default `user`), or what is wrong.
+fn chosen_role(form: &AddSolutionsForm) -> Result<SolutionRole, String> {
+    if form.solution_ids.is_empty() {
+        return Err("Tick at least one solution.".into());
+    }
+    match form.role.as_str() {
+        "" => Ok(SolutionRole::User),
+        raw => raw.parse().map_err(|e| format!("Solution role {e}")),
+    }
+}
+
+fn added(count: usize) -> String {
+    if count == 1 {
+        "1 solution was added.".to_owned()
+    } else {
+        format!("{count} solutions were added.")
+    }
+}
+
 pub async fn add_solutions(
     State(state): State<AppState>,
     view: OrgPage,
@@ -102,49 +122,22 @@ pub async fn add_solutions(
         let response = solutions_page(&state, &view, uri.path(), user_id, Some(message)).await?;
         Ok((StatusCode::UNPROCESSABLE_ENTITY, response).into_response())
     };
-    if form.solution_ids.is_empty() {
-        return refuse("Tick at least one solution.".into()).await;
-    }
-    let role = match form.role.as_str() {
-        "" => muster_domain::SolutionRole::User,
-        raw => match raw.parse() {
-            Ok(role) => role,
-            Err(e) => return refuse(format!("Solution role {e}")).await,
-        },
+    let role = match chosen_role(&form) {
+        Ok(role) => role,
+        Err(message) => return refuse(message).await,
     };
-    let actor = view.actor();
-    let mut tx = state.store.begin().await?;
+    let (actor, mut tx) = (view.actor(), state.store.begin().await?);
     for raw in &form.solution_ids {
         let id = raw.parse().map_err(|_| UiError::not_found())?;
-        match crate::features::solutions::service::assign(
-            &mut tx,
-            &state,
-            view.org.id,
-            &actor,
-            id,
-            user_id,
-            role,
-        )
-        .await
-        {
+        match assign(&mut tx, &state, view.org.id, &actor, id, user_id, role).await {
             Ok(()) => {}
-            Err(AppError::NotFound) => return Err(UiError::not_found()),
-            Err(AppError::Internal(cause)) => return Err(UiError::Internal(cause)),
+            Err(error @ (AppError::NotFound | AppError::Internal(_))) => return Err(error.into()),
             // Nothing is kept when one of them is refused.
             Err(error) => return refuse(error.user_message()).await,
         }
     }
     tx.commit().await.map_err(StoreError::from)?;
-    let count = form.solution_ids.len();
-    let notice = if count == 1 {
-        "1 solution was added.".to_owned()
-    } else {
-        format!("{count} solutions were added.")
-    };
-    Ok(Redirect::to(&format!(
-        "/orgs/{}/users/{user_id}?notice={}",
-        view.org.id,
-        urlencode(&notice)
-    ))
-    .into_response())
+    let notice = urlencode(&added(form.solution_ids.len()));
+    let to = format!("/orgs/{}/users/{user_id}?notice={notice}", view.org.id);
+    Ok(Redirect::to(&to).into_response())
 }

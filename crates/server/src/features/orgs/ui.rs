@@ -8,6 +8,7 @@ use crate::features::invite_templates::service as template_api;
 use crate::features::orgs::service::{self, OrgUpdate};
 use crate::http::ui::error::{UiError, UiResult};
 use crate::http::ui::layout::{field_errors, OrgPage, UiForm};
+use crate::scope::OrgScope;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
@@ -110,6 +111,28 @@ pub async fn save(
 ) -> UiResult {
     view.require(Capability::ManageOrgSettings)?;
     view.viewer.check_csrf(&form.csrf_token)?;
+    let (update, mut invalid) = settings_update(&form);
+    if !invalid.is_empty() {
+        // Report the other fields' problems too, in one go.
+        if let Err(more) = update.apply(&mut view.org.settings()) {
+            invalid.0.extend(more.0);
+        }
+        return rerender_settings(&state, &view, uri.path(), &form, &invalid).await;
+    }
+    let mut tx = state.store.begin().await?;
+    match service::apply_update(&mut tx, &state, view.org.id, &view.actor(), &update).await {
+        Ok(_) => tx.commit().await.map_err(StoreError::from)?,
+        Err(AppError::Invalid(invalid)) => {
+            drop(tx);
+            return rerender_settings(&state, &view, uri.path(), &form, &invalid).await;
+        }
+        Err(other) => return Err(other.into()),
+    }
+    Ok(Redirect::to(&format!("/orgs/{}/settings?notice=saved", view.org.id)).into_response())
+}
+
+/// The update the form asks for, and the problems of its numeric fields.
+fn settings_update(form: &SettingsForm) -> (OrgUpdate, muster_domain::Invalid) {
     let mut invalid = muster_domain::Invalid::default();
     let days = |invalid: &mut muster_domain::Invalid, field: &str, raw: &str| {
         invalid.check(
@@ -132,41 +155,27 @@ pub async fn save(
         log_retention_days: days(&mut invalid, "log_retention_days", &form.log_retention_days),
         logging_level: Some(form.logging_level.clone()),
     };
-    if !invalid.is_empty() {
-        // Report the other fields' problems too, in one go.
-        if let Err(more) = update.apply(&mut view.org.settings()) {
-            invalid.0.extend(more.0);
-        }
-        return render(
-            &state,
-            &view,
-            uri.path(),
-            &form,
-            field_errors(&invalid),
-            "",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let mut tx = state.store.begin().await?;
-    match service::apply_update(&mut tx, &state, view.org.id, &view.actor(), &update).await {
-        Ok(_) => tx.commit().await.map_err(StoreError::from)?,
-        Err(AppError::Invalid(invalid)) => {
-            drop(tx);
-            return render(
-                &state,
-                &view,
-                uri.path(),
-                &form,
-                field_errors(&invalid),
-                "",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-        Err(other) => return Err(other.into()),
-    }
-    Ok(Redirect::to(&format!("/orgs/{}/settings?notice=saved", view.org.id)).into_response())
+    (update, invalid)
+}
+
+/// The settings page again, with the form's problems, as 422.
+async fn rerender_settings(
+    state: &AppState,
+    view: &OrgPage,
+    path: &str,
+    form: &SettingsForm,
+    invalid: &muster_domain::Invalid,
+) -> UiResult {
+    render(
+        state,
+        view,
+        path,
+        form,
+        field_errors(invalid),
+        "",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -263,16 +272,7 @@ pub async fn submit_template(
     };
     let member = view.scope.clone();
     match form.action.as_str() {
-        "delete" if !is_new => {
-            template_api::remove(&state, &member, &language)
-                .await
-                .map_err(UiError::from)?;
-            Ok(Redirect::to(&format!(
-                "/orgs/{}/settings?notice=template-deleted#invites",
-                view.org.id
-            ))
-            .into_response())
-        }
+        "delete" if !is_new => delete_template(&state, &view, &member, &language).await,
         "preview" => {
             template_page(
                 &view,
@@ -284,32 +284,60 @@ pub async fn submit_template(
             )
             .await
         }
-        _ => {
-            let saved = match template_api::parse_language(&target) {
-                Ok(tag) => template_api::save(&state, &member, &tag, &form.subject, &form.body)
-                    .await
-                    .map(|_| tag),
-                Err(error) => Err(error),
-            };
-            match saved {
-                Ok(_) => Ok(Redirect::to(&format!(
-                    "/orgs/{}/settings?notice=template-saved#invites",
-                    view.org.id
-                ))
-                .into_response()),
-                Err(AppError::Invalid(invalid)) => {
-                    template_page(
-                        &view,
-                        uri.path(),
-                        &form,
-                        is_new,
-                        field_errors(&invalid),
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    )
-                    .await
-                }
-                Err(other) => Err(other.into()),
-            }
+        _ => save_template(&state, &view, &member, uri.path(), &form, is_new, &target).await,
+    }
+}
+
+/// Deletes the template, back to the settings' invite section.
+async fn delete_template(
+    state: &AppState,
+    view: &OrgPage,
+    member: &OrgScope,
+    language: &str,
+) -> UiResult {
+    template_api::remove(state, member, language)
+        .await
+        .map_err(UiError::from)?;
+    Ok(Redirect::to(&format!(
+        "/orgs/{}/settings?notice=template-deleted#invites",
+        view.org.id
+    ))
+    .into_response())
+}
+
+/// Saves the template for `target`; its problems show on the form, as 422.
+async fn save_template(
+    state: &AppState,
+    view: &OrgPage,
+    member: &OrgScope,
+    path: &str,
+    form: &TemplateForm,
+    is_new: bool,
+    target: &str,
+) -> UiResult {
+    let saved = match template_api::parse_language(target) {
+        Ok(tag) => template_api::save(state, member, &tag, &form.subject, &form.body)
+            .await
+            .map(|_| tag),
+        Err(error) => Err(error),
+    };
+    match saved {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/orgs/{}/settings?notice=template-saved#invites",
+            view.org.id
+        ))
+        .into_response()),
+        Err(AppError::Invalid(invalid)) => {
+            template_page(
+                view,
+                path,
+                form,
+                is_new,
+                field_errors(&invalid),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
+        Err(other) => Err(other.into()),
     }
 }

@@ -1,6 +1,7 @@
 //! My profile: one's own details, theme, organizations and solutions.
 
 pub mod api;
+pub mod service;
 pub mod ui;
 pub mod views;
 

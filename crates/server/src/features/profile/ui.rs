@@ -1,6 +1,7 @@
 //! My profile: details, organizations, and the theme switch of the user menu.
 
-use crate::http::ui::error::{safe_local_path, UiResult};
+use crate::http::extract::ClientIp;
+use crate::http::ui::error::{safe_local_path, urlencode, UiError, UiResult};
 use crate::http::ui::layout::{field_errors, render_page, UiForm, UiUser};
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -9,6 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect};
 use minijinja::{context, Value};
 use muster_domain::permission::{can, Capability};
 use muster_domain::{names, Invalid, MembershipStatus, OrgId, SolutionRole, Theme};
+use muster_store::memberships::MembershipSummary;
 use muster_store::{assignments, tokens, users};
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +45,27 @@ async fn render(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> UiResult<String> {
-    let memberships: Vec<Value> = viewer
+    let memberships = membership_rows(viewer);
+    let my_solutions = solution_rows(state, viewer).await?;
+    let home_role = home_role(viewer);
+    let profile = context! {
+        email => viewer.user.email,
+        default_org_id => viewer.user.default_org_id.map(|id| id.to_string()),
+    };
+    let tokens = token_rows(state, viewer).await?;
+    render_page(
+        state,
+        viewer,
+        path,
+        "profile.html",
+        context! { profile, form, errors, notice, error, memberships, tokens, my_solutions, home_role, themes => ["system", "light", "dark"] },
+    )
+    .await
+}
+
+/// The organizations list, with what each row offers.
+fn membership_rows(viewer: &UiUser) -> Vec<Value> {
+    viewer
         .memberships
         .iter()
         .map(|m| {
@@ -58,58 +80,54 @@ async fn render(
                 can_default => usable,
             }
         })
-        .collect();
-    let my_solutions: Vec<Value> = {
-        let mut conn = state.store.read().await?;
-        assignments::of_user_with_roles(
-            &mut conn,
-            viewer.user.id,
-            &[SolutionRole::Owner, SolutionRole::Editor],
-        )
-        .await?
-        .into_iter()
-        .map(|(org_id, org_name, a)| {
-            let open = viewer
-                .memberships
-                .iter()
-                .any(|m| m.org_id == org_id && can(m.role, Capability::SignInToManagement));
-            context! {
-                org_id => org_id.to_string(),
-                org_name,
-                id => a.solution_id.to_string(),
-                name => a.name,
-                role => a.role.as_str(),
-                latest_version => a.latest_version,
-                open,
-            }
-        })
         .collect()
-    };
-    let home_role = viewer
+}
+
+/// The solutions the viewer owns or edits, across organizations.
+async fn solution_rows(state: &AppState, viewer: &UiUser) -> UiResult<Vec<Value>> {
+    let mut conn = state.store.read().await?;
+    Ok(assignments::of_user_with_roles(
+        &mut conn,
+        viewer.user.id,
+        &[SolutionRole::Owner, SolutionRole::Editor],
+    )
+    .await?
+    .into_iter()
+    .map(|(org_id, org_name, a)| {
+        let open = viewer
+            .memberships
+            .iter()
+            .any(|m| m.org_id == org_id && can(m.role, Capability::SignInToManagement));
+        context! {
+            org_id => org_id.to_string(),
+            org_name,
+            id => a.solution_id.to_string(),
+            name => a.name,
+            role => a.role.as_str(),
+            latest_version => a.latest_version,
+            open,
+        }
+    })
+    .collect())
+}
+
+/// The viewer's role in their home organization, if any.
+fn home_role(viewer: &UiUser) -> Option<Value> {
+    viewer
         .home_org()
         .and_then(|id| viewer.memberships.iter().find(|m| m.org_id == id))
-        .map(|m| context! { org_name => m.org_name, role => m.role.label() });
-    let profile = context! {
-        email => viewer.user.email,
-        default_org_id => viewer.user.default_org_id.map(|id| id.to_string()),
-    };
+        .map(|m| context! { org_name => m.org_name, role => m.role.label() })
+}
+
+/// The viewer's API tokens.
+async fn token_rows(state: &AppState, viewer: &UiUser) -> UiResult<Vec<Value>> {
     let now = state.now();
-    let tokens: Vec<Value> = {
-        let mut conn = state.store.read().await?;
-        tokens::list_for_user(&mut conn, viewer.user.id)
-            .await?
-            .iter()
-            .map(|token| crate::features::tokens::ui::view(token, now))
-            .collect()
-    };
-    render_page(
-        state,
-        viewer,
-        path,
-        "profile.html",
-        context! { profile, form, errors, notice, error, memberships, tokens, my_solutions, home_role, themes => ["system", "light", "dark"] },
-    )
-    .await
+    let mut conn = state.store.read().await?;
+    Ok(tokens::list_for_user(&mut conn, viewer.user.id)
+        .await?
+        .iter()
+        .map(|token| crate::features::tokens::ui::view(token, now))
+        .collect())
 }
 
 pub async fn show(
@@ -149,26 +167,13 @@ pub async fn save(
     UiForm(form): UiForm<ProfileForm>,
 ) -> UiResult {
     viewer.check_csrf(&form.csrf_token)?;
-    let mut invalid = Invalid::default();
-    let first_name = invalid.check(
-        "first_name",
-        names::required_text(&form.first_name, names::NAME_MAX),
-    );
-    let last_name = invalid.check(
-        "last_name",
-        names::required_text(&form.last_name, names::NAME_MAX),
-    );
-    let language = invalid.check("language", names::language_tag(&form.language));
-    let theme = match form.theme.as_str() {
-        "" => Some(viewer.user.theme),
-        raw => invalid.check("theme", raw.parse::<Theme>()),
-    };
-    let (Some(first_name), Some(last_name), Some(language), Some(theme)) =
-        (first_name, last_name, language, theme)
-    else {
-        let errors = field_errors(&invalid);
-        let html = render(&state, &viewer, uri.path(), &form, errors, None, None).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
+    let (first_name, last_name, language, theme) = match validate(&form, &viewer) {
+        Ok(valid) => valid,
+        Err(invalid) => {
+            let errors = field_errors(&invalid);
+            let html = render(&state, &viewer, uri.path(), &form, errors, None, None).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
+        }
     };
     let mut conn = state.store.write().await?;
     users::update_profile(
@@ -185,6 +190,34 @@ pub async fn save(
     )
     .await?;
     Ok(Redirect::to("/me?saved=1").into_response())
+}
+
+/// The form's first name, last name, language and theme, or all their problems;
+/// a blank theme keeps the current one.
+fn validate(
+    form: &ProfileForm,
+    viewer: &UiUser,
+) -> Result<(String, String, String, Theme), Invalid> {
+    let mut invalid = Invalid::default();
+    let first_name = invalid.check(
+        "first_name",
+        names::required_text(&form.first_name, names::NAME_MAX),
+    );
+    let last_name = invalid.check(
+        "last_name",
+        names::required_text(&form.last_name, names::NAME_MAX),
+    );
+    let language = invalid.check("language", names::language_tag(&form.language));
+    let theme = match form.theme.as_str() {
+        "" => Some(viewer.user.theme),
+        raw => invalid.check("theme", raw.parse::<Theme>()),
+    };
+    match (first_name, last_name, language, theme) {
+        (Some(first_name), Some(last_name), Some(language), Some(theme)) => {
+            Ok((first_name, last_name, language, theme))
+        }
+        _ => Err(invalid),
+    }
 }
 
 fn notice(query: &ProfileQuery) -> Option<&'static str> {
@@ -246,78 +279,81 @@ pub struct MembershipForm {
 pub async fn membership_action(
     State(state): State<AppState>,
     viewer: UiUser,
-    crate::http::extract::ClientIp(ip): crate::http::extract::ClientIp,
+    ClientIp(ip): ClientIp,
     axum::extract::Path((org, action)): axum::extract::Path<(String, String)>,
     UiForm(form): UiForm<MembershipForm>,
 ) -> UiResult {
     viewer.check_csrf(&form.csrf_token)?;
-    let org_id: OrgId = org
-        .parse()
-        .map_err(|_| crate::http::ui::error::UiError::not_found())?;
+    let org_id: OrgId = org.parse().map_err(|_| UiError::not_found())?;
     let membership = viewer
         .memberships
         .iter()
         .find(|m| m.org_id == org_id)
-        .ok_or_else(crate::http::ui::error::UiError::not_found)?;
-    let back_with_error = |message: &str| {
-        Ok(Redirect::to(&format!(
-            "/me?error={}#organizations",
-            crate::http::ui::error::urlencode(message)
-        ))
-        .into_response())
-    };
+        .ok_or_else(UiError::not_found)?;
     match action.as_str() {
-        "default" => {
-            if membership.status != MembershipStatus::Active {
-                return back_with_error(
-                    "Only an organization where you are active can be your default.",
-                );
-            }
-            let user = &viewer.user;
-            let mut conn = state.store.write().await?;
-            users::update_profile(
-                &mut conn,
-                user.id,
-                users::ProfileUpdate {
-                    default_org_id: Some(org_id),
-                    ..user.profile()
-                },
-                state.now(),
-            )
-            .await?;
-            Ok(Redirect::to("/me?org=default#organizations").into_response())
+        "default" => set_default(&state, &viewer, membership).await,
+        "leave" => leave(&state, &viewer, membership, &ip.to_string(), &form).await,
+        _ => Err(UiError::not_found()),
+    }
+}
+
+/// Back to the organization list with `message` shown as an error.
+fn back_with_error(message: &str) -> UiResult {
+    Ok(Redirect::to(&format!("/me?error={}#organizations", urlencode(message))).into_response())
+}
+
+/// Makes an active membership's organization the one opened after sign-in.
+async fn set_default(
+    state: &AppState,
+    viewer: &UiUser,
+    membership: &MembershipSummary,
+) -> UiResult {
+    if membership.status != MembershipStatus::Active {
+        return back_with_error("Only an organization where you are active can be your default.");
+    }
+    let user = &viewer.user;
+    let mut conn = state.store.write().await?;
+    users::update_profile(
+        &mut conn,
+        user.id,
+        users::ProfileUpdate {
+            default_org_id: Some(membership.org_id),
+            ..user.profile()
+        },
+        state.now(),
+    )
+    .await?;
+    Ok(Redirect::to("/me?org=default#organizations").into_response())
+}
+
+/// Leaves the organization, once confirmed; the service's refusals show as errors.
+async fn leave(
+    state: &AppState,
+    viewer: &UiUser,
+    membership: &MembershipSummary,
+    ip: &str,
+    form: &MembershipForm,
+) -> UiResult {
+    if form.confirm != "yes" {
+        return back_with_error("Tick the box next to Leave to confirm.");
+    }
+    let mut tx = state.store.begin().await?;
+    let actor = crate::scope::Actor::load(
+        &mut tx,
+        viewer.user.id,
+        membership.role,
+        Some(ip.to_owned()),
+    )
+    .await?;
+    let org_id = membership.org_id;
+    match crate::features::members::service::remove(&mut tx, state, org_id, &actor, viewer.user.id)
+        .await
+    {
+        Ok(()) => {
+            tx.commit().await.map_err(muster_store::StoreError::from)?;
+            Ok(Redirect::to("/me?org=left#organizations").into_response())
         }
-        "leave" => {
-            if form.confirm != "yes" {
-                return back_with_error("Tick the box next to Leave to confirm.");
-            }
-            let mut tx = state.store.begin().await?;
-            let actor = crate::features::audit_log::Actor::load(
-                &mut tx,
-                viewer.user.id,
-                membership.role,
-                Some(ip.to_string()),
-            )
-            .await?;
-            match crate::features::members::service::remove(
-                &mut tx,
-                &state,
-                org_id,
-                &actor,
-                viewer.user.id,
-            )
-            .await
-            {
-                Ok(()) => {
-                    tx.commit().await.map_err(muster_store::StoreError::from)?;
-                    Ok(Redirect::to("/me?org=left#organizations").into_response())
-                }
-                Err(crate::error::AppError::Internal(cause)) => {
-                    Err(crate::http::ui::error::UiError::Internal(cause))
-                }
-                Err(error) => back_with_error(&error.user_message()),
-            }
-        }
-        _ => Err(crate::http::ui::error::UiError::not_found()),
+        Err(crate::error::AppError::Internal(cause)) => Err(UiError::Internal(cause)),
+        Err(error) => back_with_error(&error.user_message()),
     }
 }

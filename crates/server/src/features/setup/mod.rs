@@ -1,5 +1,6 @@
 //! First-run setup: the one-time link that creates the first organization.
 
+pub mod service;
 pub mod ui;
 
 use crate::state::AppState;

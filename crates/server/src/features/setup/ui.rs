@@ -1,8 +1,10 @@
 //! First-run setup: the one-time link printed at the first start creates the
 //! first organization and its owner, then signs the owner in.
 
+use super::service;
+use crate::error::AppError;
+use crate::features::auth::session;
 use crate::features::auth::ui::{form_token, form_token_matches};
-use crate::features::auth::{password, session};
 use crate::http::ui::error::{message_page, page, UiError, UiResult};
 use crate::http::ui::layout::{field_errors, UiForm};
 use crate::state::AppState;
@@ -12,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use minijinja::context;
 use muster_domain::{names, org, secret, Email, Invalid};
-use muster_store::{orgs, setup, users, StoreError};
+use muster_store::{setup, StoreError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -61,15 +63,8 @@ pub async fn show(
     Ok((jar, body).into_response())
 }
 
-pub async fn submit(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    jar: CookieJar,
-    UiForm(form): UiForm<SetupForm>,
-) -> UiResult {
-    if !form_token_matches(&jar, &form.csrf_token) {
-        return Err(UiError::csrf());
-    }
+/// The form's fields, every problem at once.
+fn parse(form: &SetupForm) -> Result<service::FirstOwner, Invalid> {
     let mut invalid = Invalid::default();
     let org_name = invalid.check("org_name", org::name(&form.org_name));
     let first_name = invalid.check(
@@ -82,49 +77,42 @@ pub async fn submit(
     );
     let email = invalid.check("email", Email::parse(&form.email));
     invalid.check("password", names::check_new_password(&form.password));
-    let (Some(org_name), Some(first_name), Some(last_name), Some(email), true) =
-        (org_name, first_name, last_name, email, invalid.is_empty())
-    else {
-        return redisplay(&state, jar, &token, &form, &invalid);
-    };
-    let hash = password::hash(form.password.clone())
-        .await
-        .map_err(UiError::Internal)?;
-    let now = state.now();
-    let mut tx = state.store.begin().await?;
-    if !setup::consume(&mut tx, &secret::hash(&token)).await? {
-        return Ok(link_not_valid());
-    }
-    let new_user = users::NewUser {
-        email: &email,
-        first_name: &first_name,
-        last_name: &last_name,
-        password_hash: Some(&hash),
-        language: "en",
-    };
-    let user_id = match users::insert(&mut tx, new_user, now).await {
-        Ok(id) => id,
-        Err(StoreError::Conflict(_)) => {
-            return redisplay(
-                &state,
-                jar,
-                &token,
-                &form,
-                &Invalid::field("email", "an account with this email exists"),
-            );
+    match (org_name, first_name, last_name, email, invalid.is_empty()) {
+        (Some(org_name), Some(first_name), Some(last_name), Some(email), true) => {
+            Ok(service::FirstOwner {
+                org_name,
+                first_name,
+                last_name,
+                email,
+                password: form.password.clone(),
+            })
         }
+        _ => Err(invalid),
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    jar: CookieJar,
+    UiForm(form): UiForm<SetupForm>,
+) -> UiResult {
+    if !form_token_matches(&jar, &form.csrf_token) {
+        return Err(UiError::csrf());
+    }
+    let owner = match parse(&form) {
+        Ok(owner) => owner,
+        Err(invalid) => return redisplay(&state, jar, &token, &form, &invalid),
+    };
+    let (org_id, user_id) = match service::create(&state, &token, owner).await {
+        Ok(Some(created)) => created,
+        Ok(None) => return Ok(link_not_valid()),
+        Err(AppError::Invalid(invalid)) => return redisplay(&state, jar, &token, &form, &invalid),
         Err(other) => return Err(other.into()),
     };
-    let org_id = orgs::create_with_owner(&mut tx, &org_name, "en", user_id, now).await?;
-    crate::features::invitations::service::add_default_template(&mut tx, org_id, now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    tracing::info!(%org_id, "first organization created through the setup link");
     let new = session::start(&state, user_id, None).await?;
-    Ok((
-        jar.add(new.cookie),
-        Redirect::to(&format!("/orgs/{org_id}/overview")),
-    )
-        .into_response())
+    let to = Redirect::to(&format!("/orgs/{org_id}/overview"));
+    Ok((jar.add(new.cookie), to).into_response())
 }
 
 fn redisplay(

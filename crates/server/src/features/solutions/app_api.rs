@@ -1,15 +1,16 @@
 //! The app-facing API: what a mobile app of any active member calls.
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::features::auth::caller::Caller;
-use crate::http::extract::AppQuery;
+use crate::http::extract::{AppQuery, ClientIp};
 use crate::http::problem::Problem;
+use crate::scope::OrgScope;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use muster_domain::solution::usable_in_app;
-use muster_domain::{MembershipStatus, OrgId, SolutionId, SolutionRole};
-use muster_store::{assignments, memberships, users};
+use muster_domain::{OrgId, SolutionId, SolutionRole};
+use muster_store::assignments;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -46,36 +47,13 @@ pub struct AppSolutionList {
 pub async fn my_solutions(
     State(state): State<AppState>,
     caller: Caller,
+    ClientIp(ip): ClientIp,
     AppQuery(query): AppQuery<AppQueryParams>,
 ) -> AppResult<Json<AppSolutionList>> {
     let mut conn = state.store.read().await?;
-    let org_id: OrgId = match query
-        .org
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(raw) => raw.parse().map_err(|_| AppError::NotFound)?,
-        None => users::find(&mut conn, caller.user_id)
-            .await?
-            .default_org_id
-            .ok_or_else(|| {
-                AppError::invalid("org", "you have no default organization; pass ?org=")
-            })?,
-    };
-    let membership = memberships::find(&mut conn, org_id, caller.user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    match membership.status {
-        MembershipStatus::Active => {}
-        MembershipStatus::Disabled => {
-            return Err(AppError::Denied(
-                "your membership in this organization is disabled".into(),
-            ))
-        }
-        MembershipStatus::Invited => return Err(AppError::NotFound),
-    }
-    let items = assignments::for_member(&mut conn, org_id, caller.user_id)
+    let org_id = OrgScope::app_org(&mut conn, &caller, query.org.as_deref()).await?;
+    let scope = OrgScope::resolve(&mut conn, caller, org_id, ip, state.now()).await?;
+    let items = assignments::for_member(&mut conn, org_id, scope.user_id())
         .await?
         .into_iter()
         .filter(|a| usable_in_app(a.role))
