@@ -80,17 +80,16 @@ pub async fn change_role(
 ) -> UiResult<Response> {
     let user_id = target(&view, &form, &user)?;
     let mut tx = state.store.begin().await?;
-    let result = match form.role.parse::<OrgRole>() {
-        Ok(role) => match allowed(&view, Capability::ChangeMemberRole) {
-            Ok(()) => {
-                members::change_role(&mut tx, &state, view.org.id, &view.actor(), user_id, role)
-                    .await
-                    .map(|_| Done::Notice("The role was changed."))
-            }
-            Err(denied) => Err(denied),
-        },
-        Err(e) => Err(AppError::invalid("role", e.to_string())),
-    };
+    let result = async {
+        let role = form
+            .role
+            .parse::<OrgRole>()
+            .map_err(|e| AppError::invalid("role", e.to_string()))?;
+        allowed(&view, Capability::ChangeMemberRole)?;
+        members::change_role(&mut tx, &state, view.org.id, &view.actor(), user_id, role).await?;
+        Ok(Done::Notice("The role was changed."))
+    }
+    .await;
     finish(&view, user_id, tx, result).await
 }
 
@@ -103,25 +102,17 @@ async fn set_disabled(
 ) -> UiResult<Response> {
     let user_id = target(&view, &form, user)?;
     let mut tx = state.store.begin().await?;
-    let result = match allowed(&view, Capability::DisableOrRemoveMember) {
-        Ok(()) => members::set_disabled(
-            &mut tx,
-            &state,
-            view.org.id,
-            &view.actor(),
-            user_id,
-            disable,
-        )
-        .await
-        .map(|_| {
-            Done::Notice(if disable {
-                "The member was disabled."
-            } else {
-                "The member was enabled."
-            })
-        }),
-        Err(denied) => Err(denied),
-    };
+    let result = async {
+        allowed(&view, Capability::DisableOrRemoveMember)?;
+        let actor = view.actor();
+        members::set_disabled(&mut tx, &state, view.org.id, &actor, user_id, disable).await?;
+        Ok(Done::Notice(if disable {
+            "The member was disabled."
+        } else {
+            "The member was enabled."
+        }))
+    }
+    .await;
     finish(&view, user_id, tx, result).await
 }
 
@@ -152,21 +143,20 @@ pub async fn remove(
 ) -> UiResult<Response> {
     let user_id = target(&view, &form, &user)?;
     let mut tx = state.store.begin().await?;
-    if form.confirm != "yes" {
-        let unconfirmed = AppError::invalid("confirm", "tick the box to confirm the removal");
-        return finish(&view, user_id, tx, Err(unconfirmed)).await;
+    let result = async {
+        if form.confirm != "yes" {
+            return Err(AppError::invalid(
+                "confirm",
+                "tick the box to confirm the removal",
+            ));
+        }
+        if user_id != view.viewer.user.id {
+            allowed(&view, Capability::DisableOrRemoveMember)?;
+        }
+        members::remove(&mut tx, &state, view.org.id, &view.actor(), user_id).await?;
+        Ok(Done::Removed)
     }
-    let result = if user_id == view.viewer.user.id {
-        Ok(())
-    } else {
-        allowed(&view, Capability::DisableOrRemoveMember)
-    };
-    let result = match result {
-        Ok(()) => members::remove(&mut tx, &state, view.org.id, &view.actor(), user_id)
-            .await
-            .map(|_| Done::Removed),
-        Err(denied) => Err(denied),
-    };
+    .await;
     finish(&view, user_id, tx, result).await
 }
 
@@ -178,16 +168,14 @@ pub async fn reinvite(
 ) -> UiResult<Response> {
     let user_id = target(&view, &form, &user)?;
     let mut tx = state.store.begin().await?;
-    let result = match allowed(&view, Capability::ManageInvitations) {
-        Ok(()) => {
-            let org = orgs::find(&mut tx, view.org.id).await?;
-            let language = Some(form.language.as_str()).filter(|l| !l.is_empty());
-            invites::reinvite(&mut tx, &state, &org, &view.actor(), user_id, language)
-                .await
-                .map(|_| Done::Notice("A new invitation was sent."))
-        }
-        Err(denied) => Err(denied),
-    };
+    let result = async {
+        allowed(&view, Capability::ManageInvitations)?;
+        let org = orgs::find(&mut tx, view.org.id).await?;
+        let language = Some(form.language.as_str()).filter(|l| !l.is_empty());
+        invites::reinvite(&mut tx, &state, &org, &view.actor(), user_id, language).await?;
+        Ok(Done::Notice("A new invitation was sent."))
+    }
+    .await;
     finish(&view, user_id, tx, result).await
 }
 
@@ -200,19 +188,15 @@ pub async fn revoke(
 ) -> UiResult<Response> {
     let user_id = target(&view, &form, &user)?;
     let mut tx = state.store.begin().await?;
-    let result = match allowed(&view, Capability::ManageInvitations) {
-        Ok(()) => {
-            let org = orgs::find(&mut tx, view.org.id).await?;
-            match invitations::latest(&mut tx, view.org.id, user_id).await? {
-                Some(invitation) => {
-                    invites::revoke(&mut tx, &state, &org, &view.actor(), invitation.id)
-                        .await
-                        .map(|_| Done::Removed)
-                }
-                None => Err(AppError::NotFound),
-            }
-        }
-        Err(denied) => Err(denied),
-    };
+    let result = async {
+        allowed(&view, Capability::ManageInvitations)?;
+        let org = orgs::find(&mut tx, view.org.id).await?;
+        let invitation = invitations::latest(&mut tx, view.org.id, user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        invites::revoke(&mut tx, &state, &org, &view.actor(), invitation.id).await?;
+        Ok(Done::Removed)
+    }
+    .await;
     finish(&view, user_id, tx, result).await
 }
