@@ -37,6 +37,11 @@ pub struct Settings {
     /// Send mail through this SMTP server instead of the file outbox
     /// (`MUSTER_SMTP_URL`, e.g. `smtp://user:pass@mail.example.com:587?tls=required`).
     pub smtp_url: Option<String>,
+    /// Mails handed to the SMTP server at once (`MUSTER_SMTP_CONCURRENCY`), each
+    /// over one of the transport's pooled connections. A crash may send the
+    /// mails under way again (at least once, never lost), so this is also how
+    /// many a crash of this instance may duplicate.
+    pub smtp_concurrency: usize,
 }
 
 impl Default for Settings {
@@ -52,6 +57,7 @@ impl Default for Settings {
             job_lease: Duration::from_secs(5 * 60),
             mail_from: "Muster <muster@localhost>".into(),
             smtp_url: None,
+            smtp_concurrency: 1,
         }
     }
 }
@@ -144,6 +150,12 @@ impl Settings {
             return Err(SettingsError {
                 setting: "job_lease (MUSTER_JOB_LEASE)".into(),
                 message: "must be at least 1s".into(),
+            });
+        }
+        if !(1..=64).contains(&self.smtp_concurrency) {
+            return Err(SettingsError {
+                setting: "smtp_concurrency (MUSTER_SMTP_CONCURRENCY)".into(),
+                message: "must be between 1 and 64".into(),
             });
         }
         if self.db_max_connections == 0 {

@@ -4,8 +4,10 @@
 use crate::config::Settings;
 use crate::http;
 use crate::jobs::worker::Worker;
+use crate::jobs::JobKind;
 use crate::jobs::Registry;
 use crate::mail::job::SendMail;
+use crate::mail::Transport;
 use crate::state::AppState;
 use anyhow::Context;
 use muster_domain::{secret, Clock};
@@ -121,10 +123,17 @@ pub async fn start(
 /// transport the settings name.
 pub fn worker(state: AppState) -> Result<Worker, String> {
     let transport = state.settings.mail_transport()?;
-    let registry = Registry::default().kind(move |_, job_id, job: SendMail| {
-        let transport = transport.clone();
-        async move { crate::mail::job::run(&transport, job_id, job).await }
-    });
+    // Files in the outbox are named by job, so writing one again replaces it.
+    let concurrency = match transport {
+        Transport::Outbox { .. } => SendMail::CONCURRENCY,
+        Transport::Smtp { .. } => state.settings.smtp_concurrency,
+    };
+    let registry = Registry::default()
+        .kind(move |_, job_id, job: SendMail| {
+            let transport = transport.clone();
+            async move { crate::mail::job::run(&transport, job_id, job).await }
+        })
+        .concurrency(SendMail::KIND, concurrency);
     Ok(Worker::new(state, crate::features::jobs(registry)))
 }
 

@@ -84,6 +84,13 @@ impl Dialect {
         self == Dialect::Sqlite
     }
 
+    /// Whether the database announces queued jobs itself (`LISTEN`/`NOTIFY`,
+    /// delivered to every instance at commit); SQLite's worker is woken in
+    /// the process that queued them.
+    pub fn has_notify(self) -> bool {
+        self == Dialect::Postgres
+    }
+
     pub(crate) async fn open(self, url: &str, max_connections: u32) -> Result<Pools> {
         match self {
             Dialect::Postgres => {

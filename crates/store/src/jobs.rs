@@ -1,6 +1,7 @@
 //! The job table: background work written in the same transaction as the change
 //! that caused it, claimed by one worker at a time, retried with backoff.
 
+use crate::dialect::Dialect;
 use crate::error::parse_stored;
 use crate::time_ms::{from_ms, to_ms};
 use crate::{Conn, Result, Store, StoreError};
@@ -92,7 +93,23 @@ pub async fn enqueue(conn: &mut Conn, job: NewJob<'_>, now: OffsetDateTime) -> R
     .bind(job.total)
     .execute(&mut *conn)
     .await?;
+    notify(conn, job.kind).await?;
     Ok(id)
+}
+
+/// The channel on which PostgreSQL announces newly queued jobs (the payload is
+/// their kind), at the commit of the transaction that queued them.
+pub const NOTIFY_CHANNEL: &str = "muster_jobs";
+
+async fn notify(conn: &mut Conn, kind: &str) -> Result<()> {
+    if Dialect::of(conn).has_notify() {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(NOTIFY_CHANNEL)
+            .bind(kind)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 impl Store {
@@ -127,6 +144,58 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Claims up to `limit` due jobs of `kind` for `lease` in two statements:
+    /// first running ones whose worker died (lease over) with attempts left,
+    /// then queued ones whose time has come, oldest first. Concurrent claimers
+    /// (here or in other instances) never get the same job.
+    pub async fn claim_jobs(
+        &self,
+        kind: &str,
+        limit: usize,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>> {
+        let lock = self.backend().skip_locked();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let abandoned =
+            "kind = $3 AND status = 'running' AND locked_until <= $2 AND attempts < max_attempts";
+        let queued = "kind = $3 AND status = 'queued' AND run_at <= $2";
+        let mut conn = self.write().await?;
+        let mut claimed = Vec::new();
+        for (due, order) in [(abandoned, "locked_until, id"), (queued, "run_at, id")] {
+            let left = limit - i64::try_from(claimed.len()).unwrap_or(0);
+            if left <= 0 {
+                break;
+            }
+            // The picked ids are materialized once: as a plain `IN (…)` PostgreSQL
+            // may evaluate the locking subquery again and claim more than `limit`.
+            let sql = format!(
+                "WITH picked AS MATERIALIZED (SELECT id AS picked_id FROM jobs WHERE {due} \
+                 ORDER BY {order} LIMIT $4 {lock}) \
+                 UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
+                 FROM picked WHERE id = picked.picked_id AND {due} \
+                 RETURNING id, kind, payload, attempts, max_attempts"
+            );
+            let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(&sql)
+                .bind(to_ms(now + lease))
+                .bind(to_ms(now))
+                .bind(kind)
+                .bind(left)
+                .fetch_all(&mut *conn)
+                .await?;
+            for (id, kind, payload, attempts, max_attempts) in rows {
+                claimed.push(ClaimedJob {
+                    id: parse_stored("jobs.id", &id)?,
+                    kind,
+                    payload,
+                    attempts,
+                    max_attempts,
+                });
+            }
+        }
+        Ok(claimed)
     }
 
     /// Jobs whose worker died on their last attempt are failed, not retried forever.
@@ -424,5 +493,20 @@ pub async fn enqueue_many(
         cells,
     )
     .await?;
+    let mut kinds: Vec<&str> = jobs.iter().map(|job| job.kind).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    for kind in kinds {
+        notify(conn, kind).await?;
+    }
     Ok(ids)
+}
+
+/// A connection that hears of newly queued jobs on PostgreSQL: each
+/// notification's payload is a job kind. It reconnects by itself when the
+/// connection drops.
+pub async fn listen(url: &str) -> Result<sqlx::postgres::PgListener> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(NOTIFY_CHANNEL).await?;
+    Ok(listener)
 }

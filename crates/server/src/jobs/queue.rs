@@ -3,12 +3,37 @@
 use muster_domain::JobId;
 use muster_store::{jobs, Conn, StoreError};
 use serde::{de::DeserializeOwned, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use time::OffsetDateTime;
+use tokio::sync::Notify;
 
 /// A kind of background work and its payload.
 pub trait JobKind: Serialize + DeserializeOwned {
     const KIND: &'static str;
     const MAX_ATTEMPTS: i64 = 8;
+    /// How many jobs of this kind one worker runs at once.
+    const CONCURRENCY: usize = 1;
+}
+
+/// In-process wake-ups, one per kind: queuing a job rings its kind's, and that
+/// kind's lane claims at once instead of at its next poll. They are hints (a
+/// spurious one costs a claim that finds nothing; a missed one, the wait until
+/// the next poll), so one table serves the whole process. On SQLite the lane's
+/// claim waits for the one write connection, so it runs after the commit of the
+/// transaction that queued the job; on PostgreSQL the database's own
+/// notification at commit (see `Worker`) wakes every instance.
+pub fn waker(kind: &str) -> Arc<Notify> {
+    static WAKERS: OnceLock<Mutex<HashMap<String, Arc<Notify>>>> = OnceLock::new();
+    let wakers = WAKERS.get_or_init(Default::default);
+    let mut wakers = wakers
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    wakers.entry(kind.to_owned()).or_default().clone()
+}
+
+pub fn wake(kind: &str) {
+    waker(kind).notify_waiters();
 }
 
 /// Queues `job` in the caller's transaction: it runs only if that commits.
@@ -47,7 +72,9 @@ async fn insert<J: JobKind>(
         org_id,
         total,
     };
-    jobs::enqueue(conn, new, now).await
+    let id = jobs::enqueue(conn, new, now).await?;
+    wake(J::KIND);
+    Ok(id)
 }
 
 /// Queues many jobs of one kind in one statement (per few thousand); returns
@@ -73,7 +100,9 @@ pub async fn enqueue_all<J: JobKind>(
             total: 0,
         })
         .collect();
-    jobs::enqueue_many(conn, &new, now).await
+    let ids = jobs::enqueue_many(conn, &new, now).await?;
+    wake(J::KIND);
+    Ok(ids)
 }
 
 /// How a job attempt ended badly.

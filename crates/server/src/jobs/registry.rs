@@ -15,11 +15,19 @@ pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
 pub type ChoreFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
 type Run = Arc<dyn Fn(AppState, JobId, &str) -> JobFuture + Send + Sync>;
+
+/// A kind the worker runs: how, and how many at once.
+#[derive(Clone)]
+pub struct Lane {
+    pub kind: &'static str,
+    pub concurrency: usize,
+    run: Run,
+}
 type Chore = Arc<dyn Fn(AppState, OffsetDateTime) -> ChoreFuture + Send + Sync>;
 
 #[derive(Clone, Default)]
 pub struct Registry {
-    kinds: HashMap<&'static str, Run>,
+    kinds: HashMap<&'static str, Lane>,
     chores: Vec<(&'static str, Chore)>,
 }
 
@@ -43,7 +51,12 @@ impl Registry {
                     }
                 },
             );
-        let previous = self.kinds.insert(J::KIND, entry);
+        let lane = Lane {
+            kind: J::KIND,
+            concurrency: J::CONCURRENCY.max(1),
+            run: entry,
+        };
+        let previous = self.kinds.insert(J::KIND, lane);
         debug_assert!(previous.is_none(), "job kind {} registered twice", J::KIND);
         self
     }
@@ -65,12 +78,24 @@ impl Registry {
     /// Runs the job's kind, or fails it for good if no feature knows the kind.
     pub fn run(&self, state: AppState, id: JobId, kind: &str, payload: &str) -> JobFuture {
         match self.kinds.get(kind) {
-            Some(run) => run(state, id, payload),
+            Some(lane) => (lane.run)(state, id, payload),
             None => {
                 let error = JobError::Permanent(format!("no worker knows the job kind {kind:?}"));
                 Box::pin(async move { Err(error) })
             }
         }
+    }
+
+    /// Runs `kind` (registered already) with `concurrency` jobs at once.
+    pub fn concurrency(mut self, kind: &str, concurrency: usize) -> Self {
+        if let Some(lane) = self.kinds.get_mut(kind) {
+            lane.concurrency = concurrency.max(1);
+        }
+        self
+    }
+
+    pub fn lanes(&self) -> impl Iterator<Item = &Lane> {
+        self.kinds.values()
     }
 
     pub fn chores(&self) -> impl Iterator<Item = (&'static str, &Chore)> {

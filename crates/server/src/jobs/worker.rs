@@ -1,6 +1,7 @@
-//! The worker loop: claim a due job, run it, record the outcome; retry failures
-//! with exponential backoff. Several workers (in one or many instances) never
-//! run the same job at once: claiming is one atomic statement.
+//! The worker: a lane per job kind claims due jobs in batches and runs them
+//! concurrently (up to the kind's limit), records each outcome, and retries
+//! failures with exponential backoff. Several workers (in one or many
+//! instances) never run the same job at once: claiming is one atomic statement.
 
 use super::queue::JobError;
 use super::registry::Registry;
@@ -9,7 +10,7 @@ use muster_store::{jobs, StoreError};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 const BACKOFF_BASE: Duration = Duration::seconds(10);
 const BACKOFF_MAX: Duration = Duration::hours(1);
@@ -45,34 +46,32 @@ impl Worker {
         }
     }
 
-    /// Runs until `shutdown` turns true; a job under way is finished first.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let poll = self.state.settings.worker_poll;
-        let mut last_maintenance: Option<OffsetDateTime> = None;
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let now = self.state.now();
-            if last_maintenance.is_none_or(|at| now - at >= MAINTENANCE_EVERY) {
-                self.maintain(now).await;
-                last_maintenance = Some(now);
-            }
-            let idle = match self.run_next().await {
-                Ok(ran) => !ran,
-                Err(error) => {
-                    tracing::warn!(%error, "the worker could not claim a job");
-                    true
-                }
-            };
-            if idle {
-                tokio::select! {
-                    _ = tokio::time::sleep(poll) => {}
-                    _ = shutdown.changed() => {}
-                }
+    /// Runs until `shutdown` turns true: a lane per job kind, so that no kind
+    /// waits behind another's backlog; housekeeping every ten minutes; and on
+    /// PostgreSQL a listener that wakes the lanes when any instance queues a
+    /// job. Jobs under way are finished first.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for lane in self.registry.lanes() {
+            let lane = Lane::new(self.clone(), lane.kind, lane.concurrency);
+            tasks.spawn(lane.run(shutdown.clone()));
+        }
+        tasks.spawn(self.clone().housekeeping(shutdown.clone()));
+        if self.state.store.backend().has_notify() {
+            tasks.spawn(listen(self.state.settings.database_url(), shutdown));
+        }
+        while tasks.join_next().await.is_some() {}
+        tracing::info!("worker stopped");
+    }
+
+    async fn housekeeping(self, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            self.maintain(self.state.now()).await;
+            tokio::select! {
+                _ = tokio::time::sleep(to_std(MAINTENANCE_EVERY)) => {}
+                changed = shutdown.changed() => if changed.is_err() { break },
             }
         }
-        tracing::info!("worker stopped");
     }
 
     /// Housekeeping, every ten minutes in [`Worker::run`]: fails abandoned jobs,
@@ -99,6 +98,16 @@ impl Worker {
             return Ok(false);
         };
         let outcome = self.execute(&job).await;
+        self.record(&job, outcome).await?;
+        Ok(true)
+    }
+
+    /// Writes how an attempt ended: done, retried after a backoff, or failed.
+    async fn record(
+        &self,
+        job: &jobs::ClaimedJob,
+        outcome: Result<(), JobError>,
+    ) -> Result<(), StoreError> {
         let now = self.state.now();
         let mut conn = self.state.store.write().await?;
         match outcome {
@@ -113,7 +122,7 @@ impl Worker {
                 jobs::fail(&mut conn, job.id, &error.to_string(), now).await?;
             }
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Runs due jobs until none is left; for the CLI and tests.
@@ -129,6 +138,116 @@ impl Worker {
         self.registry
             .run(self.state.clone(), job.id, &job.kind, &job.payload)
             .await
+    }
+}
+
+/// The jobs of one kind: claimed in batches of as many as there are free
+/// places (up to the kind's concurrency), each run in its own task, and claimed
+/// again as soon as a place frees up, a job of the kind is queued, or the poll
+/// interval passes.
+struct Lane {
+    worker: Worker,
+    kind: &'static str,
+    concurrency: usize,
+    places: Arc<Semaphore>,
+}
+
+impl Lane {
+    fn new(worker: Worker, kind: &'static str, concurrency: usize) -> Self {
+        Lane {
+            worker,
+            kind,
+            concurrency,
+            places: Arc::new(Semaphore::new(concurrency)),
+        }
+    }
+
+    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let poll = self.worker.state.settings.worker_poll;
+        let waker = super::queue::waker(self.kind);
+        while !*shutdown.borrow() {
+            // Listen before claiming, so that a job queued meanwhile is not missed.
+            let woken = waker.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let free = self.places.available_permits();
+            let claimed = if free == 0 { 0 } else { self.claim(free).await };
+            if claimed > 0 && claimed == free {
+                continue;
+            }
+            let full = free == 0 || claimed == free;
+            tokio::select! {
+                _ = &mut woken => {}
+                _ = tokio::time::sleep(poll) => {}
+                changed = shutdown.changed() => if changed.is_err() { break },
+                Ok(_) = self.places.clone().acquire_owned(), if full => {}
+            }
+        }
+        // Jobs under way finish first.
+        let all = u32::try_from(self.concurrency).unwrap_or(u32::MAX);
+        let _ = self.places.acquire_many(all).await;
+        tracing::debug!(kind = self.kind, "lane stopped");
+    }
+
+    /// Claims up to `free` jobs and starts each; how many were claimed.
+    async fn claim(&self, free: usize) -> usize {
+        let state = &self.worker.state;
+        let claimed = match state
+            .store
+            .claim_jobs(self.kind, free, state.now(), lease(state))
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(kind = self.kind, %error, "could not claim jobs");
+                return 0;
+            }
+        };
+        let count = claimed.len();
+        for job in claimed {
+            let Ok(place) = self.places.clone().acquire_owned().await else {
+                break;
+            };
+            let worker = self.worker.clone();
+            tokio::spawn(async move {
+                let outcome = worker.execute(&job).await;
+                if let Err(error) = worker.record(&job, outcome).await {
+                    // The lease runs out and the job is tried again.
+                    tracing::warn!(job = %job.id, %error, "could not record the outcome of a job");
+                }
+                drop(place);
+            });
+        }
+        count
+    }
+}
+
+/// On PostgreSQL: wakes this process's lanes whenever any instance queues a
+/// job (the database notifies at commit). Without it, lanes still poll.
+async fn listen(database_url: String, mut shutdown: watch::Receiver<bool>) {
+    let mut listener = loop {
+        match jobs::listen(&database_url).await {
+            Ok(listener) => break listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for queued jobs; polling only, retrying in 10 s");
+                tokio::select! {
+                    _ = tokio::time::sleep(StdDuration::from_secs(10)) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    };
+    loop {
+        tokio::select! {
+            received = listener.recv() => match received {
+                Ok(notification) => super::queue::wake(notification.payload()),
+                Err(error) => {
+                    tracing::warn!(%error, "lost the job notifications; polling until they are back");
+                    tokio::time::sleep(StdDuration::from_secs(1)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
     }
 }
 

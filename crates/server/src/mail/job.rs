@@ -12,6 +12,9 @@ pub struct SendMail {
 
 impl JobKind for SendMail {
     const KIND: &'static str = "send_mail";
+    /// Into the file outbox; through SMTP, `MUSTER_SMTP_CONCURRENCY` (see
+    /// `startup::worker`).
+    const CONCURRENCY: usize = 16;
 }
 
 /// Delivery is keyed by the job id, so a retried job writes (or sends) the same

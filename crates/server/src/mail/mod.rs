@@ -3,6 +3,7 @@
 
 pub mod job;
 mod outbox;
+pub mod smtp;
 
 use crate::jobs::JobError;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
@@ -25,10 +26,7 @@ pub enum Transport {
     /// Writes `<key>.eml` files into a directory.
     Outbox { dir: PathBuf, from: String },
     /// Sends through an SMTP server (`MUSTER_SMTP_URL`).
-    Smtp {
-        mailer: AsyncSmtpTransport<Tokio1Executor>,
-        from: String,
-    },
+    Smtp { mailer: Mailer, from: String },
 }
 
 impl Transport {
@@ -36,10 +34,13 @@ impl Transport {
     pub fn new(smtp_url: Option<&str>, from: &str, outbox: PathBuf) -> Result<Self, String> {
         let from = from.to_owned();
         match smtp_url {
-            Some(url) => Ok(Transport::Smtp {
-                mailer: smtp_mailer(url)?,
-                from,
-            }),
+            Some(url) => {
+                let mailer = match smtp::SmtpPool::for_url(url)? {
+                    Some(pool) => Mailer::Pool(pool),
+                    None => Mailer::Lettre(smtp_mailer(url)?),
+                };
+                Ok(Transport::Smtp { mailer, from })
+            }
             None => Ok(Transport::Outbox { dir: outbox, from }),
         }
     }
@@ -56,12 +57,29 @@ impl Transport {
                 let message = build(mail, from, key)?;
                 // Every SMTP failure is retried (with backoff, up to the job's
                 // attempts): a refused login or a full mailbox can be mended.
-                mailer.send(message).await.map(|_| ()).map_err(|e| {
+                let sent = match mailer {
+                    Mailer::Pool(pool) => pool.send(message.envelope(), &message.formatted()).await,
+                    Mailer::Lettre(lettre) => lettre
+                        .send(message)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                };
+                sent.map_err(|e| {
                     JobError::Retry(format!("the SMTP server did not take the message: {e}"))
                 })
             }
         }
     }
+}
+
+/// How mail reaches the SMTP server.
+#[derive(Clone)]
+pub enum Mailer {
+    /// `smtp://`: our pool of connections without Nagle's delay.
+    Pool(smtp::SmtpPool),
+    /// `smtps://`: lettre's pooled transport.
+    Lettre(AsyncSmtpTransport<Tokio1Executor>),
 }
 
 /// `smtp://host:port` (plain, or `?tls=required` for STARTTLS), `smtps://` for

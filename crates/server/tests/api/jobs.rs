@@ -1,4 +1,5 @@
-use muster_server::jobs::enqueue;
+use muster_server::jobs::worker::Worker;
+use muster_server::jobs::{enqueue, JobKind, Registry};
 use muster_server::mail::job::SendMail;
 use muster_server::mail::Mail;
 use muster_store::jobs::{self, JobStatus};
@@ -11,7 +12,17 @@ db_tests!(
     a_failing_job_is_retried_with_backoff,
     the_running_worker_delivers_and_stops_cleanly,
     concurrent_claims_never_share_a_job,
+    batch_claims_never_share_a_job_and_keep_to_their_kind,
+    a_kind_never_waits_behind_another_kinds_backlog,
 );
+
+/// A job that runs until the test lets it go.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stuck;
+
+impl JobKind for Stuck {
+    const KIND: &'static str = "test_stuck";
+}
 
 fn mail(subject: &str) -> SendMail {
     SendMail {
@@ -141,4 +152,108 @@ async fn concurrent_claims_never_share_a_job(app: TestApp) {
     let all: HashSet<_> = a.iter().chain(b.iter()).collect();
     assert_eq!(a.len() + b.len(), 20);
     assert_eq!(all.len(), 20, "no job was claimed twice");
+}
+
+async fn batch_claims_never_share_a_job_and_keep_to_their_kind(app: TestApp) {
+    let now = app.clock_now();
+    let mut tx = app.store().begin().await.expect("tx");
+    for n in 0..30 {
+        enqueue(&mut tx, &mail(&format!("Mail {n}")), now)
+            .await
+            .expect("enqueue");
+    }
+    enqueue(&mut tx, &Stuck, now).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    let claim_all = |store: muster_store::Store| async move {
+        let mut claimed = Vec::new();
+        loop {
+            let batch = store
+                .claim_jobs(SendMail::KIND, 7, now, Duration::minutes(5))
+                .await
+                .expect("claim");
+            if batch.is_empty() {
+                return claimed;
+            }
+            assert!(batch.len() <= 7, "a batch holds at most what was asked");
+            assert!(batch.iter().all(|job| job.kind == SendMail::KIND));
+            claimed.extend(batch.into_iter().map(|job| job.id));
+        }
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(claim_all(app.store().clone())),
+        tokio::spawn(claim_all(app.store().clone()))
+    );
+    let (a, b) = (a.expect("claimer a"), b.expect("claimer b"));
+    let all: HashSet<_> = a.iter().chain(b.iter()).collect();
+    assert_eq!(
+        a.len() + b.len(),
+        30,
+        "every mail was claimed, the other kind not"
+    );
+    assert_eq!(all.len(), 30, "no job was claimed twice");
+    // A claimed job whose lease ran out is claimed again, before queued ones.
+    let later = now + Duration::minutes(6);
+    let again = app
+        .store()
+        .claim_jobs(SendMail::KIND, 50, later, Duration::minutes(5))
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 30);
+    assert!(again.iter().all(|job| job.attempts == 2));
+}
+
+async fn a_kind_never_waits_behind_another_kinds_backlog(app: TestApp) {
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let transport = app.state.settings.mail_transport().expect("transport");
+    let stuck = release.clone();
+    let registry = Registry::default()
+        .kind(move |_, _, _: Stuck| {
+            let stuck = stuck.clone();
+            async move {
+                stuck.notified().await;
+                Ok(())
+            }
+        })
+        .kind(move |_, id, job: SendMail| {
+            let transport = transport.clone();
+            async move { muster_server::mail::job::run(&transport, id, job).await }
+        });
+    let worker = Worker::new(app.state.clone(), registry);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(worker.run(stopped));
+    let now = app.clock_now();
+    let mut tx = app.store().begin().await.expect("tx");
+    for _ in 0..3 {
+        enqueue(&mut tx, &Stuck, now).await.expect("enqueue");
+    }
+    tx.commit().await.expect("commit");
+    let mut tx = app.store().begin().await.expect("tx");
+    enqueue(&mut tx, &mail("Not behind the others"), now)
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+    let mut delivered = false;
+    for _ in 0..100 {
+        if !outbox(&app).is_empty() {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        delivered,
+        "the mail went out while the other kind's jobs ran"
+    );
+    release.notify_waiters();
+    for _ in 0..100 {
+        release.notify_waiters();
+        if running.is_finished() {
+            break;
+        }
+        let _ = stop.send(true);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    running
+        .await
+        .expect("the worker stops once its jobs are done");
 }
