@@ -158,44 +158,55 @@ impl Store {
         lease: Duration,
     ) -> Result<Vec<ClaimedJob>> {
         let lock = self.backend().skip_locked();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let abandoned =
-            "kind = $3 AND status = 'running' AND locked_until <= $2 AND attempts < max_attempts";
-        let queued = "kind = $3 AND status = 'queued' AND run_at <= $2";
-        let mut conn = self.write().await?;
-        let mut claimed = Vec::new();
-        for (due, order) in [(abandoned, "locked_until, id"), (queued, "run_at, id")] {
-            let left = limit - i64::try_from(claimed.len()).unwrap_or(0);
-            if left <= 0 {
+            "kind = $1 AND status = 'running' AND locked_until <= $2 AND attempts < max_attempts \
+                         ORDER BY locked_until, id";
+        let queued = "kind = $1 AND status = 'queued' AND run_at <= $2 ORDER BY run_at, id";
+        // One transaction: the picked rows stay locked (PostgreSQL) or the
+        // database does (SQLite's one writer) until they are marked running.
+        let mut tx = self.begin().await?;
+        let mut ids: Vec<String> = Vec::new();
+        for due in [abandoned, queued] {
+            let left = limit.saturating_sub(ids.len());
+            if left == 0 {
                 break;
             }
-            // The picked ids are materialized once: as a plain `IN (…)` PostgreSQL
-            // may evaluate the locking subquery again and claim more than `limit`.
-            let sql = format!(
-                "WITH picked AS MATERIALIZED (SELECT id AS picked_id FROM jobs WHERE {due} \
-                 ORDER BY {order} LIMIT $4 {lock}) \
-                 UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
-                 FROM picked WHERE id = picked.picked_id AND {due} \
-                 RETURNING id, kind, payload, attempts, max_attempts"
-            );
-            let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(&sql)
-                .bind(to_ms(now + lease))
-                .bind(to_ms(now))
+            let sql = format!("SELECT id FROM jobs WHERE {due} LIMIT $3 {lock}");
+            let picked: Vec<(String,)> = sqlx::query_as(&sql)
                 .bind(kind)
-                .bind(left)
-                .fetch_all(&mut *conn)
+                .bind(to_ms(now))
+                .bind(i64::try_from(left).unwrap_or(i64::MAX))
+                .fetch_all(&mut *tx)
                 .await?;
-            for (id, kind, payload, attempts, max_attempts) in rows {
-                claimed.push(ClaimedJob {
+            ids.extend(picked.into_iter().map(|(id,)| id));
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
+             WHERE id IN ({}) RETURNING id, kind, payload, attempts, max_attempts",
+            crate::batch::placeholders(3, ids.len())
+        );
+        let mut query = sqlx::query_as(&sql)
+            .bind(to_ms(now + lease))
+            .bind(to_ms(now));
+        for id in &ids {
+            query = query.bind(id.as_str());
+        }
+        let rows: Vec<(String, String, String, i64, i64)> = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|(id, kind, payload, attempts, max_attempts)| {
+                Ok(ClaimedJob {
                     id: parse_stored("jobs.id", &id)?,
                     kind,
                     payload,
                     attempts,
                     max_attempts,
-                });
-            }
-        }
-        Ok(claimed)
+                })
+            })
+            .collect()
     }
 
     /// Jobs whose worker died on their last attempt are failed, not retried forever.
@@ -215,6 +226,24 @@ impl Store {
 
 pub async fn succeed(conn: &mut Conn, id: JobId, now: OffsetDateTime) -> Result<()> {
     finish(conn, id, JobStatus::Succeeded, None, now, now).await
+}
+
+/// Marks many jobs done in one statement per few hundred (a busy lane finishes
+/// jobs faster than one commit each would allow).
+pub async fn succeed_many(conn: &mut Conn, ids: &[JobId], now: OffsetDateTime) -> Result<()> {
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "UPDATE jobs SET status = 'succeeded', run_at = $1, locked_until = NULL, updated_at = $1 \
+             WHERE id IN ({})",
+            crate::batch::placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(to_ms(now));
+        for id in chunk {
+            query = query.bind(id.to_string());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Puts the job back in the queue for `run_at`, keeping the error for people to see.

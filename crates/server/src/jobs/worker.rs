@@ -10,7 +10,7 @@ use muster_store::{jobs, StoreError};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 const BACKOFF_BASE: Duration = Duration::seconds(10);
 const BACKOFF_MAX: Duration = Duration::hours(1);
@@ -150,15 +150,28 @@ struct Lane {
     kind: &'static str,
     concurrency: usize,
     places: Arc<Semaphore>,
+    finished: mpsc::Sender<Finished>,
+}
+
+/// A job that ran, waiting for its outcome to be written. It keeps its place
+/// in the lane until then, so that no more jobs are under way (sent but not
+/// yet recorded, say) than the kind's concurrency.
+struct Finished {
+    job: jobs::ClaimedJob,
+    outcome: Result<(), JobError>,
+    _place: OwnedSemaphorePermit,
 }
 
 impl Lane {
     fn new(worker: Worker, kind: &'static str, concurrency: usize) -> Self {
+        let (finished, outcomes) = mpsc::channel(concurrency);
+        tokio::spawn(record_outcomes(worker.clone(), outcomes));
         Lane {
             worker,
             kind,
             concurrency,
             places: Arc::new(Semaphore::new(concurrency)),
+            finished,
         }
     }
 
@@ -209,16 +222,47 @@ impl Lane {
                 break;
             };
             let worker = self.worker.clone();
+            let finished = self.finished.clone();
             tokio::spawn(async move {
                 let outcome = worker.execute(&job).await;
-                if let Err(error) = worker.record(&job, outcome).await {
-                    // The lease runs out and the job is tried again.
-                    tracing::warn!(job = %job.id, %error, "could not record the outcome of a job");
-                }
-                drop(place);
+                let done = Finished {
+                    job,
+                    outcome,
+                    _place: place,
+                };
+                // Closed only once the lane is gone; the lease then runs out
+                // and the job is tried again.
+                let _ = finished.send(done).await;
             });
         }
         count
+    }
+}
+
+/// Writes the outcomes of a lane's jobs: every success that is waiting in one
+/// statement (one at a time when the lane is quiet, many when it is busy),
+/// retries and failures one by one.
+async fn record_outcomes(worker: Worker, mut outcomes: mpsc::Receiver<Finished>) {
+    let mut ready = Vec::new();
+    while outcomes.recv_many(&mut ready, 256).await > 0 {
+        let (succeeded, other): (Vec<Finished>, Vec<Finished>) =
+            ready.drain(..).partition(|done| done.outcome.is_ok());
+        if !succeeded.is_empty() {
+            let ids: Vec<_> = succeeded.iter().map(|done| done.job.id).collect();
+            let written = async {
+                let mut conn = worker.state.store.write().await?;
+                jobs::succeed_many(&mut conn, &ids, worker.state.now()).await
+            };
+            if let Err(error) = written.await {
+                // Their leases run out and they are tried again.
+                tracing::warn!(%error, jobs = ids.len(), "could not record finished jobs");
+            }
+        }
+        for done in other {
+            if let Err(error) = worker.record(&done.job, done.outcome).await {
+                tracing::warn!(job = %done.job.id, %error, "could not record the outcome of a job");
+            }
+        }
     }
 }
 
