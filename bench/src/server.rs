@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -60,7 +60,7 @@ async fn fresh_database(admin: &str) -> Result<(String, String)> {
 impl Server {
     /// Starts `bin` with `env` on a fresh database and signs in its owner.
     pub async fn start(
-        bin: &PathBuf,
+        bin: &Path,
         postgres: Option<&str>,
         env: &[(&str, String)],
     ) -> Result<Server> {
