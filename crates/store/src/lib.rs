@@ -12,10 +12,12 @@ pub mod dialect;
 pub mod error;
 pub mod groups;
 pub mod invitations;
+pub mod job_progress;
 pub mod jobs;
 pub mod members;
 pub mod memberships;
 pub mod orgs;
+pub mod readers;
 pub mod sessions;
 pub mod setup;
 pub mod solutions;
@@ -45,6 +47,8 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    /// SQLite only: the read connections, apart from sqlx's pool (see `readers.rs`).
+    readers: Option<std::sync::Arc<readers::Readers>>,
     /// SQLite only; stops when the last clone of the store is dropped.
     checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
@@ -56,10 +60,17 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Dialect::of_url(url)?;
         let pools = backend.open(url, max_connections).await?;
+        let readers = match backend {
+            Dialect::Sqlite => Some(std::sync::Arc::new(
+                readers::Readers::take(&pools.read).await?,
+            )),
+            Dialect::Postgres => None,
+        };
         Ok(Self {
             read: pools.read,
             write: pools.write,
             backend,
+            readers,
             checkpointer: pools.checkpointer.map(std::sync::Arc::new),
         })
     }
@@ -81,13 +92,25 @@ impl Store {
     }
 
     /// A connection for reads that need no transaction.
-    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
-        Ok(self.read.acquire().await?)
+    pub async fn read(&self) -> Result<readers::ReadConn> {
+        match &self.readers {
+            Some(readers) => readers.acquire().await,
+            None => Ok(readers::ReadConn::Pooled(self.read.acquire().await?)),
+        }
     }
 
     /// A connection for a single write statement.
     pub async fn write(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.write.acquire().await?)
+    }
+
+    /// After a bulk write: the planner's statistics brought up to date, where
+    /// the database plans from them.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        if let Some(sql) = self.backend.refresh_statistics_sql() {
+            self.write.execute(sql).await?;
+        }
+        Ok(())
     }
 
     pub async fn ping(&self) -> Result<()> {

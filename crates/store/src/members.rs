@@ -50,7 +50,7 @@ const SELECT: &str = "SELECT m.user_id, m.email, u.first_name, u.last_name, m.ro
 /// members in email order are scanned for matches, which is quick when matches
 /// are common; when a window of [`SCAN_WINDOW`] members does not fill the page,
 /// the matches are rare and a trigram index finds them (SQLite: an FTS5 table;
-/// PostgreSQL: a pg_trgm index its planner uses on its own).
+/// PostgreSQL: the pg_trgm index).
 pub async fn list(
     conn: &mut Conn,
     org_id: OrgId,
@@ -105,7 +105,7 @@ pub async fn list(
         .await;
     };
     let plain = !q.contains(['%', '_', '\\']);
-    let indexed = Dialect::of(conn).member_search_table() && plain && q.chars().count() >= 3;
+    let indexed = plain && q.chars().count() >= 3;
     let pattern = format!("%{}%", escape_like(&q));
     if !indexed {
         let mut scan = query.clone();
@@ -119,6 +119,50 @@ pub async fn list(
         )
         .await;
     }
+    let found = if Dialect::of(conn).member_search_table() {
+        sqlite_window(conn, &query, &pattern, limit).await?
+    } else {
+        postgres_window(conn, &query, &pattern, limit).await?
+    };
+    if found.len() as i64 >= limit {
+        return Ok(found);
+    }
+    // Rare matches: the trigram index, then the page in email order.
+    let mut indexed = query;
+    let sql = if Dialect::of(conn).member_search_table() {
+        indexed.push(" AND s.search LIKE ?", pattern);
+        format!(
+            "SELECT m.user_id, m.email, u.first_name, u.last_name, m.role, m.status, m.invited_at, m.joined_at \
+             FROM member_search s CROSS JOIN memberships m ON m.org_id = s.org_id AND m.user_id = s.user_id \
+             JOIN users u ON u.id = m.user_id WHERE {}",
+            indexed.sql
+        )
+    } else {
+        // The matches first, through the pg_trgm index (left to itself, the
+        // planner prefers reading every member in email order, hoping to
+        // fill the page early), then those few in email order.
+        indexed.push(" AND m.search LIKE ?", pattern);
+        let pattern = indexed.binds.len();
+        format!(
+            "WITH hits AS MATERIALIZED (SELECT user_id FROM memberships WHERE org_id = $1 AND search LIKE ${pattern}) \
+             SELECT m.user_id, m.email, u.first_name, u.last_name, m.role, m.status, m.invited_at, m.joined_at \
+             FROM hits h JOIN memberships m ON m.org_id = $1 AND m.user_id = h.user_id \
+             JOIN users u ON u.id = m.user_id WHERE {}",
+            indexed.sql
+        )
+    };
+    fetch(conn, &sql, &indexed.binds, "m.email", limit).await
+}
+
+/// The matches among the first [`SCAN_WINDOW`] members in order, on SQLite: the
+/// window is bounded by the email of its last member, a bound parameter that
+/// keeps the scan a range of the index.
+async fn sqlite_window(
+    conn: &mut Conn,
+    query: &Conditions,
+    pattern: &str,
+    limit: i64,
+) -> Result<Vec<Member>> {
     // The first SCAN_WINDOW members in order (bounded by the email of the last
     // of them): enough when matches are common. The search column is in the
     // email index, so rows are filtered before users are joined.
@@ -136,28 +180,39 @@ pub async fn list(
     if let Some((last,)) = bound.fetch_optional(&mut *conn).await? {
         window.push(" AND m.email <= ?", last);
     }
-    window.push(" AND m.search LIKE ?", pattern.clone());
-    let found = fetch(
+    window.push(" AND m.search LIKE ?", pattern.to_owned());
+    fetch(
         conn,
         &format!("{SELECT} WHERE {}", window.sql),
         &window.binds,
         "m.email",
         limit,
     )
-    .await?;
-    if found.len() as i64 >= limit {
-        return Ok(found);
-    }
-    // Rare matches: the trigram index, then the page in email order.
-    let mut indexed = query;
-    indexed.push(" AND s.search LIKE ?", pattern);
+    .await
+}
+
+/// The same on PostgreSQL, in one statement: the window is a subquery in email
+/// order, so the scan stops at the page's last match or at the window's end.
+async fn postgres_window(
+    conn: &mut Conn,
+    query: &Conditions,
+    pattern: &str,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let window = format!(
+        "SELECT m.user_id, m.email, m.role, m.status, m.invited_at, m.joined_at, m.search \
+         FROM memberships m WHERE {} ORDER BY m.email LIMIT {SCAN_WINDOW}",
+        query.sql
+    );
+    let mut outer = query.clone();
+    outer.sql = String::new();
+    outer.push("m.search LIKE ?", pattern.to_owned());
     let sql = format!(
         "SELECT m.user_id, m.email, u.first_name, u.last_name, m.role, m.status, m.invited_at, m.joined_at \
-         FROM member_search s CROSS JOIN memberships m ON m.org_id = s.org_id AND m.user_id = s.user_id \
-         JOIN users u ON u.id = m.user_id WHERE {}",
-        indexed.sql
+         FROM ({window}) m JOIN users u ON u.id = m.user_id WHERE {}",
+        outer.sql
     );
-    fetch(conn, &sql, &indexed.binds, "m.email", limit).await
+    fetch(conn, &sql, &outer.binds, "m.email", limit).await
 }
 
 /// How many members the scan for a search reads before it asks the index.

@@ -14,6 +14,9 @@ pub trait JobKind: Serialize + DeserializeOwned {
     const MAX_ATTEMPTS: i64 = 8;
     /// How many jobs of this kind one worker runs at once.
     const CONCURRENCY: usize = 1;
+    /// Work nobody watches (mail): it waits while this worker runs work
+    /// somebody does (a bulk import), so that one gets the machine.
+    const BACKGROUND: bool = false;
 }
 
 /// In-process wake-ups, one per kind: queuing a job rings its kind's, and that

@@ -21,6 +21,7 @@ type Run = Arc<dyn Fn(AppState, JobId, &str) -> JobFuture + Send + Sync>;
 pub struct Lane {
     pub kind: &'static str,
     pub concurrency: usize,
+    pub background: bool,
     run: Run,
 }
 type Chore = Arc<dyn Fn(AppState, OffsetDateTime) -> ChoreFuture + Send + Sync>;
@@ -54,6 +55,7 @@ impl Registry {
         let lane = Lane {
             kind: J::KIND,
             concurrency: J::CONCURRENCY.max(1),
+            background: J::BACKGROUND,
             run: entry,
         };
         let previous = self.kinds.insert(J::KIND, lane);

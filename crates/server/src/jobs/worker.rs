@@ -36,6 +36,21 @@ pub fn lease(state: &AppState) -> Duration {
 pub struct Worker {
     state: AppState,
     registry: Arc<Registry>,
+    /// Jobs of kinds that are not background work, under way in this worker.
+    foreground: Arc<Foreground>,
+}
+
+/// A count of foreground jobs under way, and a signal when it falls to zero.
+#[derive(Default)]
+struct Foreground {
+    running: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl Foreground {
+    fn busy(&self) -> bool {
+        self.running.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
 }
 
 impl Worker {
@@ -43,6 +58,7 @@ impl Worker {
         Self {
             state,
             registry: Arc::new(registry),
+            foreground: Arc::default(),
         }
     }
 
@@ -53,7 +69,7 @@ impl Worker {
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
         let mut tasks = tokio::task::JoinSet::new();
         for lane in self.registry.lanes() {
-            let lane = Lane::new(self.clone(), lane.kind, lane.concurrency);
+            let lane = Lane::new(self.clone(), lane.kind, lane.concurrency, lane.background);
             tasks.spawn(lane.run(shutdown.clone()));
         }
         tasks.spawn(self.clone().housekeeping(shutdown.clone()));
@@ -149,6 +165,7 @@ struct Lane {
     worker: Worker,
     kind: &'static str,
     concurrency: usize,
+    background: bool,
     places: Arc<Semaphore>,
     finished: mpsc::Sender<Finished>,
 }
@@ -163,13 +180,14 @@ struct Finished {
 }
 
 impl Lane {
-    fn new(worker: Worker, kind: &'static str, concurrency: usize) -> Self {
+    fn new(worker: Worker, kind: &'static str, concurrency: usize, background: bool) -> Self {
         let (finished, outcomes) = mpsc::channel(concurrency);
         tokio::spawn(record_outcomes(worker.clone(), outcomes));
         Lane {
             worker,
             kind,
             concurrency,
+            background,
             places: Arc::new(Semaphore::new(concurrency)),
             finished,
         }
@@ -183,6 +201,19 @@ impl Lane {
             let woken = waker.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
+            if self.background {
+                let foreground_done = self.worker.foreground.idle.notified();
+                tokio::pin!(foreground_done);
+                foreground_done.as_mut().enable();
+                if self.worker.foreground.busy() {
+                    tokio::select! {
+                        _ = &mut foreground_done => {}
+                        _ = tokio::time::sleep(poll) => {}
+                        changed = shutdown.changed() => if changed.is_err() { break },
+                    }
+                    continue;
+                }
+            }
             let free = self.places.available_permits();
             let claimed = if free == 0 { 0 } else { self.claim(free).await };
             if claimed > 0 && claimed == free {
@@ -223,8 +254,23 @@ impl Lane {
             };
             let worker = self.worker.clone();
             let finished = self.finished.clone();
+            let foreground = (!self.background).then(|| self.worker.foreground.clone());
+            if let Some(foreground) = &foreground {
+                foreground
+                    .running
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
             tokio::spawn(async move {
                 let outcome = worker.execute(&job).await;
+                if let Some(foreground) = foreground {
+                    if foreground
+                        .running
+                        .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+                        == 1
+                    {
+                        foreground.idle.notify_waiters();
+                    }
+                }
                 let done = Finished {
                     job,
                     outcome,

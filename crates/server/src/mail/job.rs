@@ -15,6 +15,7 @@ impl JobKind for SendMail {
     /// Into the file outbox; through SMTP, `MUSTER_SMTP_CONCURRENCY` (see
     /// `startup::worker`).
     const CONCURRENCY: usize = 16;
+    const BACKGROUND: bool = true;
 }
 
 /// Delivery is keyed by the job id, so a retried job writes (or sends) the same

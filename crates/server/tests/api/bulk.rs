@@ -207,13 +207,13 @@ async fn a_resumed_upload_of_several_batches_invites_each_row_once(app: TestApp)
     // A previous attempt recorded the first 500 rows as done.
     let mut tx = app.store().begin().await.expect("tx");
     let now = app.clock_now();
-    muster_store::jobs::set_progress(&mut tx, job, 500, now, now)
+    muster_store::job_progress::set_progress(&mut tx, job, 500, now, now)
         .await
         .expect("progress");
     tx.commit().await.expect("commit");
     let kept_upload = || async {
         let mut conn = app.store().read().await.expect("conn");
-        muster_store::jobs::input(&mut conn, job)
+        muster_store::job_progress::input(&mut conn, job)
             .await
             .expect("input")
             .is_some()

@@ -15,7 +15,7 @@ use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::AuditAction;
 use muster_domain::{Invitee, JobId, OrgId, OrgRole, UserId};
-use muster_store::{jobs, orgs, StoreError};
+use muster_store::{job_progress, orgs, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
@@ -176,7 +176,7 @@ pub async fn start(state: &AppState, member: &OrgScope, rows: Upload) -> AppResu
         ip: actor.ip.clone(),
     };
     let job_id = enqueue_for_org(&mut tx, &job, member.org_id, total as i64, now).await?;
-    jobs::save_input(&mut tx, job_id, &rows.lines).await?;
+    job_progress::save_input(&mut tx, job_id, &rows.lines).await?;
     audit::record(
         &mut tx,
         member.org_id,
@@ -197,10 +197,10 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
     let retry = |e: &dyn std::fmt::Display| JobError::Retry(e.to_string());
     let (done, input) = {
         let mut conn = state.store.read().await.map_err(|e| retry(&e))?;
-        let done = jobs::resume_point(&mut conn, job_id)
+        let done = job_progress::resume_point(&mut conn, job_id)
             .await
             .map_err(|e| retry(&e))?;
-        let input = jobs::input(&mut conn, job_id)
+        let input = job_progress::input(&mut conn, job_id)
             .await
             .map_err(|e| retry(&e))?
             .ok_or_else(|| JobError::Permanent("the upload of this job is missing".into()))?;
@@ -221,6 +221,9 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
             .take(BATCH)
             .collect::<Result<Vec<BulkRow>, JobError>>()?;
         if batch.is_empty() {
+            if processed - done >= REFRESH_STATISTICS_AFTER {
+                refresh_statistics(state);
+            }
             return Ok(());
         }
         let now = state.now();
@@ -237,8 +240,8 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
         let actor = Actor::load(&mut tx, job.actor_id, job.actor_role, job.ip.clone())
             .await
             .map_err(|e| retry(&e))?;
-        let mut errors: Vec<jobs::RowError> = Vec::new();
-        let skip = |row: &BulkRow, message: String| jobs::RowError {
+        let mut errors: Vec<job_progress::RowError> = Vec::new();
+        let skip = |row: &BulkRow, message: String| job_progress::RowError {
             row: i64::try_from(row.row).unwrap_or(i64::MAX),
             email: row.email.clone(),
             message,
@@ -292,10 +295,10 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
             }
         }
         processed += batch.len();
-        jobs::add_row_errors(&mut tx, job_id, &errors)
+        job_progress::add_row_errors(&mut tx, job_id, &errors)
             .await
             .map_err(|e| retry(&e))?;
-        jobs::set_progress(
+        job_progress::set_progress(
             &mut tx,
             job_id,
             processed as i64,
@@ -306,4 +309,23 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
         .map_err(|e| retry(&e))?;
         tx.commit().await.map_err(|e| retry(&e))?;
     }
+}
+
+/// An import of at least this many rows refreshes the planner's statistics.
+const REFRESH_STATISTICS_AFTER: usize = 1_000;
+
+/// Refreshes the planner's statistics beside the next jobs (at most once at a
+/// time): until then PostgreSQL plans the member list for the table it knew.
+fn refresh_statistics(state: &AppState) {
+    static RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if RUNNING.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(error) = store.refresh_statistics().await {
+            tracing::warn!(%error, "could not refresh the planner's statistics after a bulk invite");
+        }
+        RUNNING.store(false, std::sync::atomic::Ordering::SeqCst);
+    });
 }

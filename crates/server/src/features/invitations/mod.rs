@@ -57,7 +57,7 @@ pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
         })
         .housekeeping("finished bulk uploads", |state, _now| async move {
             let mut conn = state.store.write().await?;
-            muster_store::jobs::delete_finished_inputs(&mut conn).await?;
+            muster_store::job_progress::delete_finished_inputs(&mut conn).await?;
             Ok(())
         })
 }

@@ -7,7 +7,8 @@ use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::permission::Capability;
 use muster_domain::JobId;
-use muster_store::jobs::{self, JobStatus, Progress};
+use muster_store::job_progress::{self, Progress};
+use muster_store::jobs::JobStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -26,7 +27,7 @@ pub struct JobView {
 }
 
 impl JobView {
-    fn new(p: Progress, errors: Vec<jobs::RowError>) -> Self {
+    fn new(p: Progress, errors: Vec<job_progress::RowError>) -> Self {
         JobView {
             id: p.id,
             kind: p.kind,
@@ -55,9 +56,9 @@ pub async fn load(state: &AppState, member: &OrgScope, id: &str) -> AppResult<Jo
     member.require(Capability::ManageInvitations)?;
     let id: JobId = id.parse().map_err(|_| AppError::NotFound)?;
     let mut conn = state.store.read().await?;
-    let progress = jobs::progress(&mut conn, member.org_id, id)
+    let progress = job_progress::progress(&mut conn, member.org_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let errors = jobs::row_errors(&mut conn, id).await?;
+    let errors = job_progress::row_errors(&mut conn, id).await?;
     Ok(JobView::new(progress, errors))
 }
