@@ -224,24 +224,43 @@ impl Store {
     }
 }
 
-pub async fn succeed(conn: &mut Conn, id: JobId, now: OffsetDateTime) -> Result<()> {
-    finish(conn, id, JobStatus::Succeeded, None, now, now).await
+/// The outcome writes below change a job only while it is still the claim that
+/// ran it (`running`, with the attempt number it was claimed with): if its lease
+/// ran out and another worker claimed it again, the late word of the first run
+/// changes nothing.
+pub async fn succeed(conn: &mut Conn, id: JobId, attempt: i64, now: OffsetDateTime) -> Result<()> {
+    finish(conn, id, attempt, JobStatus::Succeeded, None, now, now).await
 }
 
-/// Marks many jobs done in one statement per few hundred (a busy lane finishes
-/// jobs faster than one commit each would allow).
-pub async fn succeed_many(conn: &mut Conn, ids: &[JobId], now: OffsetDateTime) -> Result<()> {
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "UPDATE jobs SET status = 'succeeded', run_at = $1, locked_until = NULL, updated_at = $1 \
-             WHERE id IN ({})",
-            crate::batch::placeholders(2, chunk.len())
-        );
-        let mut query = sqlx::query(&sql).bind(to_ms(now));
-        for id in chunk {
-            query = query.bind(id.to_string());
+/// Marks many jobs done, `(id, attempt)` each, in one statement per attempt
+/// number and few hundred jobs (a busy lane finishes jobs faster than one
+/// commit each would allow).
+pub async fn succeed_many(
+    conn: &mut Conn,
+    done: &[(JobId, i64)],
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut attempts: Vec<i64> = done.iter().map(|(_, attempt)| *attempt).collect();
+    attempts.sort_unstable();
+    attempts.dedup();
+    for attempt in attempts {
+        let ids: Vec<JobId> = done
+            .iter()
+            .filter(|(_, a)| *a == attempt)
+            .map(|(id, _)| *id)
+            .collect();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "UPDATE jobs SET status = 'succeeded', run_at = $1, locked_until = NULL, updated_at = $1 \
+                 WHERE status = 'running' AND attempts = $2 AND id IN ({})",
+                crate::batch::placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(to_ms(now)).bind(attempt);
+            for id in chunk {
+                query = query.bind(id.to_string());
+            }
+            query.execute(&mut *conn).await?;
         }
-        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -250,20 +269,37 @@ pub async fn succeed_many(conn: &mut Conn, ids: &[JobId], now: OffsetDateTime) -
 pub async fn retry_at(
     conn: &mut Conn,
     id: JobId,
+    attempt: i64,
     error: &str,
     run_at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<()> {
-    finish(conn, id, JobStatus::Queued, Some(error), run_at, now).await
+    finish(
+        conn,
+        id,
+        attempt,
+        JobStatus::Queued,
+        Some(error),
+        run_at,
+        now,
+    )
+    .await
 }
 
-pub async fn fail(conn: &mut Conn, id: JobId, error: &str, now: OffsetDateTime) -> Result<()> {
-    finish(conn, id, JobStatus::Failed, Some(error), now, now).await
+pub async fn fail(
+    conn: &mut Conn,
+    id: JobId,
+    attempt: i64,
+    error: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    finish(conn, id, attempt, JobStatus::Failed, Some(error), now, now).await
 }
 
 async fn finish(
     conn: &mut Conn,
     id: JobId,
+    attempt: i64,
     status: JobStatus,
     error: Option<&str>,
     run_at: OffsetDateTime,
@@ -271,13 +307,14 @@ async fn finish(
 ) -> Result<()> {
     sqlx::query(
         "UPDATE jobs SET status = $2, last_error = COALESCE($3, last_error), run_at = $4, locked_until = NULL, \
-         updated_at = $5 WHERE id = $1",
+         updated_at = $5 WHERE id = $1 AND status = 'running' AND attempts = $6",
     )
     .bind(id.to_string())
     .bind(status.as_str())
     .bind(error)
     .bind(to_ms(run_at))
     .bind(to_ms(now))
+    .bind(attempt)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -53,6 +53,31 @@ impl Foreground {
     }
 }
 
+/// A foreground job under way; counted until dropped, panic or not.
+struct ForegroundJob(Arc<Foreground>);
+
+impl ForegroundJob {
+    fn start(foreground: &Arc<Foreground>) -> Self {
+        foreground
+            .running
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ForegroundJob(foreground.clone())
+    }
+}
+
+impl Drop for ForegroundJob {
+    fn drop(&mut self) {
+        if self
+            .0
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
 impl Worker {
     pub fn new(state: AppState, registry: Registry) -> Self {
         Self {
@@ -127,15 +152,15 @@ impl Worker {
         let now = self.state.now();
         let mut conn = self.state.store.write().await?;
         match outcome {
-            Ok(()) => jobs::succeed(&mut conn, job.id, now).await?,
+            Ok(()) => jobs::succeed(&mut conn, job.id, job.attempts, now).await?,
             Err(JobError::Retry(error)) if job.attempts < job.max_attempts => {
                 let run_at = now + backoff(job.attempts);
                 tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, %run_at, "job failed; will retry");
-                jobs::retry_at(&mut conn, job.id, &error, run_at, now).await?;
+                jobs::retry_at(&mut conn, job.id, job.attempts, &error, run_at, now).await?;
             }
             Err(error) => {
                 tracing::error!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed for good");
-                jobs::fail(&mut conn, job.id, &error.to_string(), now).await?;
+                jobs::fail(&mut conn, job.id, job.attempts, &error.to_string(), now).await?;
             }
         }
         Ok(())
@@ -148,6 +173,18 @@ impl Worker {
             ran += 1;
         }
         Ok(ran)
+    }
+
+    /// Runs the job in a task of its own, so that a panic in it is a failed
+    /// attempt (retried with backoff) instead of a job left running.
+    async fn execute_isolated(&self, job: &jobs::ClaimedJob) -> Result<(), JobError> {
+        let run = self
+            .registry
+            .run(self.state.clone(), job.id, &job.kind, &job.payload);
+        match tokio::spawn(run).await {
+            Ok(outcome) => outcome,
+            Err(stopped) => Err(JobError::Retry(format!("the job stopped: {stopped}"))),
+        }
     }
 
     async fn execute(&self, job: &jobs::ClaimedJob) -> Result<(), JobError> {
@@ -254,23 +291,11 @@ impl Lane {
             };
             let worker = self.worker.clone();
             let finished = self.finished.clone();
-            let foreground = (!self.background).then(|| self.worker.foreground.clone());
-            if let Some(foreground) = &foreground {
-                foreground
-                    .running
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
+            let foreground =
+                (!self.background).then(|| ForegroundJob::start(&self.worker.foreground));
             tokio::spawn(async move {
-                let outcome = worker.execute(&job).await;
-                if let Some(foreground) = foreground {
-                    if foreground
-                        .running
-                        .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
-                        == 1
-                    {
-                        foreground.idle.notify_waiters();
-                    }
-                }
+                let outcome = worker.execute_isolated(&job).await;
+                drop(foreground);
                 let done = Finished {
                     job,
                     outcome,
@@ -294,19 +319,38 @@ async fn record_outcomes(worker: Worker, mut outcomes: mpsc::Receiver<Finished>)
         let (succeeded, other): (Vec<Finished>, Vec<Finished>) =
             ready.drain(..).partition(|done| done.outcome.is_ok());
         if !succeeded.is_empty() {
-            let ids: Vec<_> = succeeded.iter().map(|done| done.job.id).collect();
-            let written = async {
-                let mut conn = worker.state.store.write().await?;
-                jobs::succeed_many(&mut conn, &ids, worker.state.now()).await
-            };
-            if let Err(error) = written.await {
-                // Their leases run out and they are tried again.
-                tracing::warn!(%error, jobs = ids.len(), "could not record finished jobs");
-            }
+            let done: Vec<_> = succeeded
+                .iter()
+                .map(|d| (d.job.id, d.job.attempts))
+                .collect();
+            record_successes(&worker, &done).await;
         }
         for done in other {
             if let Err(error) = worker.record(&done.job, done.outcome).await {
                 tracing::warn!(job = %done.job.id, %error, "could not record the outcome of a job");
+            }
+        }
+    }
+}
+
+/// Writes successes, trying again a few times (the jobs keep their places
+/// meanwhile): a job whose success is not written runs again after its lease.
+async fn record_successes(worker: &Worker, done: &[(muster_domain::JobId, i64)]) {
+    let mut wait = StdDuration::from_millis(100);
+    for attempt in 1..=5 {
+        let written = async {
+            let mut conn = worker.state.store.write().await?;
+            jobs::succeed_many(&mut conn, done, worker.state.now()).await
+        };
+        match written.await {
+            Ok(()) => return,
+            Err(error) if attempt == 5 => {
+                tracing::warn!(%error, jobs = done.len(), "could not record finished jobs; they run again after their lease");
+            }
+            Err(error) => {
+                tracing::warn!(%error, jobs = done.len(), "could not record finished jobs; trying again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
             }
         }
     }

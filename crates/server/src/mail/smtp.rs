@@ -12,6 +12,8 @@ use lettre::transport::smtp::extension::ClientId;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// For each step with the server: connecting (with greeting, STARTTLS and
+/// login), sending one message, a NOOP.
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// A connection idle for longer is checked with NOOP before it is used again.
 const CHECK_AFTER: Duration = Duration::from_secs(30);
@@ -99,7 +101,11 @@ impl SmtpPool {
     /// Sends one message; a connection that worked goes back to the pool.
     pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), String> {
         let mut connection = self.connection().await?;
-        match connection.send(envelope, message).await {
+        let sent = match tokio::time::timeout(TIMEOUT, connection.send(envelope, message)).await {
+            Ok(sent) => sent.map_err(|e| e.to_string()),
+            Err(_) => Err(timed_out().to_string()),
+        };
+        match sent {
             Ok(_) => {
                 if let Ok(mut idle) = self.idle.lock() {
                     idle.push((connection, Instant::now()));
@@ -107,8 +113,9 @@ impl SmtpPool {
                 Ok(())
             }
             Err(e) => {
-                connection.abort().await;
-                Err(e.to_string())
+                // A connection that failed or stalled is not used again.
+                let _ = tokio::time::timeout(Duration::from_secs(1), connection.abort()).await;
+                Err(e)
             }
         }
     }
@@ -120,7 +127,7 @@ impl SmtpPool {
             Err(_) => return,
         };
         for (mut connection, _) in idle {
-            let _ = connection.quit().await;
+            let _ = tokio::time::timeout(TIMEOUT, connection.quit()).await;
         }
     }
 
@@ -133,27 +140,36 @@ impl SmtpPool {
             if connection.has_broken() {
                 continue;
             }
-            if since.elapsed() < CHECK_AFTER || connection.test_connected().await {
+            if since.elapsed() < CHECK_AFTER {
+                return Ok(connection);
+            }
+            let alive = tokio::time::timeout(TIMEOUT, connection.test_connected()).await;
+            if alive.unwrap_or(false) {
                 return Ok(connection);
             }
         }
     }
 
+    /// A new connection, greeted, upgraded and signed in within [`TIMEOUT`].
     async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+        tokio::time::timeout(TIMEOUT, self.open())
+            .await
+            .map_err(|_| format!("{}: {}", self.server.host, timed_out()))?
+    }
+
+    async fn open(&self) -> Result<AsyncSmtpConnection, String> {
         let server = &*self.server;
         let address = (server.host.as_str(), server.port);
         let unreachable =
             |e: std::io::Error| format!("cannot connect to {}:{}: {e}", server.host, server.port);
-        let stream = tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(address))
+        let stream = tokio::net::TcpStream::connect(address)
             .await
-            .map_err(|_| unreachable(timed_out()))?
             .map_err(unreachable)?;
         stream.set_nodelay(true).map_err(unreachable)?;
-        let connect = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &server.hello);
-        let mut connection = tokio::time::timeout(TIMEOUT, connect)
-            .await
-            .map_err(|_| unreachable(timed_out()))?
-            .map_err(|e| e.to_string())?;
+        let mut connection =
+            AsyncSmtpConnection::connect_with_transport(Box::new(stream), &server.hello)
+                .await
+                .map_err(|e| e.to_string())?;
         let offered = connection.can_starttls();
         if server.starttls == StartTls::Required
             || (server.starttls == StartTls::Opportunistic && offered)

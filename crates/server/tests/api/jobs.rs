@@ -14,6 +14,7 @@ db_tests!(
     concurrent_claims_never_share_a_job,
     batch_claims_never_share_a_job_and_keep_to_their_kind,
     a_kind_never_waits_behind_another_kinds_backlog,
+    a_late_outcome_changes_nothing_once_the_job_is_claimed_again,
 );
 
 /// Background work that runs until the test lets it go, like a mail backlog
@@ -261,4 +262,42 @@ async fn a_kind_never_waits_behind_another_kinds_backlog(app: TestApp) {
     running
         .await
         .expect("the worker stops once its jobs are done");
+}
+
+async fn a_late_outcome_changes_nothing_once_the_job_is_claimed_again(app: TestApp) {
+    let now = app.clock_now();
+    let mut tx = app.store().begin().await.expect("tx");
+    let id = enqueue(&mut tx, &mail("Slow"), now).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    let lease = Duration::minutes(5);
+    let first = app
+        .store()
+        .claim_jobs(SendMail::KIND, 1, now, lease)
+        .await
+        .expect("claim");
+    assert_eq!(first.len(), 1);
+    // The first run outlives its lease; another worker claims the job again.
+    let later = now + Duration::minutes(6);
+    let second = app
+        .store()
+        .claim_jobs(SendMail::KIND, 1, later, lease)
+        .await
+        .expect("claim");
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].attempts, 2);
+    let mut conn = app.store().write().await.expect("conn");
+    // The first run's word comes late: retried or done, it changes nothing.
+    jobs::retry_at(&mut conn, id, 1, "late", later, later)
+        .await
+        .expect("write");
+    jobs::succeed_many(&mut conn, &[(id, 1)], later)
+        .await
+        .expect("write");
+    let job = jobs::find(&mut conn, id).await.expect("the job");
+    assert_eq!(job.status, JobStatus::Running);
+    jobs::succeed_many(&mut conn, &[(id, 2)], later)
+        .await
+        .expect("write");
+    let job = jobs::find(&mut conn, id).await.expect("the job");
+    assert_eq!(job.status, JobStatus::Succeeded);
 }
