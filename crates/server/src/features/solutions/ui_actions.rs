@@ -155,19 +155,7 @@ pub async fn group_add(
     Path((_, sol)): SolutionPath,
     UiForm(form): UiForm<ActionForm>,
 ) -> UiResult<Response> {
-    let id = accept(&view, &form.csrf_token, &sol)?;
-    let (org, actor) = (view.org.id, view.actor());
-    let mut tx = state.store.begin().await?;
-    let result: Result<String, AppError> = async {
-        let (group, user) = (group_id(&form.group_id)?, user_id(&form.user_id)?);
-        crate::features::solutions::groups::add_to_group(
-            &mut tx, &state, org, &actor, id, group, user,
-        )
-        .await?;
-        Ok("Added to the group.".to_owned())
-    }
-    .await;
-    finish(tx, back(&view, &form, id, "groups"), result).await
+    group_membership(state, view, &sol, form, true).await
 }
 
 /// Removes a member from a group.
@@ -177,16 +165,30 @@ pub async fn group_remove(
     Path((_, sol)): SolutionPath,
     UiForm(form): UiForm<ActionForm>,
 ) -> UiResult<Response> {
-    let id = accept(&view, &form.csrf_token, &sol)?;
+    group_membership(state, view, &sol, form, false).await
+}
+
+/// Puts the form's member in (`join`) or out of the form's group.
+async fn group_membership(
+    state: AppState,
+    view: OrgPage,
+    sol: &str,
+    form: ActionForm,
+    join: bool,
+) -> UiResult<Response> {
+    use crate::features::solutions::groups::{add_to_group, remove_from_group};
+    let id = accept(&view, &form.csrf_token, sol)?;
     let (org, actor) = (view.org.id, view.actor());
     let mut tx = state.store.begin().await?;
     let result: Result<String, AppError> = async {
         let (group, user) = (group_id(&form.group_id)?, user_id(&form.user_id)?);
-        crate::features::solutions::groups::remove_from_group(
-            &mut tx, &state, org, &actor, id, group, user,
-        )
-        .await?;
-        Ok("Removed from the group.".to_owned())
+        if join {
+            add_to_group(&mut tx, &state, org, &actor, id, group, user).await?;
+            Ok("Added to the group.".to_owned())
+        } else {
+            remove_from_group(&mut tx, &state, org, &actor, id, group, user).await?;
+            Ok("Removed from the group.".to_owned())
+        }
     }
     .await;
     finish(tx, back(&view, &form, id, "groups"), result).await
