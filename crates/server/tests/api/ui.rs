@@ -8,6 +8,7 @@ db_tests!(
     members_with_only_the_user_role_see_why_they_cannot_enter,
     forms_without_the_session_token_are_refused,
     pages_follow_the_role,
+    my_profile_saves_through_the_same_rules_as_the_api,
 );
 
 async fn pages_need_a_session_and_send_security_headers(app: TestApp) {
@@ -211,4 +212,57 @@ async fn pages_follow_the_role(app: TestApp) {
     let (status, foreign) = page(&client, app.url(&format!("/orgs/{other}/overview"))).await;
     assert_eq!(status, 404);
     assert!(!foreign.mentions("Globex"), "{foreign}");
+}
+
+async fn my_profile_saves_through_the_same_rules_as_the_api(app: TestApp) {
+    let (_, ada) = app.create_org("Acme", "ada@example.com").await;
+    let api = app.api(&app.token(ada).await);
+    let client = app.form_session("ada@example.com").await;
+    let (_, profile) = page(&client, app.url("/me")).await;
+    let csrf = csrf_field(profile.source());
+    let me_before: serde_json::Value = api.get("/api/v1/me").await.json().await.expect("me");
+    // Every problem at once, each next to its field, and nothing is kept.
+    let (status, refused) = submit(
+        &client,
+        app.url("/me"),
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("first_name", "Ada Renamed"),
+            ("last_name", " "),
+            ("language", "not a language!"),
+            ("theme", "neon"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(refused.field_error("last_name").is_some(), "{refused}");
+    assert!(refused.field_error("language").is_some(), "{refused}");
+    assert!(refused.has(".field-error"), "{refused}");
+    assert!(
+        refused.select(".field-error").len() >= 3,
+        "three problems: {refused}"
+    );
+    let me: serde_json::Value = api.get("/api/v1/me").await.json().await.expect("me");
+    assert_eq!(
+        me["first_name"], me_before["first_name"],
+        "nothing was saved"
+    );
+    // A good form is saved, and the API shows it.
+    let (status, to) = post(
+        &client,
+        app.url("/me"),
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("first_name", "Ada"),
+            ("last_name", "Byron"),
+            ("language", "fr-CA"),
+            ("theme", "dark"),
+        ],
+    )
+    .await;
+    assert_eq!((status, to.as_str()), (303, "/me?saved=1"));
+    let me: serde_json::Value = api.get("/api/v1/me").await.json().await.expect("me");
+    assert_eq!(me["last_name"], "Byron");
+    assert_eq!(me["language"], "fr-CA");
+    assert_eq!(me["theme"], "dark");
 }

@@ -1,5 +1,7 @@
 //! My profile: details, organizations, and the theme switch of the user menu.
 
+use super::service::{self, MeUpdate};
+use crate::error::AppError;
 use crate::http::extract::ClientIp;
 use crate::http::ui::error::{safe_local_path, urlencode, UiError, UiResult};
 use crate::http::ui::layout::{field_errors, render_page, UiForm, UiUser};
@@ -9,7 +11,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect};
 use minijinja::{context, Value};
 use muster_domain::permission::{can, Capability};
-use muster_domain::{names, Invalid, MembershipStatus, OrgId, SolutionRole, Theme};
+use muster_domain::{Invalid, MembershipStatus, OrgId, SolutionRole, Theme};
 use muster_store::memberships::MembershipSummary;
 use muster_store::{assignments, tokens, users};
 use serde::{Deserialize, Serialize};
@@ -167,57 +169,45 @@ pub async fn save(
     UiForm(form): UiForm<ProfileForm>,
 ) -> UiResult {
     viewer.check_csrf(&form.csrf_token)?;
-    let (first_name, last_name, language, theme) = match validate(&form, &viewer) {
-        Ok(valid) => valid,
-        Err(invalid) => {
-            let errors = field_errors(&invalid);
-            let html = render(&state, &viewer, uri.path(), &form, errors, None, None).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
-        }
+    let (update, theme_problem) = changes(&form);
+    let mut tx = state.store.begin().await?;
+    let mut invalid = match service::update(&mut tx, viewer.user.id, &update, state.now()).await {
+        Ok(()) => Invalid::default(),
+        Err(AppError::Invalid(invalid)) => invalid,
+        Err(other) => return Err(other.into()),
     };
-    let mut conn = state.store.write().await?;
-    users::update_profile(
-        &mut conn,
-        viewer.user.id,
-        users::ProfileUpdate {
-            first_name: &first_name,
-            last_name: &last_name,
-            language: &language,
-            theme,
-            default_org_id: viewer.user.default_org_id,
-        },
-        state.now(),
-    )
-    .await?;
+    if let Some(problem) = theme_problem {
+        invalid.push("theme", problem);
+    }
+    if !invalid.is_empty() {
+        // Nothing is kept when a field is wrong.
+        drop(tx);
+        let errors = field_errors(&invalid);
+        let html = render(&state, &viewer, uri.path(), &form, errors, None, None).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
+    }
+    tx.commit().await.map_err(muster_store::StoreError::from)?;
     Ok(Redirect::to("/me?saved=1").into_response())
 }
 
-/// The form's first name, last name, language and theme, or all their problems;
-/// a blank theme keeps the current one.
-fn validate(
-    form: &ProfileForm,
-    viewer: &UiUser,
-) -> Result<(String, String, String, Theme), Invalid> {
-    let mut invalid = Invalid::default();
-    let first_name = invalid.check(
-        "first_name",
-        names::required_text(&form.first_name, names::NAME_MAX),
-    );
-    let last_name = invalid.check(
-        "last_name",
-        names::required_text(&form.last_name, names::NAME_MAX),
-    );
-    let language = invalid.check("language", names::language_tag(&form.language));
-    let theme = match form.theme.as_str() {
-        "" => Some(viewer.user.theme),
-        raw => invalid.check("theme", raw.parse::<Theme>()),
+/// The form as a profile update (the same the API takes), and what is wrong
+/// with its theme if anything; a blank theme keeps the current one.
+fn changes(form: &ProfileForm) -> (MeUpdate, Option<String>) {
+    let (theme, problem) = match form.theme.as_str() {
+        "" => (None, None),
+        raw => match raw.parse::<Theme>() {
+            Ok(theme) => (Some(theme), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
     };
-    match (first_name, last_name, language, theme) {
-        (Some(first_name), Some(last_name), Some(language), Some(theme)) => {
-            Ok((first_name, last_name, language, theme))
-        }
-        _ => Err(invalid),
-    }
+    let update = MeUpdate {
+        first_name: Some(form.first_name.clone()),
+        last_name: Some(form.last_name.clone()),
+        language: Some(form.language.clone()),
+        theme,
+        default_org_id: None,
+    };
+    (update, problem)
 }
 
 fn notice(query: &ProfileQuery) -> Option<&'static str> {
