@@ -55,10 +55,6 @@ impl AppError {
         AppError::Denied("your role in this organization does not allow this".into())
     }
 
-    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
-        AppError::Internal(cause.into())
-    }
-
     /// The error in a sentence for a page: field messages joined, or the detail.
     pub fn user_message(&self) -> String {
         match self {

@@ -113,8 +113,10 @@ impl Store {
         Ok(())
     }
 
+    /// The database answers (through the connections reads use).
     pub async fn ping(&self) -> Result<()> {
-        self.read.execute("SELECT 1").await?;
+        let mut conn = self.read().await?;
+        conn.execute("SELECT 1").await?;
         Ok(())
     }
 

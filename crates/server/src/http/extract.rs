@@ -193,16 +193,16 @@ impl FromRequestParts<AppState> for OrgScope {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let ClientIp(ip) = ClientIp::from_parts(parts);
-        let params =
-            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| AppError::NotFound)?;
-        let org_id: OrgId = params
-            .0
-            .get("org")
-            .and_then(|raw| raw.parse().ok())
-            .ok_or(AppError::NotFound)?;
+        let org_id = org_in_path(parts, state).await.ok_or(AppError::NotFound)?;
         let mut conn = state.store.read().await?;
         OrgScope::resolve(&mut conn, caller, org_id, ip, state.now()).await
     }
+}
+
+/// The organization the path names (`/…/orgs/{org}/…`), if it is an id.
+pub async fn org_in_path(parts: &mut Parts, state: &AppState) -> Option<OrgId> {
+    let params = axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .ok()?;
+    params.0.get("org")?.parse().ok()
 }

@@ -177,7 +177,7 @@ impl Worker {
 
     /// Runs the job in a task of its own, so that a panic in it is a failed
     /// attempt (retried with backoff) instead of a job left running.
-    async fn execute_isolated(&self, job: &jobs::ClaimedJob) -> Result<(), JobError> {
+    async fn execute(&self, job: &jobs::ClaimedJob) -> Result<(), JobError> {
         let run = self
             .registry
             .run(self.state.clone(), job.id, &job.kind, &job.payload);
@@ -185,12 +185,6 @@ impl Worker {
             Ok(outcome) => outcome,
             Err(stopped) => Err(JobError::Retry(format!("the job stopped: {stopped}"))),
         }
-    }
-
-    async fn execute(&self, job: &jobs::ClaimedJob) -> Result<(), JobError> {
-        self.registry
-            .run(self.state.clone(), job.id, &job.kind, &job.payload)
-            .await
     }
 }
 
@@ -294,7 +288,7 @@ impl Lane {
             let foreground =
                 (!self.background).then(|| ForegroundJob::start(&self.worker.foreground));
             tokio::spawn(async move {
-                let outcome = worker.execute_isolated(&job).await;
+                let outcome = worker.execute(&job).await;
                 drop(foreground);
                 let done = Finished {
                     job,

@@ -120,17 +120,6 @@ impl SmtpPool {
         }
     }
 
-    /// The pool's connections are told goodbye (QUIT).
-    pub async fn close(&self) {
-        let idle: Vec<_> = match self.idle.lock() {
-            Ok(mut idle) => idle.drain(..).collect(),
-            Err(_) => return,
-        };
-        for (mut connection, _) in idle {
-            let _ = tokio::time::timeout(TIMEOUT, connection.quit()).await;
-        }
-    }
-
     async fn connection(&self) -> Result<AsyncSmtpConnection, String> {
         loop {
             let reused = self.idle.lock().ok().and_then(|mut idle| idle.pop());

@@ -61,7 +61,15 @@ pub fn member_row(m: &muster_store::members::Member, solutions: &[String]) -> Va
 
 pub async fn template_languages(state: &AppState, view: &OrgPage) -> Result<Vec<String>, UiError> {
     let mut conn = state.store.read().await?;
-    Ok(templates::list(&mut conn, view.org.id, None, 200)
+    languages(&mut conn, view.org.id).await
+}
+
+/// The languages the organization has invite templates in.
+async fn languages(
+    conn: &mut muster_store::Conn,
+    org_id: muster_domain::OrgId,
+) -> Result<Vec<String>, UiError> {
+    Ok(templates::list(conn, org_id, None, 200)
         .await?
         .into_iter()
         .map(|t| t.language)
@@ -259,12 +267,11 @@ impl MemberFacts {
         };
         let assigned =
             muster_store::assignments::for_member(&mut conn, view.org.id, user_id).await?;
-        drop(conn);
         Ok(MemberFacts {
             member,
             invitation: detail.invitation,
             invited_by,
-            languages: template_languages(state, view).await?,
+            languages: languages(&mut conn, view.org.id).await?,
             assigned,
         })
     }

@@ -2,7 +2,7 @@
 
 use crate::features::auth::caller::{Caller, Via};
 use crate::features::auth::session;
-use crate::http::extract::ClientIp;
+use crate::http::extract::{org_in_path, ClientIp};
 use crate::http::ui::error::{UiError, UiResult};
 use crate::scope::Actor;
 use crate::scope::OrgScope;
@@ -17,7 +17,6 @@ use muster_store::memberships::{self, MembershipSummary};
 use muster_store::orgs::{self, Org};
 use muster_store::users::User;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
 
 /// A signed-in person with a live web session.
 pub struct UiUser {
@@ -148,14 +147,8 @@ impl FromRequestParts<AppState> for OrgPage {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, UiError> {
         let viewer = UiUser::from_request_parts(parts, state).await?;
-        let params =
-            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| UiError::not_found())?;
-        let org_id: OrgId = params
-            .0
-            .get("org")
-            .and_then(|raw| raw.parse().ok())
+        let org_id = org_in_path(parts, state)
+            .await
             .ok_or_else(UiError::not_found)?;
         let membership = viewer
             .memberships
