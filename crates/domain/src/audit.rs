@@ -34,10 +34,15 @@ pub enum AuditAction {
     TokenExtended,
     TokenDeleted,
     TokenUsed,
+    NotificationSent,
+    NotificationScheduled,
+    NotificationCanceled,
+    DeviceRegistered,
+    DeviceRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 28] = [
+    pub const ALL: [AuditAction; 33] = [
         AuditAction::MemberRoleChanged,
         AuditAction::MemberDisabled,
         AuditAction::MemberEnabled,
@@ -66,6 +71,11 @@ impl AuditAction {
         AuditAction::TokenExtended,
         AuditAction::TokenDeleted,
         AuditAction::TokenUsed,
+        AuditAction::NotificationSent,
+        AuditAction::NotificationScheduled,
+        AuditAction::NotificationCanceled,
+        AuditAction::DeviceRegistered,
+        AuditAction::DeviceRevoked,
     ];
 
     /// The name stored and shown (`member.role_changed`).
@@ -100,6 +110,11 @@ impl AuditAction {
             TokenExtended => "token.extended",
             TokenDeleted => "token.deleted",
             TokenUsed => "token.used",
+            NotificationSent => "notification.sent",
+            NotificationScheduled => "notification.scheduled",
+            NotificationCanceled => "notification.canceled",
+            DeviceRegistered => "device.registered",
+            DeviceRevoked => "device.revoked",
         }
     }
 }

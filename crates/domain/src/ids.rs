@@ -82,3 +82,15 @@ id_type!(
     /// A named group inside a solution.
     GroupId
 );
+id_type!(
+    /// A device (an app installation) of a user.
+    DeviceId
+);
+id_type!(
+    /// A push notification composed in an organization.
+    NotificationId
+);
+id_type!(
+    /// One recipient's copy of a notification: an item of their inbox.
+    InboxItemId
+);

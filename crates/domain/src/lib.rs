@@ -8,6 +8,7 @@ pub mod ids;
 pub mod invitation;
 pub mod invitee;
 pub mod names;
+pub mod notification;
 pub mod org;
 pub mod permission;
 pub mod role;
@@ -19,7 +20,10 @@ pub mod validation;
 pub use audit::AuditAction;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
-pub use ids::{AuditId, GroupId, InvitationId, JobId, OrgId, SolutionId, TokenId, UserId};
+pub use ids::{
+    AuditId, DeviceId, GroupId, InboxItemId, InvitationId, JobId, NotificationId, OrgId,
+    SolutionId, TokenId, UserId,
+};
 pub use invitation::{InvitationStatus, LinkProblem};
 pub use invitee::Invitee;
 pub use permission::{Capability, Denied};

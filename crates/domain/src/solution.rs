@@ -20,6 +20,8 @@ pub struct SolutionRights {
     /// Publish versions.
     pub publish: bool,
     pub delete: bool,
+    /// Send push notifications to its assignees and groups.
+    pub notify: bool,
 }
 
 /// SPEC §2: owners and admins of the organization may do everything; a creator
@@ -33,6 +35,7 @@ pub fn rights(org_role: OrgRole, solution_role: Option<SolutionRole>) -> Solutio
             assign: true,
             publish: true,
             delete: true,
+            notify: true,
         },
         OrgRole::User => SolutionRights::default(),
         OrgRole::Creator => match solution_role {
@@ -43,6 +46,7 @@ pub fn rights(org_role: OrgRole, solution_role: Option<SolutionRole>) -> Solutio
                 assign: matches!(role, SolutionRole::Owner | SolutionRole::Admin),
                 publish: matches!(role, SolutionRole::Owner | SolutionRole::Editor),
                 delete: role == SolutionRole::Owner,
+                notify: matches!(role, SolutionRole::Owner | SolutionRole::Admin),
             },
         },
     }
@@ -199,13 +203,27 @@ mod tests {
             SolutionRights::default()
         );
         let owner = rights(OrgRole::Creator, Some(S::Owner));
-        assert!(owner.see && owner.edit && owner.assign && owner.publish && owner.delete);
+        assert!(
+            owner.see
+                && owner.edit
+                && owner.assign
+                && owner.publish
+                && owner.delete
+                && owner.notify
+        );
         let admin = rights(OrgRole::Creator, Some(S::Admin));
-        assert!(admin.see && admin.assign && !admin.publish && !admin.delete && !admin.edit);
+        assert!(
+            admin.see
+                && admin.assign
+                && admin.notify
+                && !admin.publish
+                && !admin.delete
+                && !admin.edit
+        );
         let editor = rights(OrgRole::Creator, Some(S::Editor));
-        assert!(editor.see && editor.publish && !editor.assign && !editor.delete);
+        assert!(editor.see && editor.publish && !editor.assign && !editor.delete && !editor.notify);
         let user = rights(OrgRole::Creator, Some(S::User));
-        assert!(user.see && !user.publish && !user.assign);
+        assert!(user.see && !user.publish && !user.assign && !user.notify);
         assert!(usable_in_app(S::Owner) && usable_in_app(S::User));
         assert!(!usable_in_app(S::Admin) && !usable_in_app(S::Editor) && !usable_in_app(S::Deny));
     }

@@ -34,35 +34,20 @@ impl std::fmt::Debug for PatSecret {
 pub enum TokenFormatError {
     #[error("this is not a Muster personal access token")]
     NotAToken,
+    #[error("this is not a Muster device token")]
+    NotADeviceToken,
     #[error("the token is mistyped or truncated (its checksum does not match)")]
     Checksum,
 }
 
 impl PatSecret {
     pub fn generate(rng: &mut (impl RngCore + CryptoRng)) -> Self {
-        let mut token = String::with_capacity(TOKEN_LEN);
-        token.push_str(PREFIX);
-        for _ in 0..RANDOM_LEN {
-            token.push(char::from(BASE62[rng.gen_range(0..BASE62.len())]));
-        }
-        let checksum = checksum(&token);
-        token.push_str(&checksum);
-        Self(token)
+        Self(generate_with(PREFIX, rng))
     }
 
     /// Checks format and checksum without touching storage.
     pub fn parse(input: &str) -> Result<Self, TokenFormatError> {
-        let body = input
-            .strip_prefix(PREFIX)
-            .ok_or(TokenFormatError::NotAToken)?;
-        if input.len() != TOKEN_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(TokenFormatError::NotAToken);
-        }
-        let (rest, given) = input.split_at(TOKEN_LEN - CHECKSUM_LEN);
-        if checksum(rest) != given {
-            return Err(TokenFormatError::Checksum);
-        }
-        Ok(Self(input.to_owned()))
+        parse_with(PREFIX, input, TokenFormatError::NotAToken).map(Self)
     }
 
     pub fn expose(&self) -> &str {
@@ -77,6 +62,66 @@ impl PatSecret {
     pub fn hash(&self) -> String {
         crate::secret::hash(&self.0)
     }
+}
+
+/// The prefix of a device token: what an app sends on every app-facing call.
+pub const DEVICE_PREFIX: &str = "mst_dev_";
+
+/// A device token whose format and checksum are right (the same rules as a
+/// PAT's, with its own prefix); it may still be unknown or revoked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceSecret(String);
+
+impl std::fmt::Debug for DeviceSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DeviceSecret({}…)", &self.0[..DISPLAY_PREFIX_LEN])
+    }
+}
+
+impl DeviceSecret {
+    pub fn generate(rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        Self(generate_with(DEVICE_PREFIX, rng))
+    }
+
+    pub fn parse(input: &str) -> Result<Self, TokenFormatError> {
+        parse_with(DEVICE_PREFIX, input, TokenFormatError::NotADeviceToken).map(Self)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The stored form.
+    pub fn hash(&self) -> String {
+        crate::secret::hash(&self.0)
+    }
+}
+
+fn generate_with(prefix: &str, rng: &mut (impl RngCore + CryptoRng)) -> String {
+    let mut token = String::with_capacity(TOKEN_LEN);
+    token.push_str(prefix);
+    for _ in 0..RANDOM_LEN {
+        token.push(char::from(BASE62[rng.gen_range(0..BASE62.len())]));
+    }
+    let checksum = checksum(&token);
+    token.push_str(&checksum);
+    token
+}
+
+fn parse_with(
+    prefix: &str,
+    input: &str,
+    foreign: TokenFormatError,
+) -> Result<String, TokenFormatError> {
+    let body = input.strip_prefix(prefix).ok_or(foreign)?;
+    if input.len() != TOKEN_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(foreign);
+    }
+    let (rest, given) = input.split_at(TOKEN_LEN - CHECKSUM_LEN);
+    if checksum(rest) != given {
+        return Err(TokenFormatError::Checksum);
+    }
+    Ok(input.to_owned())
 }
 
 fn checksum(rest: &str) -> String {
@@ -143,6 +188,26 @@ mod tests {
         assert!(a.expose().starts_with("mst_pat_"));
         assert_eq!(PatSecret::parse(a.expose()), Ok(a.clone()));
         assert_eq!(a.display_prefix().len(), 12);
+    }
+
+    #[test]
+    fn device_tokens_have_their_own_prefix_and_checksum() {
+        let device = DeviceSecret::generate(&mut rand::rngs::OsRng);
+        assert!(device.expose().starts_with("mst_dev_"));
+        assert_eq!(DeviceSecret::parse(device.expose()), Ok(device.clone()));
+        assert_eq!(
+            PatSecret::parse(device.expose()),
+            Err(TokenFormatError::NotAToken)
+        );
+        let pat = PatSecret::generate(&mut rand::rngs::OsRng);
+        assert_eq!(
+            DeviceSecret::parse(pat.expose()),
+            Err(TokenFormatError::NotADeviceToken)
+        );
+        let mut typo = device.expose().to_owned();
+        let last = typo.pop().map(|c| if c == 'a' { 'b' } else { 'a' });
+        typo.extend(last);
+        assert_eq!(DeviceSecret::parse(&typo), Err(TokenFormatError::Checksum));
     }
 
     #[test]

@@ -42,6 +42,15 @@ pub struct Settings {
     /// mails under way again (at least once, never lost), so this is also how
     /// many a crash of this instance may duplicate.
     pub smtp_concurrency: usize,
+    /// The VAPID `sub` of every Web Push request: how a push service reaches the
+    /// operator (`MUSTER_PUSH_CONTACT`, `mailto:` or `https:`).
+    pub push_contact: String,
+    /// Accept `http://` push endpoints on loopback addresses
+    /// (`MUSTER_PUSH_ALLOW_LOOPBACK`), for a push service on this machine; real
+    /// ones are `https://` on public hosts, and only those are accepted otherwise.
+    pub push_allow_loopback: bool,
+    /// Web Push requests in flight at once (`MUSTER_PUSH_CONCURRENCY`).
+    pub push_concurrency: usize,
 }
 
 impl Default for Settings {
@@ -58,6 +67,9 @@ impl Default for Settings {
             mail_from: "Muster <muster@localhost>".into(),
             smtp_url: None,
             smtp_concurrency: 1,
+            push_contact: "mailto:muster@localhost".into(),
+            push_allow_loopback: false,
+            push_concurrency: 64,
         }
     }
 }
@@ -124,6 +136,18 @@ impl Settings {
                     message: "must start with sqlite: or postgres://".into(),
                 });
             }
+        }
+        if !(self.push_contact.starts_with("mailto:") || self.push_contact.starts_with("https:")) {
+            return Err(SettingsError {
+                setting: "push_contact (MUSTER_PUSH_CONTACT)".into(),
+                message: "must start with mailto: or https:".into(),
+            });
+        }
+        if !(1..=1024).contains(&self.push_concurrency) {
+            return Err(SettingsError {
+                setting: "push_concurrency (MUSTER_PUSH_CONCURRENCY)".into(),
+                message: "must be between 1 and 1024".into(),
+            });
         }
         if let Some(url) = &self.smtp_url {
             crate::mail::smtp_mailer(url).map_err(|message| SettingsError {

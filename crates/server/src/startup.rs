@@ -96,13 +96,23 @@ pub async fn start(
     let (shutdown, mut on_shutdown) = watch::channel(false);
     let app = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut server_shutdown = on_shutdown.clone();
+    let hub = state.hub.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = server_shutdown.wait_for(|stop| *stop).await;
+                // Event streams never end by themselves: end them, so the
+                // requests drain.
+                hub.close();
             })
             .await
     });
+    if state.store.backend().has_notify() {
+        tokio::spawn(crate::features::notifications::hub::listen(
+            state.clone(),
+            on_shutdown.clone(),
+        ));
+    }
     let worker = if with_worker {
         let worker = worker(state.clone()).map_err(anyhow::Error::msg)?;
         Some(tokio::spawn(worker.run(on_shutdown.clone())))
@@ -144,6 +154,13 @@ pub async fn serve(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         .await
         .with_context(|| format!("cannot listen on {} (MUSTER_LISTEN)", settings.listen))?;
     let running = start(settings, store, clock, listener, true).await?;
+    // The VAPID keys exist from the first start, for every instance to share.
+    running
+        .state
+        .push
+        .vapid(&running.state.store, running.state.now())
+        .await
+        .context("cannot read or create the Web Push (VAPID) keys")?;
     let backend = running.state.store.backend();
     tracing::info!(addr = %running.addr, ?backend, "Muster is serving");
     println!("Muster is listening on http://{}", running.addr);

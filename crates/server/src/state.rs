@@ -15,6 +15,10 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// Recently verified personal access tokens of this instance.
     pub token_cache: TokenCache,
+    /// The event streams open on this instance.
+    pub hub: std::sync::Arc<crate::features::notifications::hub::Hub>,
+    /// The VAPID keys and the HTTP client of Web Push.
+    pub push: crate::features::notifications::webpush::Pusher,
 }
 
 impl AppState {
@@ -24,6 +28,8 @@ impl AppState {
             settings,
             clock,
             token_cache: TokenCache::default(),
+            hub: Default::default(),
+            push: Default::default(),
         }))
     }
 

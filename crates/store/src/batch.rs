@@ -28,6 +28,28 @@ pub async fn insert(
     columns: &[&str],
     rows: Vec<Vec<Cell>>,
 ) -> Result<()> {
+    insert_with(conn, table, columns, rows, "").await.map(drop)
+}
+
+/// Like [`insert`], skipping rows a unique constraint already holds; returns
+/// how many were written.
+pub async fn insert_new(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Cell>>,
+) -> Result<u64> {
+    insert_with(conn, table, columns, rows, " ON CONFLICT DO NOTHING").await
+}
+
+async fn insert_with(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Cell>>,
+    suffix: &str,
+) -> Result<u64> {
+    let mut written = 0;
     let anonymous = Dialect::of(conn).anonymous_parameters();
     let width = columns.len().max(1);
     let per_statement = (MAX_PARAMETERS / width).max(1);
@@ -54,6 +76,7 @@ pub async fn insert(
             }
             sql.push(')');
         }
+        sql.push_str(suffix);
         let mut query = sqlx::query(&sql);
         for row in chunk {
             for cell in row {
@@ -65,9 +88,9 @@ pub async fn insert(
                 };
             }
         }
-        query.execute(&mut *conn).await?;
+        written += query.execute(&mut *conn).await?.rows_affected();
     }
-    Ok(())
+    Ok(written)
 }
 
 /// `$first, $first+1, …` for an `IN (…)` list of `count` values.

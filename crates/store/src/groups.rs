@@ -3,7 +3,7 @@
 use crate::error::parse_stored;
 use crate::time_ms::{from_ms, to_ms};
 use crate::{Conn, Result};
-use muster_domain::{GroupId, SolutionId, UserId};
+use muster_domain::{GroupId, OrgId, SolutionId, UserId};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +99,29 @@ pub async fn find(conn: &mut Conn, solution: SolutionId, id: GroupId) -> Result<
         .await?
         .into_iter()
         .find(|group| group.id == id))
+}
+
+/// A group of any solution of `org_id`.
+pub async fn find_in_org(conn: &mut Conn, org_id: OrgId, id: GroupId) -> Result<Option<Group>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT g.solution_id FROM solution_groups g JOIN solutions s ON s.id = g.solution_id \
+         WHERE g.id = $1 AND s.org_id = $2",
+    )
+    .bind(id.to_string())
+    .bind(org_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some((solution,)) => {
+            find(
+                conn,
+                parse_stored("solution_groups.solution_id", &solution)?,
+                id,
+            )
+            .await
+        }
+        None => Ok(None),
+    }
 }
 
 pub async fn delete(conn: &mut Conn, id: GroupId) -> Result<()> {

@@ -414,7 +414,26 @@ pub async fn enqueue_many(
 /// notification's payload is a job kind. It reconnects by itself when the
 /// connection drops.
 pub async fn listen(url: &str) -> Result<sqlx::postgres::PgListener> {
+    listen_on(url, NOTIFY_CHANNEL).await
+}
+
+/// `NOTIFY channel, payload` in the caller's transaction (heard at commit by
+/// every instance); false where the database has no such thing (SQLite).
+pub async fn notify_channel(conn: &mut Conn, channel: &str, payload: &str) -> Result<bool> {
+    if !Dialect::of(conn).has_notify() {
+        return Ok(false);
+    }
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
+}
+
+/// A connection that hears `NOTIFY` on `channel` (PostgreSQL only).
+pub async fn listen_on(url: &str, channel: &str) -> Result<sqlx::postgres::PgListener> {
     let mut listener = sqlx::postgres::PgListener::connect(url).await?;
-    listener.listen(NOTIFY_CHANNEL).await?;
+    listener.listen(channel).await?;
     Ok(listener)
 }

@@ -13,12 +13,14 @@ mod bin;
 mod browser;
 mod html;
 pub mod postgres;
+mod push;
 mod smtp;
 pub mod ui;
 
 pub use bin::{free_port, muster_bare, muster_command};
 pub use browser::Browser;
 pub use html::Html;
+pub use push::{PushReceived, PushService, PushSubscription};
 pub use smtp::SmtpSink;
 pub use ui::csrf_field;
 
@@ -105,6 +107,8 @@ impl TestApp {
             database_url: Some(database_url.clone()),
             worker_poll: std::time::Duration::from_millis(50),
             db_max_connections: 4,
+            // The tests' push service runs on 127.0.0.1.
+            push_allow_loopback: true,
             ..Settings::default()
         };
         tweak(&mut settings);

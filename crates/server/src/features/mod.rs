@@ -3,9 +3,11 @@
 
 pub mod audit_log;
 pub mod auth;
+pub mod devices;
 pub mod invitations;
 pub mod invite_templates;
 pub mod members;
+pub mod notifications;
 pub mod orgs;
 pub mod profile;
 pub mod setup;
@@ -15,5 +17,6 @@ pub mod tokens;
 /// Every feature's job kinds and housekeeping.
 pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
     let registry = auth::jobs(registry);
-    invitations::jobs(registry)
+    let registry = invitations::jobs(registry);
+    notifications::jobs(registry)
 }

@@ -10,11 +10,11 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Muster API", description = "Manage an organization's users, solutions and tokens."),
+    info(title = "Muster API", description = "Manage an organization's users, solutions, tokens and notifications; the app-facing API (`/app/…`) takes device tokens (`mst_dev_…`) too."),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
     tags((name = "auth"), (name = "me"), (name = "orgs"), (name = "settings"), (name = "users"),
-         (name = "invitations"), (name = "solutions"), (name = "audit"), (name = "app"))
+         (name = "invitations"), (name = "solutions"), (name = "audit"), (name = "notifications"), (name = "app"))
 )]
 struct ApiDoc;
 
@@ -55,6 +55,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let router = features::invitations::api_routes(router);
     let router = features::solutions::api_routes(router);
     let router = features::audit_log::api_routes(router);
+    let router = features::devices::api_routes(router);
+    let router = features::notifications::api_routes(router);
     let (router, mut openapi) = router.split_for_parts();
     // After the routes are in: the modifiers of `ApiDoc` run before them.
     super::contract::ProblemResponses.modify(&mut openapi);

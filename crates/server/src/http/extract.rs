@@ -4,6 +4,7 @@
 use crate::error::{AppError, AppResult};
 use crate::features::auth::caller::{Caller, Via};
 use crate::features::auth::session;
+use crate::features::devices::service as devices;
 use crate::features::tokens::bearer;
 use crate::http::problem::Rejection;
 use crate::scope::OrgScope;
@@ -12,6 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, Method};
 use axum_extra::extract::CookieJar;
+use muster_domain::token::DEVICE_PREFIX;
 use muster_domain::OrgId;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -144,14 +146,43 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A caller of the app-facing API (`/api/v1/app/…`): what [`Caller`] accepts,
+/// and device tokens (`mst_dev_…`), which work nowhere else.
+#[derive(Debug, Clone)]
+pub struct AppCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AppCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(token) = bearer_token(parts)?.filter(|t| t.starts_with(DEVICE_PREFIX)) {
+            return Ok(AppCaller(devices::authenticate(state, token).await?));
+        }
+        Caller::from_request_parts(parts, state)
+            .await
+            .map(AppCaller)
+    }
+}
+
+fn bearer_token(parts: &Parts) -> AppResult<Option<&str>> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| AppError::Unauthorized("the Authorization header is not readable".into()))?;
+    value.strip_prefix("Bearer ").map(Some).ok_or_else(|| {
+        AppError::Unauthorized("use Authorization: Bearer <personal access token>".into())
+    })
+}
+
 async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Caller> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| {
-            AppError::Unauthorized("the Authorization header is not readable".into())
-        })?;
-        let token = value.strip_prefix("Bearer ").ok_or_else(|| {
-            AppError::Unauthorized("use Authorization: Bearer <personal access token>".into())
-        })?;
+    if let Some(token) = bearer_token(parts)? {
+        if token.starts_with(DEVICE_PREFIX) {
+            return Err(AppError::Unauthorized(
+                "a device token only works on /api/v1/app/…; use a personal access token".into(),
+            ));
+        }
         let ClientIp(ip) = ClientIp::from_parts(parts);
         return bearer::authenticate(state, token, ip).await;
     }

@@ -5,5 +5,5 @@ pub mod queue;
 pub mod registry;
 pub mod worker;
 
-pub use queue::{enqueue, enqueue_all, enqueue_for_org, JobError, JobKind};
+pub use queue::{enqueue, enqueue_all, enqueue_at, enqueue_for_org, JobError, JobKind};
 pub use registry::Registry;

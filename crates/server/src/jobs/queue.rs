@@ -48,6 +48,28 @@ pub async fn enqueue<J: JobKind>(
     insert(conn, job, None, 0, now).await
 }
 
+/// Like [`enqueue`], due at `run_at` (a scheduled job, or a retry planned by
+/// the job itself).
+pub async fn enqueue_at<J: JobKind>(
+    conn: &mut Conn,
+    job: &J,
+    run_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<JobId, StoreError> {
+    let payload = serde_json::to_string(job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let new = jobs::NewJob {
+        kind: J::KIND,
+        payload: &payload,
+        run_at,
+        max_attempts: J::MAX_ATTEMPTS,
+        org_id: None,
+        total: 0,
+    };
+    let id = jobs::enqueue(conn, new, now).await?;
+    wake(J::KIND);
+    Ok(id)
+}
+
 /// Like [`enqueue`], with progress (of `total` units) visible to `org_id`.
 pub async fn enqueue_for_org<J: JobKind>(
     conn: &mut Conn,
@@ -117,4 +139,11 @@ pub enum JobError {
     /// Will never work (a payload that does not parse).
     #[error("{0}")]
     Permanent(String),
+}
+
+impl From<StoreError> for JobError {
+    /// A database that failed is worth another try.
+    fn from(error: StoreError) -> Self {
+        JobError::Retry(error.to_string())
+    }
 }

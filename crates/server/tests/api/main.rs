@@ -8,6 +8,7 @@ mod invitations;
 mod jobs;
 mod me;
 mod members;
+mod notifications;
 mod orgs;
 mod permissions;
 mod setup;

@@ -157,3 +157,40 @@ pub async fn list(
         e.id.to_string()
     }))
 }
+
+/// A change to something a person holds for every organization they are in
+/// (a token, a device): written to the audit log of each, with their role
+/// there.
+pub async fn record_everywhere(
+    conn: &mut Conn,
+    user_id: muster_domain::UserId,
+    action: AuditAction,
+    target: &str,
+    after: Value,
+    ip: Option<String>,
+    now: OffsetDateTime,
+) -> AppResult<()> {
+    let (owner, memberships) =
+        muster_store::memberships::user_with_summaries(conn, user_id).await?;
+    let Some(first) = memberships.first() else {
+        return Ok(());
+    };
+    // Only the role differs between organizations.
+    let mut actor = Actor::of(&owner, first.role, ip);
+    for membership in &memberships {
+        actor.role = membership.role;
+        let after = Some(after.clone());
+        record(
+            conn,
+            membership.org_id,
+            &actor,
+            action,
+            target,
+            None,
+            after,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! Who is calling, and how they proved it.
 
-use muster_domain::{TokenId, UserId};
+use muster_domain::{DeviceId, TokenId, UserId};
 
 /// An authenticated user and how they proved it.
 #[derive(Debug, Clone)]
@@ -11,6 +11,15 @@ pub struct Caller {
 
 #[derive(Debug, Clone)]
 pub enum Via {
-    Session { id_hash: String, csrf_token: String },
-    Token { id: TokenId },
+    Session {
+        id_hash: String,
+        csrf_token: String,
+    },
+    Token {
+        id: TokenId,
+    },
+    /// A device token (`mst_dev_…`): only the app-facing API accepts it.
+    Device {
+        id: DeviceId,
+    },
 }

@@ -1,8 +1,7 @@
 //! The app-facing API: what a mobile app of any active member calls.
 
 use crate::error::AppResult;
-use crate::features::auth::caller::Caller;
-use crate::http::extract::{AppQuery, ClientIp};
+use crate::http::extract::{AppCaller, AppQuery, ClientIp};
 use crate::http::problem::Problem;
 use crate::scope::OrgScope;
 use crate::state::AppState;
@@ -46,7 +45,7 @@ pub struct AppSolutionList {
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn my_solutions(
     State(state): State<AppState>,
-    caller: Caller,
+    AppCaller(caller): AppCaller,
     ClientIp(ip): ClientIp,
     AppQuery(query): AppQuery<AppQueryParams>,
 ) -> AppResult<Json<AppSolutionList>> {

@@ -4,13 +4,12 @@
 
 use crate::error::{AppError, AppResult};
 use crate::features::audit_log::service as audit;
-use crate::scope::Actor;
 use crate::state::AppState;
 use muster_domain::token::PatSecret;
 use muster_domain::AuditAction;
 use muster_domain::{names, token, Invalid, TokenId, UserId};
 use muster_store::tokens::{self, NewToken, Token};
-use muster_store::{memberships, Conn, StoreError};
+use muster_store::{Conn, StoreError};
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -153,25 +152,5 @@ pub async fn record(
         "prefix": token.prefix,
         "lease_expires_at": token.lease_expires_at.format(&Rfc3339).unwrap_or_default(),
     });
-    let (owner, memberships) = memberships::user_with_summaries(conn, user_id).await?;
-    let Some(first) = memberships.first() else {
-        return Ok(());
-    };
-    // Only the role differs between organizations.
-    let mut actor = Actor::of(&owner, first.role, ip);
-    for membership in &memberships {
-        actor.role = membership.role;
-        audit::record(
-            conn,
-            membership.org_id,
-            &actor,
-            action,
-            &target,
-            None,
-            Some(after.clone()),
-            now,
-        )
-        .await?;
-    }
-    Ok(())
+    audit::record_everywhere(conn, user_id, action, &target, after, ip, now).await
 }

@@ -1,0 +1,223 @@
+//! Live delivery: the event streams open on this instance, and the
+//! announcements of fan-out batches that feed them.
+//!
+//! A fan-out job writes inbox items in batches of recipients (a range of user
+//! ids). After each batch commits, every instance hears of it: on PostgreSQL
+//! through `NOTIFY` on [`CHANNEL`] (sent in the batch's transaction, so at its
+//! commit), on SQLite (one instance) directly. An instance with streams open in
+//! that organization reads the batch's items once and hands each to the
+//! streams of its recipient, then marks them delivered.
+
+use crate::state::AppState;
+use muster_domain::{NotificationId, OrgId, UserId};
+use muster_store::inbox::{self, Item};
+use muster_store::{Conn, StoreError};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+
+/// The PostgreSQL channel of batch announcements.
+pub const CHANNEL: &str = "muster_inbox";
+/// Items a slow stream may have waiting before it starts over from the database.
+const STREAM_BUFFER: usize = 256;
+/// Streams one person may hold open at once.
+pub const STREAMS_PER_USER: usize = 20;
+
+/// One committed batch of a fan-out: recipients in `(after, upto]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Batch {
+    #[serde(rename = "n")]
+    pub notification_id: NotificationId,
+    #[serde(rename = "o")]
+    pub org_id: OrgId,
+    #[serde(rename = "a")]
+    pub after: String,
+    #[serde(rename = "u")]
+    pub upto: String,
+}
+
+type Key = (OrgId, UserId);
+
+#[derive(Default)]
+pub struct Hub {
+    streams: Mutex<HashMap<OrgId, HashMap<UserId, Vec<(u64, mpsc::Sender<Item>)>>>>,
+    next_id: AtomicU64,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+/// An open stream's place in the hub; leaving it (on drop) closes it there.
+pub struct Listener {
+    hub: Arc<Hub>,
+    key: Key,
+    id: u64,
+    pub items: mpsc::Receiver<Item>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.hub.remove(self.key, self.id);
+    }
+}
+
+impl Hub {
+    /// Opens a stream for `user` in `org`; `None` when they hold too many, or
+    /// the instance is shutting down.
+    pub fn listen(self: &Arc<Self>, org: OrgId, user: UserId) -> Option<Listener> {
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut streams = self.lock();
+        if self.closed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mine = streams.entry(org).or_default().entry(user).or_default();
+        if mine.len() >= STREAMS_PER_USER {
+            return None;
+        }
+        mine.push((id, tx));
+        Some(Listener {
+            hub: self.clone(),
+            key: (org, user),
+            id,
+            items: rx,
+        })
+    }
+
+    /// Ends every open stream and opens no more (at shutdown).
+    pub fn close(&self) {
+        let mut streams = self.lock();
+        self.closed.store(true, Ordering::Relaxed);
+        streams.clear();
+    }
+
+    /// How many streams are open on this instance.
+    pub fn open_streams(&self) -> usize {
+        self.lock()
+            .values()
+            .flat_map(|users| users.values())
+            .map(Vec::len)
+            .sum()
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<OrgId, HashMap<UserId, Vec<(u64, mpsc::Sender<Item>)>>>>
+    {
+        self.streams
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn remove(&self, (org, user): Key, id: u64) {
+        let mut streams = self.lock();
+        if let Some(users) = streams.get_mut(&org) {
+            if let Some(mine) = users.get_mut(&user) {
+                mine.retain(|(other, _)| *other != id);
+                if mine.is_empty() {
+                    users.remove(&user);
+                }
+            }
+            if users.is_empty() {
+                streams.remove(&org);
+            }
+        }
+    }
+
+    fn has_streams_in(&self, org: OrgId) -> bool {
+        self.lock().contains_key(&org)
+    }
+
+    /// Hands `items` to the streams of their recipients; returns the ids of
+    /// those that reached at least one stream.
+    fn hand_out(&self, org: OrgId, items: Vec<Item>) -> Vec<String> {
+        let streams = self.lock();
+        let Some(users) = streams.get(&org) else {
+            return Vec::new();
+        };
+        let mut delivered = Vec::new();
+        for item in items {
+            let Some(mine) = users.get(&item.user_id) else {
+                continue;
+            };
+            let id = item.id.to_string();
+            let mut reached = false;
+            for (_, tx) in mine {
+                reached |= tx.try_send(item.clone()).is_ok();
+            }
+            if reached {
+                delivered.push(id);
+            }
+        }
+        delivered
+    }
+}
+
+/// Tells every instance that `batch` is committed: on PostgreSQL in the
+/// caller's transaction (heard at its commit). Returns whether the caller
+/// must still hand it to this instance's streams itself (SQLite) after commit.
+pub async fn announce_in(conn: &mut Conn, batch: &Batch) -> Result<bool, StoreError> {
+    let payload = serde_json::to_string(batch).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(!muster_store::jobs::notify_channel(conn, CHANNEL, &payload).await?)
+}
+
+/// Feeds a committed batch to this instance's streams and marks what they
+/// received delivered.
+pub async fn deliver(state: &AppState, batch: &Batch) -> Result<(), StoreError> {
+    if !state.hub.has_streams_in(batch.org_id) {
+        return Ok(());
+    }
+    let items = {
+        let mut conn = state.store.read().await?;
+        inbox::batch_items(&mut conn, batch.notification_id, &batch.after, &batch.upto).await?
+    };
+    let delivered = state.hub.hand_out(batch.org_id, items);
+    if delivered.is_empty() {
+        return Ok(());
+    }
+    let mut tx = state.store.begin().await?;
+    inbox::mark_delivered(&mut tx, &delivered, state.now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// On PostgreSQL: hears every instance's batch announcements and feeds them
+/// to this instance's streams, until `shutdown`.
+pub async fn listen(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let url = state.settings.database_url();
+    let mut listener = loop {
+        match muster_store::jobs::listen_on(&url, CHANNEL).await {
+            Ok(listener) => break listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for notifications; event streams wait, retrying in 5 s");
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    };
+    loop {
+        tokio::select! {
+            received = listener.recv() => match received {
+                Ok(message) => {
+                    let Ok(batch) = serde_json::from_str::<Batch>(message.payload()) else {
+                        tracing::warn!("an inbox announcement that does not parse");
+                        continue;
+                    };
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = deliver(&state, &batch).await {
+                            tracing::warn!(%error, "could not hand a notification to event streams");
+                        }
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "lost the inbox announcements; reconnecting");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
