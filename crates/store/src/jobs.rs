@@ -414,7 +414,7 @@ pub async fn enqueue_many(
 /// notification's payload is a job kind. It reconnects by itself when the
 /// connection drops.
 pub async fn listen(url: &str) -> Result<sqlx::postgres::PgListener> {
-    listen_on(url, NOTIFY_CHANNEL).await
+    listen_on(url, &[NOTIFY_CHANNEL]).await
 }
 
 /// `NOTIFY channel, payload` in the caller's transaction (heard at commit by
@@ -431,9 +431,9 @@ pub async fn notify_channel(conn: &mut Conn, channel: &str, payload: &str) -> Re
     Ok(true)
 }
 
-/// A connection that hears `NOTIFY` on `channel` (PostgreSQL only).
-pub async fn listen_on(url: &str, channel: &str) -> Result<sqlx::postgres::PgListener> {
+/// A connection that hears `NOTIFY` on `channels` (PostgreSQL only).
+pub async fn listen_on(url: &str, channels: &[&str]) -> Result<sqlx::postgres::PgListener> {
     let mut listener = sqlx::postgres::PgListener::connect(url).await?;
-    listener.listen(channel).await?;
+    listener.listen_all(channels.iter().copied()).await?;
     Ok(listener)
 }

@@ -18,6 +18,7 @@ db_tests!(
     device_tokens_work_only_in_the_app_api,
     the_inbox_counts_delivered_and_opened,
     events_arrive_live_and_are_replayed,
+    a_disabled_members_stream_ends_at_once,
     web_push_reaches_the_device_encrypted_and_signed,
     web_push_retries_and_drops_gone_subscriptions,
 );
@@ -786,6 +787,37 @@ async fn events_arrive_live_and_are_replayed(app: TestApp) {
             .is_none(),
         "nothing else"
     );
+}
+
+async fn a_disabled_members_stream_ends_at_once(app: TestApp) {
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let bob = app.member(org, "bob@example.com", OrgRole::User).await;
+    let dev = device(&app.api(&app.token(bob).await), None).await;
+    let mut stream = open_events(&app, &dev, org, None).await;
+    let api = app.api(&app.token(owner).await);
+    json(
+        api.post_empty(format!("/api/v1/orgs/{org}/users/{bob}/disable"))
+            .await,
+        200,
+    )
+    .await;
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match stream.chunk().await {
+                Ok(Some(_)) => continue,
+                other => return other.map(|_| ()),
+            }
+        }
+    })
+    .await;
+    assert!(matches!(end, Ok(Ok(()))), "the stream ended: {end:?}");
+    problem(
+        app.api(&dev)
+            .get(format!("/api/v1/app/events?org={org}"))
+            .await,
+        403,
+    )
+    .await;
 }
 
 fn subscription(sub: &muster_test_support::PushSubscription) -> Value {

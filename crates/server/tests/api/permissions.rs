@@ -25,7 +25,11 @@ enum Access {
     Needs(Capability),
     /// The fixture's solution: org owners and admins; a creator who is not
     /// assigned to it does not see it (404); `user` members have no rights (403).
+    /// Also the fixture's notification, which creators (not its author) do not see.
     OnSolution,
+    /// Sending to the fixture's solution: org owners and admins; the
+    /// fixture's creator runs no solution and `user` members send nothing (403).
+    SendsToSolution,
 }
 
 struct Route {
@@ -260,6 +264,78 @@ fn routes() -> Vec<Route> {
             204,
         ),
         route(M::GET, "/app/solutions?org={org}", Member, 200),
+        with_body(
+            M::POST,
+            "/orgs/{org}/notifications",
+            || json!({"title": "t", "body": "b", "scope": "solutions", "solution_ids": ["{sol}"]}),
+            SendsToSolution,
+            201,
+        ),
+        route(
+            M::GET,
+            "/orgs/{org}/notifications",
+            Needs(SendNotifications),
+            200,
+        ),
+        // The fixture's notification was scheduled by the owner: creators see
+        // only their own.
+        route(
+            M::GET,
+            "/orgs/{org}/notifications/{notification}",
+            OnSolution,
+            200,
+        ),
+        route(
+            M::DELETE,
+            "/orgs/{org}/notifications/{notification}",
+            OnSolution,
+            200,
+        ),
+        route(
+            M::GET,
+            "/orgs/{org}/notifications/{notification}/recipients",
+            OnSolution,
+            200,
+        ),
+        route(M::GET, "/app/notifications?org={org}", Member, 200),
+        route(
+            M::POST,
+            "/app/notifications/read-all?org={org}",
+            Member,
+            200,
+        ),
+        route(
+            M::POST,
+            "/app/notifications/{no_item}/read",
+            Authenticated,
+            404,
+        ),
+        route(
+            M::DELETE,
+            "/app/notifications/{no_item}",
+            Authenticated,
+            404,
+        ),
+        route(M::GET, "/app/events?org={org}", Member, 200),
+        route(M::GET, "/app/push/key", Authenticated, 200),
+        with_body(
+            M::POST,
+            "/app/devices",
+            || json!({"name": "Phone", "platform": "ios"}),
+            Authenticated,
+            201,
+        ),
+        // With the device's own token only: a PAT is refused.
+        with_body(
+            M::PUT,
+            "/app/devices/current/push",
+            || json!({"endpoint": "https://push.example.com/x", "keys": {"p256dh": "x", "auth": "y"}}),
+            Authenticated,
+            401,
+        ),
+        route(M::DELETE, "/app/devices/current/push", Authenticated, 401),
+        route(M::GET, "/me/devices", Authenticated, 200),
+        route(M::DELETE, "/me/devices/{no_device}", Authenticated, 404),
         route(M::GET, "/invitations/{token}", Public, 404),
         with_body(
             M::POST,
@@ -280,6 +356,9 @@ fn documented_path(path: &str) -> String {
         .replace("{invitation}", "{id}")
         .replace("{job}", "{id}")
         .replace("{own_token}", "{id}")
+        .replace("{notification}", "{id}")
+        .replace("{no_item}", "{id}")
+        .replace("{no_device}", "{id}")
 }
 
 #[tokio::test]
@@ -388,6 +467,22 @@ async fn fixture(app: &TestApp) -> (OrgId, muster_domain::UserId, Vec<(&'static 
             json!({}),
         )
         .await;
+    let later = (app.clock_now() + time::Duration::days(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let notification: Value = owner_api
+        .post(
+            format!("/api/v1/orgs/{org}/notifications"),
+            json!({"title": "Later", "body": "b", "scope": "org", "scheduled_at": later}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let notification = notification["id"].as_str().unwrap_or_default().to_owned();
+    path_values.push(("notification", notification));
+    path_values.push(("no_item", muster_domain::InboxItemId::new().to_string()));
+    path_values.push(("no_device", muster_domain::DeviceId::new().to_string()));
     path_values.push(("sol", sol));
     path_values.push(("group", group));
     path_values.push(("lang", "en".to_owned()));
@@ -447,7 +542,7 @@ async fn each_role_gets_what_the_matrix_allows(app: TestApp) {
                 request = request.bearer_auth(token);
             }
             if let Some(body) = route.body {
-                request = request.json(&body());
+                request = request.json(&fill(body(), &values));
             }
             let status = request.send().await.expect("request").status().as_u16();
             let expected = match (route.access, role) {
@@ -466,10 +561,23 @@ async fn each_role_gets_what_the_matrix_allows(app: TestApp) {
                 (Access::OnSolution, Some(Some(OrgRole::Owner | OrgRole::Admin))) => route.success,
                 (Access::OnSolution, Some(Some(OrgRole::Creator))) => 404,
                 (Access::OnSolution, Some(Some(OrgRole::User))) => 403,
+                (Access::SendsToSolution, Some(Some(OrgRole::Owner | OrgRole::Admin))) => {
+                    route.success
+                }
+                (Access::SendsToSolution, Some(Some(_))) => 403,
             };
             assert_eq!(status, expected, "{label} {} {}", route.method, route.path);
         }
     }
+}
+
+/// A body with the fixture's ids in place of `"{key}"`.
+fn fill(body: Value, values: &[(&'static str, String)]) -> Value {
+    let mut text = body.to_string();
+    for (key, value) in values {
+        text = text.replace(&format!("{{{key}}}"), value);
+    }
+    serde_json::from_str(&text).unwrap_or(body)
 }
 
 db_tests!(ids_of_another_organization_are_not_found);
@@ -490,6 +598,7 @@ async fn ids_of_another_organization_are_not_found(app: TestApp) {
         "{job}",
         "{sol}",
         "{group}",
+        "{notification}",
     ];
     let mut checked = 0;
     for route in routes() {
@@ -504,9 +613,14 @@ async fn ids_of_another_organization_are_not_found(app: TestApp) {
             .request(route.method.clone(), app.url(&path))
             .bearer_auth(&token);
         if let Some(body) = route.body {
-            request = request.json(&body());
+            request = request.json(&fill(body(), &foreign));
         }
         let status = request.send().await.expect("request").status().as_u16();
+        let status = match (status, route.access) {
+            // Naming another organization's solution in a body is a field error.
+            (422, Access::SendsToSolution) => 404,
+            (status, _) => status,
+        };
         assert_eq!(
             status, 404,
             "{} {} with another organization's ids",

@@ -3,6 +3,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::features::audit_log::service as audit;
+use crate::features::notifications::hub;
 use crate::features::solutions::service as solutions;
 use crate::page::{Page, PageQuery};
 use crate::scope::Actor;
@@ -113,6 +114,9 @@ pub async fn set_disabled(
         )));
     }
     memberships::set_status(conn, org_id, user_id, to).await?;
+    if disabled {
+        hub::member_left(state, conn, org_id, user_id).await?;
+    }
     audit::record(
         conn,
         org_id,
@@ -140,6 +144,7 @@ pub async fn remove(
     let now = state.now();
     invitations::end_pending(conn, org_id, user_id, InvitationStatus::Revoked, now).await?;
     memberships::delete(conn, org_id, user_id).await?;
+    hub::member_left(state, conn, org_id, user_id).await?;
     let action = if actor.user_id == user_id {
         AuditAction::MemberLeft
     } else {

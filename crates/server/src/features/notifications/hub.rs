@@ -20,6 +20,10 @@ use tokio::sync::{mpsc, watch};
 
 /// The PostgreSQL channel of batch announcements.
 pub const CHANNEL: &str = "muster_inbox";
+/// The PostgreSQL channel on which a member's leaving (disabled, removed) ends
+/// their streams in that organization on every instance; the payload is
+/// `{org}/{user}`.
+pub const LEFT_CHANNEL: &str = "muster_member_left";
 /// Items a slow stream may have waiting before it starts over from the database.
 const STREAM_BUFFER: usize = 256;
 /// Streams one person may hold open at once.
@@ -124,6 +128,17 @@ impl Hub {
         }
     }
 
+    /// Ends the streams of `user` in `org`.
+    pub fn end(&self, org: OrgId, user: UserId) {
+        let mut streams = self.lock();
+        if let Some(users) = streams.get_mut(&org) {
+            users.remove(&user);
+            if users.is_empty() {
+                streams.remove(&org);
+            }
+        }
+    }
+
     fn has_streams_in(&self, org: OrgId) -> bool {
         self.lock().contains_key(&org)
     }
@@ -161,6 +176,46 @@ pub async fn announce_in(conn: &mut Conn, batch: &Batch) -> Result<bool, StoreEr
     Ok(!muster_store::jobs::notify_channel(conn, CHANNEL, &payload).await?)
 }
 
+/// Ends `user`'s event streams in `org` (disabled or removed there) on every
+/// instance: on PostgreSQL at the commit of the caller's transaction; on
+/// SQLite (one instance) at once — if the change is rolled back, the streams
+/// reconnect.
+pub async fn member_left(
+    state: &AppState,
+    conn: &mut Conn,
+    org: OrgId,
+    user: UserId,
+) -> Result<(), StoreError> {
+    let payload = format!("{org}/{user}");
+    if !muster_store::jobs::notify_channel(conn, LEFT_CHANNEL, &payload).await? {
+        state.hub.end(org, user);
+    }
+    Ok(())
+}
+
+fn heard(state: &AppState, channel: &str, payload: &str) {
+    if channel == LEFT_CHANNEL {
+        let parsed = payload
+            .split_once('/')
+            .and_then(|(org, user)| Some((org.parse().ok()?, user.parse().ok()?)));
+        match parsed {
+            Some((org, user)) => state.hub.end(org, user),
+            None => tracing::warn!("a member-left announcement that does not parse"),
+        }
+        return;
+    }
+    let Ok(batch) = serde_json::from_str::<Batch>(payload) else {
+        tracing::warn!("an inbox announcement that does not parse");
+        return;
+    };
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = deliver(&state, &batch).await {
+            tracing::warn!(%error, "could not hand a notification to event streams");
+        }
+    });
+}
+
 /// Feeds a committed batch to this instance's streams and marks what they
 /// received delivered.
 pub async fn deliver(state: &AppState, batch: &Batch) -> Result<(), StoreError> {
@@ -186,7 +241,7 @@ pub async fn deliver(state: &AppState, batch: &Batch) -> Result<(), StoreError> 
 pub async fn listen(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let url = state.settings.database_url();
     let mut listener = loop {
-        match muster_store::jobs::listen_on(&url, CHANNEL).await {
+        match muster_store::jobs::listen_on(&url, &[CHANNEL, LEFT_CHANNEL]).await {
             Ok(listener) => break listener,
             Err(error) => {
                 tracing::warn!(%error, "cannot listen for notifications; event streams wait, retrying in 5 s");
@@ -200,18 +255,7 @@ pub async fn listen(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             received = listener.recv() => match received {
-                Ok(message) => {
-                    let Ok(batch) = serde_json::from_str::<Batch>(message.payload()) else {
-                        tracing::warn!("an inbox announcement that does not parse");
-                        continue;
-                    };
-                    let state = state.clone();
-                    tokio::spawn(async move {
-                        if let Err(error) = deliver(&state, &batch).await {
-                            tracing::warn!(%error, "could not hand a notification to event streams");
-                        }
-                    });
-                }
+                Ok(message) => heard(&state, message.channel(), message.payload()),
                 Err(error) => {
                     tracing::warn!(%error, "lost the inbox announcements; reconnecting");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
