@@ -456,3 +456,13 @@ pub async fn recipients_page(
         )
         .collect()
 }
+
+/// Deletes inbox items written before `before` (the notification keeps its
+/// counts); returns how many.
+pub async fn delete_older_than(conn: &mut Conn, before: OffsetDateTime) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM inbox_items WHERE created_at < $1")
+        .bind(to_ms(before))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}

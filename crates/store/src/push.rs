@@ -175,3 +175,14 @@ pub async fn vapid_keys(
             .await?;
     Ok(keys)
 }
+
+/// Forgets finished pushes (sent, gone, failed) last changed before `before`;
+/// returns how many.
+pub async fn delete_finished(conn: &mut Conn, before: OffsetDateTime) -> Result<u64> {
+    let done =
+        sqlx::query("DELETE FROM push_deliveries WHERE status <> 'pending' AND updated_at < $1")
+            .bind(to_ms(before))
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected())
+}
