@@ -175,6 +175,7 @@ pub enum RecipientStatus {
 #[into_params(parameter_in = Query)]
 pub struct RecipientQuery {
     /// queued, delivered, opened or failed.
+    #[param(inline)]
     pub status: Option<RecipientStatus>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,

@@ -78,10 +78,11 @@ pub async fn list_inbox(
 pub async fn read_item(
     State(state): State<AppState>,
     AppCaller(caller): AppCaller,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
     let id = id.parse().map_err(|_| AppError::NotFound)?;
-    inbox::read(&state, &caller, id).await?;
+    inbox::read(&state, &caller, id, ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -113,10 +114,11 @@ pub async fn read_all(
 pub async fn delete_item(
     State(state): State<AppState>,
     AppCaller(caller): AppCaller,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
     let id = id.parse().map_err(|_| AppError::NotFound)?;
-    inbox::delete(&state, &caller, id).await?;
+    inbox::delete(&state, &caller, id, ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

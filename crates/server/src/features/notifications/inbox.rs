@@ -9,6 +9,7 @@ use crate::state::AppState;
 use muster_domain::InboxItemId;
 use muster_store::inbox::{self, Item};
 use muster_store::StoreError;
+use std::net::IpAddr;
 
 pub async fn page(
     state: &AppState,
@@ -42,12 +43,12 @@ pub async fn page(
 
 /// Marks one of the caller's items read, if they are still an active member
 /// of its organization.
-pub async fn read(state: &AppState, caller: &Caller, id: InboxItemId) -> AppResult<()> {
+pub async fn read(state: &AppState, caller: &Caller, id: InboxItemId, ip: IpAddr) -> AppResult<()> {
     let mut tx = state.store.begin().await?;
     let item = inbox::find_for_user(&mut tx, caller.user_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    active_in(&mut tx, caller, &item).await?;
+    active_in(&mut tx, caller, &item, ip, state.now()).await?;
     inbox::mark_read(&mut tx, caller.user_id, id, state.now()).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
@@ -60,26 +61,32 @@ pub async fn read_all(state: &AppState, scope: &OrgScope) -> AppResult<u64> {
     Ok(read)
 }
 
-pub async fn delete(state: &AppState, caller: &Caller, id: InboxItemId) -> AppResult<()> {
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    id: InboxItemId,
+    ip: IpAddr,
+) -> AppResult<()> {
     let mut tx = state.store.begin().await?;
     let item = inbox::find_for_user(&mut tx, caller.user_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    active_in(&mut tx, caller, &item).await?;
+    active_in(&mut tx, caller, &item, ip, state.now()).await?;
     inbox::delete(&mut tx, caller.user_id, id, state.now()).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
 
-async fn active_in(conn: &mut muster_store::Conn, caller: &Caller, item: &Item) -> AppResult<()> {
-    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-    OrgScope::resolve(
-        conn,
-        caller.clone(),
-        item.org_id,
-        ip,
-        time::OffsetDateTime::UNIX_EPOCH,
-    )
-    .await?;
-    Ok(())
+/// An item is the caller's to change only while they are an active member of
+/// its organization.
+async fn active_in(
+    conn: &mut muster_store::Conn,
+    caller: &Caller,
+    item: &Item,
+    ip: IpAddr,
+    now: time::OffsetDateTime,
+) -> AppResult<()> {
+    OrgScope::resolve(conn, caller.clone(), item.org_id, ip, now)
+        .await
+        .map(drop)
 }
