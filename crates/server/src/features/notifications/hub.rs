@@ -43,10 +43,12 @@ pub struct Batch {
 }
 
 type Key = (OrgId, UserId);
+/// Open streams by organization, then by person: (stream id, its queue).
+type Streams = HashMap<OrgId, HashMap<UserId, Vec<(u64, mpsc::Sender<Item>)>>>;
 
 #[derive(Default)]
 pub struct Hub {
-    streams: Mutex<HashMap<OrgId, HashMap<UserId, Vec<(u64, mpsc::Sender<Item>)>>>>,
+    streams: Mutex<Streams>,
     next_id: AtomicU64,
     closed: std::sync::atomic::AtomicBool,
 }
@@ -104,10 +106,7 @@ impl Hub {
             .sum()
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<OrgId, HashMap<UserId, Vec<(u64, mpsc::Sender<Item>)>>>>
-    {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Streams> {
         self.streams
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
