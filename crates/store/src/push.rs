@@ -44,6 +44,8 @@ pub struct Due {
     pub attempts: i64,
     /// When the inbox item was written.
     pub item_created_at: OffsetDateTime,
+    /// Whether the recipient is still an active member of the organization.
+    pub member_active: bool,
 }
 
 /// Up to `limit` pushes of `n` that are due at `now`, in a stable order.
@@ -53,10 +55,20 @@ pub async fn due(
     now: OffsetDateTime,
     limit: i64,
 ) -> Result<Vec<Due>> {
-    let rows: Vec<(String, String, String, String, String, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        Option<String>,
+    )> = sqlx::query_as(
         "SELECT p.item_id, p.device_id, d.push_endpoint, d.push_p256dh, d.push_auth, p.attempts, \
-         i.created_at FROM push_deliveries p JOIN devices d ON d.id = p.device_id \
+         i.created_at, m.status FROM push_deliveries p JOIN devices d ON d.id = p.device_id \
          JOIN inbox_items i ON i.id = p.item_id \
+         LEFT JOIN memberships m ON m.org_id = i.org_id AND m.user_id = i.user_id \
          WHERE p.notification_id = $1 AND p.status = 'pending' AND p.next_at <= $2 \
          AND d.push_endpoint IS NOT NULL ORDER BY p.next_at, p.item_id, p.device_id LIMIT $3",
     )
@@ -67,7 +79,7 @@ pub async fn due(
     .await?;
     rows.into_iter()
         .map(
-            |(item_id, device, endpoint, p256dh, auth, attempts, created)| {
+            |(item_id, device, endpoint, p256dh, auth, attempts, created, status)| {
                 Ok(Due {
                     item_id,
                     device_id: parse_stored("push_deliveries.device_id", &device)?,
@@ -76,6 +88,7 @@ pub async fn due(
                     auth,
                     attempts,
                     item_created_at: from_ms(created),
+                    member_active: status.as_deref() == Some("active"),
                 })
             },
         )

@@ -21,6 +21,7 @@ db_tests!(
     a_disabled_members_stream_ends_at_once,
     web_push_reaches_the_device_encrypted_and_signed,
     web_push_retries_and_drops_gone_subscriptions,
+    a_member_disabled_before_a_retry_is_not_pushed,
 );
 
 async fn send(api: &Api, org: OrgId, body: Value) -> Value {
@@ -941,4 +942,32 @@ async fn web_push_retries_and_drops_gone_subscriptions(app: TestApp) {
         detail(&api, org, &sent["id"]).await["counts"]["delivered"],
         1
     );
+}
+
+async fn a_member_disabled_before_a_retry_is_not_pushed(app: TestApp) {
+    let push = PushService::start().await;
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let bob = app.member(org, "bob@example.com", OrgRole::User).await;
+    let api = app.api(&app.token(owner).await);
+    let sub = push.subscribe();
+    device(&app.api(&app.token(bob).await), Some(subscription(&sub))).await;
+    push.fail_next(&sub, 1, 503, None);
+    let body = json!({"title": "t", "body": "b", "scope": "users", "emails": ["bob@example.com"]});
+    let sent = send(&api, org, body).await;
+    run_jobs(&app).await;
+    assert_eq!(push.attempts(&sub), 1);
+    json(
+        api.post_empty(format!("/api/v1/orgs/{org}/users/{bob}/disable"))
+            .await,
+        200,
+    )
+    .await;
+    app.clock.advance(time::Duration::minutes(5));
+    run_jobs(&app).await;
+    assert_eq!(
+        push.attempts(&sub),
+        1,
+        "no second attempt for a disabled member"
+    );
+    assert_eq!(detail(&api, org, &sent["id"]).await["counts"]["failed"], 1);
 }

@@ -271,6 +271,10 @@ async fn round(state: &AppState, vapid: &Vapid, n: &Notification) -> Result<bool
     }
     let contact = state.settings.push_contact.as_str();
     let sends = due.into_iter().map(|d| async move {
+        if !d.member_active {
+            let error = "no longer an active member of the organization".to_owned();
+            return (d, Outcome::Failed { error });
+        }
         let item = InboxItemView::of_push(n, &d);
         let outcome = state
             .push
