@@ -17,6 +17,7 @@ mod solutions;
 mod templates;
 mod tokens;
 mod ui;
+mod ui_notifications;
 mod ui_solutions;
 mod ui_tokens;
 mod ui_users;

@@ -113,7 +113,12 @@ async fn signing_in_through_the_form_opens_the_default_organization(app: TestApp
     );
     let (_, notifications) = page(&client, app.url(&format!("/orgs/{org}/notifications"))).await;
     assert_eq!(
-        notifications.text_of("main .notice strong"),
+        notifications.text_of("#compose-notification"),
+        "Send notification"
+    );
+    let (_, usage) = page(&client, app.url(&format!("/orgs/{org}/usage"))).await;
+    assert_eq!(
+        usage.text_of("main .notice strong"),
         "This page is not built yet."
     );
 }
@@ -123,7 +128,11 @@ async fn members_with_only_the_user_role_see_why_they_cannot_enter(app: TestApp)
     app.member(org, "bob@example.com", OrgRole::User).await;
     let client = app.form_session("bob@example.com").await;
     let home = client.get(app.url("/")).send().await.expect("home");
-    assert_eq!(home.headers()["location"], "/no-access");
+    assert_eq!(
+        home.headers()["location"],
+        format!("/orgs/{org}/inbox").as_str(),
+        "their inbox is their home"
+    );
     let (status, no_access) = page(&client, app.url("/no-access")).await;
     assert_eq!(status, 403);
     let paragraphs = no_access.select("main.card p");
@@ -145,8 +154,10 @@ async fn members_with_only_the_user_role_see_why_they_cannot_enter(app: TestApp)
         .await
         .expect("overview");
     assert_eq!(direct.headers()["location"], "/no-access");
-    let profile = client.get(app.url("/me")).send().await.expect("profile");
-    assert_eq!(profile.headers()["location"], "/no-access");
+    // My profile is theirs (SPEC §2): details, tokens, devices.
+    let (status, profile) = page(&client, app.url("/me")).await;
+    assert_eq!(status, 200);
+    assert_eq!(profile.text_of("main h1"), "My profile");
 }
 
 async fn forms_without_the_session_token_are_refused(app: TestApp) {

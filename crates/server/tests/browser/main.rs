@@ -1,5 +1,6 @@
 //! The web UI in a real browser: headless Chromium over WebDriver.
 
+mod notifications;
 mod solutions;
 mod tokens;
 mod users;

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod service;
+pub mod ui;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,4 +15,8 @@ pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(api::put_push, api::delete_push))
         .routes(routes!(api::list_devices))
         .routes(routes!(api::delete_device))
+}
+
+pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
+    router.route("/me/devices/{id}/revoke", axum::routing::post(ui::revoke))
 }

@@ -35,6 +35,8 @@ pub struct ProfileQuery {
     token: Option<String>,
     /// What just happened to a membership: `default` or `left`.
     org: Option<String>,
+    /// What just happened to a device: `revoked`.
+    device: Option<String>,
     error: Option<String>,
 }
 
@@ -55,12 +57,13 @@ async fn render(
         default_org_id => viewer.user.default_org_id.map(|id| id.to_string()),
     };
     let tokens = token_rows(state, viewer).await?;
+    let devices = crate::features::devices::ui::device_rows(state, viewer).await?;
     render_page(
         state,
         viewer,
         path,
         "profile.html",
-        context! { profile, form, errors, notice, error, memberships, tokens, my_solutions, home_role, themes => ["system", "light", "dark"] },
+        context! { profile, form, errors, notice, error, memberships, tokens, devices, my_solutions, home_role, themes => ["system", "light", "dark"] },
     )
     .await
 }
@@ -138,10 +141,6 @@ pub async fn show(
     uri: Uri,
     Query(query): Query<ProfileQuery>,
 ) -> UiResult {
-    if viewer.home_org().is_none() {
-        // Members whose roles are all `user` manage their profile through the API.
-        return Ok(Redirect::to("/no-access").into_response());
-    }
     let form = ProfileForm {
         csrf_token: String::new(),
         first_name: viewer.user.first_name.clone(),
@@ -213,6 +212,9 @@ fn changes(form: &ProfileForm) -> (MeUpdate, Option<String>) {
 fn notice(query: &ProfileQuery) -> Option<&'static str> {
     if query.saved.is_some() {
         return Some("Your profile was saved.");
+    }
+    if query.device.as_deref() == Some("revoked") {
+        return Some("The device was revoked. Its app is signed out.");
     }
     match (query.token.as_deref(), query.org.as_deref()) {
         (Some("extended"), _) => Some("The token's lease was extended by 14 days."),

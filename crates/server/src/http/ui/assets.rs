@@ -24,3 +24,14 @@ pub async fn js() -> impl IntoResponse {
         include_str!("../../../static/app.js"),
     )
 }
+
+/// The compose form's time zone and the live inbox.
+pub async fn notifications_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, CACHE),
+        ],
+        include_str!("../../../static/notifications.js"),
+    )
+}

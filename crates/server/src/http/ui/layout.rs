@@ -52,6 +52,20 @@ impl UiUser {
             .or_else(|| self.management_orgs().next())
             .map(|m| m.org_id)
     }
+
+    /// The organization whose inbox to open: the default one if the viewer is
+    /// active there, else the first where they are (any role).
+    pub fn inbox_org(&self) -> Option<OrgId> {
+        let active = || {
+            self.memberships
+                .iter()
+                .filter(|m| m.status == MembershipStatus::Active)
+        };
+        active()
+            .find(|m| Some(m.org_id) == self.user.default_org_id)
+            .or_else(|| active().next())
+            .map(|m| m.org_id)
+    }
 }
 
 impl FromRequestParts<AppState> for UiUser {
@@ -205,12 +219,20 @@ const NAV: &[(&str, &str, &str, Capability)] = &[
     ("audit", "audit", "Audit log", Capability::ViewAuditLog),
 ];
 
-/// The navigation entries `role` may open.
+/// The navigation entries `role` may open: the Management pages its
+/// capabilities allow, and the inbox every member has (after the overview).
 pub fn nav_for(role: OrgRole) -> Vec<Value> {
-    NAV.iter()
+    let mut nav: Vec<Value> = NAV
+        .iter()
         .filter(|(_, _, _, capability)| can(role, *capability))
         .map(|(key, path, label, _)| context! { key, path, label })
-        .collect()
+        .collect();
+    let at = usize::from(can(role, Capability::SignInToManagement));
+    nav.insert(
+        at,
+        context! { key => "inbox", path => "inbox", label => "Inbox" },
+    );
+    nav
 }
 
 /// Everything the layout needs, merged with the page's own context.
@@ -277,7 +299,9 @@ pub async fn render_page(
     template: &str,
     page: Value,
 ) -> Result<String, UiError> {
-    let home = match viewer.home_org() {
+    // Members whose roles are all `user` see My profile in the layout of
+    // the organization whose inbox they have.
+    let home = match viewer.home_org().or_else(|| viewer.inbox_org()) {
         Some(org_id) => {
             let mut conn = state.store.read().await?;
             let org = orgs::find(&mut conn, org_id).await?;

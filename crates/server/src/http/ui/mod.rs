@@ -21,8 +21,9 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}", get(shell::org_root))
         .route("/orgs/{org}/overview", get(shell::overview))
         .route("/static/app.css", get(assets::css))
-        .route("/static/app.js", get(assets::js));
-    for page in ["notifications", "usage", "troubleshooting"] {
+        .route("/static/app.js", get(assets::js))
+        .route("/static/notifications.js", get(assets::notifications_js));
+    for page in ["usage", "troubleshooting"] {
         router = router.route(&format!("/orgs/{{org}}/{page}"), get(shell::placeholder));
     }
     let router = features::auth::ui_routes(router);
@@ -33,5 +34,7 @@ pub fn router() -> Router<AppState> {
     let router = features::invitations::ui_routes(router);
     let router = features::orgs::ui_routes(router);
     let router = features::audit_log::ui_routes(router);
+    let router = features::notifications::ui_routes(router);
+    let router = features::devices::ui_routes(router);
     features::solutions::ui_routes(router)
 }

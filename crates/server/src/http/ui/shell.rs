@@ -18,9 +18,11 @@ pub async fn home(viewer: Result<UiUser, UiError>) -> UiResult {
         Err(UiError::SignIn { .. }) => return Ok(Redirect::to("/signin").into_response()),
         Err(other) => return Err(other),
     };
-    match viewer.home_org() {
-        Some(org_id) => Ok(Redirect::to(&format!("/orgs/{org_id}/overview")).into_response()),
-        None => Ok(Redirect::to("/no-access").into_response()),
+    match (viewer.home_org(), viewer.inbox_org()) {
+        (Some(org_id), _) => Ok(Redirect::to(&format!("/orgs/{org_id}/overview")).into_response()),
+        // Members whose roles are all `user` have their inbox on the web.
+        (None, Some(org_id)) => Ok(Redirect::to(&format!("/orgs/{org_id}/inbox")).into_response()),
+        (None, None) => Ok(Redirect::to("/no-access").into_response()),
     }
 }
 
@@ -40,16 +42,27 @@ pub async fn no_access(viewer: UiUser) -> UiResult {
     } else {
         format!("Your organizations: {}.", orgs.join(", "))
     };
-    Ok(message_page(
-        StatusCode::FORBIDDEN,
-        "Management needs another role",
-        &[
-            "Muster Management is for organization owners, admins and creators.",
-            &where_,
-            "Your apps and the REST API keep working for you. Ask an owner or admin of your organization if you need access here.",
-        ],
-        Some(&viewer.csrf_token),
-    ))
+    let paragraphs = [
+        "Muster Management is for organization owners, admins and creators.",
+        &where_,
+        "Your apps and the REST API keep working for you. Ask an owner or admin of your organization if you need access here.",
+    ];
+    let Some(org_id) = viewer.inbox_org() else {
+        return Ok(message_page(
+            StatusCode::FORBIDDEN,
+            "Management needs another role",
+            &paragraphs,
+            Some(&viewer.csrf_token),
+        ));
+    };
+    let links = [
+        context! { href => format!("/orgs/{org_id}/inbox"), label => "Open your notifications inbox", id => "open-inbox" },
+    ];
+    let html = crate::http::ui::templates::get()?.render(
+        "message.html",
+        context! { heading => "Management needs another role", paragraphs, links, csrf_token => viewer.csrf_token },
+    )?;
+    Ok((StatusCode::FORBIDDEN, axum::response::Html(html)).into_response())
 }
 
 pub async fn org_root(page: OrgPage) -> Response {
@@ -84,11 +97,6 @@ const PLACEHOLDERS: &[(&str, &str, &str)] = &[
         "solutions",
         "Solutions",
         "Create solutions, publish versions, and manage who uses them.",
-    ),
-    (
-        "notifications",
-        "Notifications",
-        "Compose push notifications for the organization, solutions, groups or people.",
     ),
     (
         "usage",

@@ -87,6 +87,15 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../templates/invite_template.html"),
     ),
     ("audit.html", include_str!("../../../templates/audit.html")),
+    (
+        "notifications.html",
+        include_str!("../../../templates/notifications.html"),
+    ),
+    (
+        "notification_detail.html",
+        include_str!("../../../templates/notification_detail.html"),
+    ),
+    ("inbox.html", include_str!("../../../templates/inbox.html")),
 ];
 
 /// The compiled templates. They are part of the binary, so a template that does

@@ -1,0 +1,585 @@
+//! Notifications in Management: the history with the "Send notification"
+//! panel, and a notification's page with its recipients. The member's inbox
+//! is in `ui_inbox`. The rules live in `service`; this file reads forms and
+//! renders pages.
+
+use super::service;
+use super::views::{NotificationView, RecipientView};
+use crate::error::AppError;
+use crate::features::invitations::service::format_time;
+use crate::features::solutions::ui::visible_solutions;
+use crate::http::ui::error::{page, urlencode, UiError, UiResult};
+use crate::http::ui::layout::{field_errors, OrgPage, UiForm};
+use crate::page::PageQuery;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{context, Value};
+use muster_domain::notification::{Draft, Scope, Status};
+use muster_domain::permission::{grant, Capability, Grant};
+use muster_domain::solution::rights;
+use muster_domain::{Invalid, MembershipStatus, NotificationId};
+use muster_store::inbox::RecipientFilter;
+use muster_store::members::MemberFilter;
+use muster_store::notifications::Notification;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+
+/// Member emails offered as suggestions in the "Users" audience.
+const SUGGESTED: i64 = 500;
+
+/// What the viewer may send to: the organization and people (owners and
+/// admins), and the solutions and groups they may notify.
+struct Audience {
+    everyone: bool,
+    solutions: Vec<Value>,
+    /// Per solution, its groups.
+    groups: Vec<Value>,
+    /// Target id → name, for the summaries of the history.
+    names: HashMap<String, String>,
+    emails: Vec<String>,
+}
+
+impl Audience {
+    async fn read(state: &AppState, view: &OrgPage) -> Result<Self, UiError> {
+        let everyone = grant(view.scope.role, Capability::SendNotifications) == Grant::All;
+        let reachable: Vec<_> = visible_solutions(state, view)
+            .await?
+            .into_iter()
+            .filter(|s| rights(view.scope.role, s.viewer_role).notify)
+            .collect();
+        let mut conn = state.store.read().await?;
+        let mut names = HashMap::new();
+        let mut solutions = Vec::new();
+        let mut groups = Vec::new();
+        for s in &reachable {
+            names.insert(s.id.to_string(), s.name.clone());
+            solutions.push(context! { id => s.id.to_string(), name => s.name });
+            let of_solution: Vec<Value> = muster_store::groups::list(&mut conn, s.id)
+                .await?
+                .iter()
+                .map(|g| {
+                    names.insert(g.id.to_string(), format!("{} ({})", g.name, s.name));
+                    context! { id => g.id.to_string(), name => g.name, size => g.members.len() }
+                })
+                .collect();
+            if !of_solution.is_empty() {
+                groups.push(context! { solution => s.name, groups => of_solution });
+            }
+        }
+        let emails = if everyone {
+            let filter = MemberFilter::default();
+            muster_store::members::list(&mut conn, view.org.id, &filter, None, SUGGESTED)
+                .await?
+                .into_iter()
+                .filter(|m| m.status == MembershipStatus::Active)
+                .map(|m| m.email)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Audience {
+            everyone,
+            solutions,
+            groups,
+            names,
+            emails,
+        })
+    }
+
+    /// "Organization", "Solutions: Routes, Yard", "3 people", …
+    fn summary(&self, scope: Scope, targets: &[String]) -> String {
+        let named = || {
+            targets
+                .iter()
+                .map(|id| self.names.get(id).cloned().unwrap_or_else(|| id.clone()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match scope {
+            Scope::Org => "Organization".into(),
+            Scope::Solutions => format!("Solutions: {}", named()),
+            Scope::Groups => format!("Groups: {}", named()),
+            Scope::Users if targets.len() == 1 => "1 person".into(),
+            Scope::Users => format!("{} people", targets.len()),
+        }
+    }
+
+    fn context(&self) -> Value {
+        context! {
+            everyone => self.everyone,
+            solutions => self.solutions,
+            groups => self.groups,
+            emails => self.emails,
+        }
+    }
+}
+
+/// The compose form as sent. Checkboxes of one name read into a `Vec`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ComposeForm {
+    #[serde(skip_serializing)]
+    csrf_token: String,
+    /// Set when the form is shown, so that sending it twice sends once.
+    idempotency_key: String,
+    title: String,
+    body: String,
+    link: String,
+    /// org, solutions, groups or users.
+    scope: String,
+    solution_ids: Vec<String>,
+    group_ids: Vec<String>,
+    /// One per line, or separated by commas.
+    emails: String,
+    /// now or schedule.
+    when: String,
+    /// `datetime-local`: `2026-12-01T09:30`.
+    scheduled_at: String,
+    /// Minutes to add to the local time to get UTC (`Date.getTimezoneOffset()`);
+    /// blank: the time is UTC.
+    tz_offset: String,
+}
+
+impl ComposeForm {
+    fn fresh(everyone: bool) -> Self {
+        ComposeForm {
+            idempotency_key: NotificationId::new().to_string(),
+            scope: if everyone { "org" } else { "solutions" }.into(),
+            when: "now".into(),
+            ..ComposeForm::default()
+        }
+    }
+
+    /// The draft the service checks, and what the form itself got wrong (an id
+    /// that is not one, a time that does not parse).
+    fn draft(&self) -> (Draft, Invalid) {
+        let mut invalid = Invalid::default();
+        let scope = self.scope.parse::<Scope>().ok();
+        let mut draft = Draft {
+            title: self.title.clone(),
+            body: self.body.clone(),
+            link: Some(self.link.clone()).filter(|l| !l.trim().is_empty()),
+            scope,
+            ..Draft::default()
+        };
+        // Only the list of the chosen audience counts; ticks left in the others do not.
+        match scope {
+            Some(Scope::Solutions) => {
+                draft.solution_ids = ids(&self.solution_ids, "solution_ids", &mut invalid)
+            }
+            Some(Scope::Groups) => {
+                draft.group_ids = ids(&self.group_ids, "group_ids", &mut invalid)
+            }
+            Some(Scope::Users) => draft.emails = split_emails(&self.emails),
+            _ => {}
+        }
+        if self.when == "schedule" {
+            match local_time(&self.scheduled_at, &self.tz_offset) {
+                Ok(at) => draft.scheduled_at = Some(at),
+                Err(message) => invalid.push("scheduled_at", message),
+            }
+        }
+        (draft, invalid)
+    }
+}
+
+/// The ticked ids; one that is not an id is a mistake of `field`.
+fn ids<T: std::str::FromStr>(raw: &[String], field: &str, invalid: &mut Invalid) -> Vec<T> {
+    let mut ids = Vec::new();
+    for id in raw {
+        match id.parse() {
+            Ok(id) => ids.push(id),
+            Err(_) => invalid.push(field, format!("`{id}` is not an id")),
+        }
+    }
+    ids
+}
+
+/// Emails one per line, or separated by commas, semicolons or spaces.
+fn split_emails(raw: &str) -> Vec<String> {
+    raw.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A `datetime-local` value in the browser's zone (`tz_offset` minutes behind
+/// UTC, as `Date.getTimezoneOffset()` says), as a UTC time.
+fn local_time(raw: &str, tz_offset: &str) -> Result<OffsetDateTime, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err("choose the date and time to send it".into());
+    }
+    let minutes = format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let seconds = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let local = PrimitiveDateTime::parse(raw, &minutes)
+        .or_else(|_| PrimitiveDateTime::parse(raw, &seconds))
+        .map_err(|_| format!("`{raw}` is not a date and time (2026-12-01T09:30)"))?;
+    let offset: i64 = match tz_offset.trim() {
+        "" => 0,
+        given => given
+            .parse()
+            .ok()
+            .filter(|m: &i64| m.abs() <= 16 * 60)
+            .ok_or("the time zone of this browser was not understood")?,
+    };
+    Ok(local.assume_utc() + Duration::minutes(offset))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HistoryQuery {
+    status: String,
+    cursor: String,
+}
+
+const STATUSES: [&str; 4] = ["scheduled", "sending", "sent", "canceled"];
+
+/// `GET /orgs/{org}/notifications`.
+pub async fn list(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    Query(query): Query<HistoryQuery>,
+) -> UiResult {
+    view.require(Capability::SendNotifications)?;
+    let audience = Audience::read(&state, &view).await?;
+    let form = ComposeForm::fresh(audience.everyone);
+    history_page(
+        &state,
+        &view,
+        uri.path(),
+        &query,
+        &audience,
+        &form,
+        context! {},
+    )
+    .await
+}
+
+async fn history_page(
+    state: &AppState,
+    view: &OrgPage,
+    path: &str,
+    query: &HistoryQuery,
+    audience: &Audience,
+    form: &ComposeForm,
+    errors: Value,
+) -> UiResult {
+    let status = query.status.parse::<Status>().ok();
+    let paging = PageQuery {
+        limit: None,
+        cursor: Some(query.cursor.clone()).filter(|c| !c.is_empty()),
+    };
+    let found = service::list(state, &view.scope, status, &paging).await?;
+    let mut rows = Vec::with_capacity(found.items.len());
+    {
+        let mut conn = state.store.read().await?;
+        for n in found.items {
+            let targets = muster_store::notifications::targets(&mut conn, n.id).await?;
+            rows.push(history_row(audience, n, targets));
+        }
+    }
+    let filter = status.map(|s| s.as_str()).unwrap_or_default();
+    let next_url = found
+        .next_cursor
+        .map(|c| format!("{path}?status={filter}&cursor={}", urlencode(&c)));
+    let first_url = paging
+        .cursor
+        .is_some()
+        .then(|| format!("{path}?status={filter}"));
+    page(
+        "notifications.html",
+        view.context(
+            "notifications",
+            path,
+            context! {
+                notifications => rows,
+                statuses => STATUSES,
+                filter,
+                next_url,
+                first_url,
+                audience => audience.context(),
+                form,
+                errors,
+                open_panel => !errors.is_undefined() && errors.len().unwrap_or(0) > 0,
+            },
+        ),
+    )
+}
+
+fn history_row(audience: &Audience, n: Notification, targets: Vec<String>) -> Value {
+    let summary = audience.summary(n.scope, &targets);
+    let v = NotificationView::new(n, targets);
+    context! {
+        id => v.id.to_string(),
+        title => v.title,
+        audience => summary,
+        status => v.status.as_str(),
+        when => time_of(&v),
+        counts => context! {
+            recipients => v.counts.recipients,
+            delivered => v.counts.delivered,
+            opened => v.counts.opened,
+            failed => v.counts.failed,
+        },
+    }
+}
+
+/// When it went out, or is to go out.
+fn time_of(v: &NotificationView) -> String {
+    match (v.status, v.sent_at, v.scheduled_at) {
+        (_, Some(at), _) => format_time(at),
+        (Status::Scheduled | Status::Canceled, _, Some(at)) => {
+            format!("{} (scheduled)", format_time(at))
+        }
+        _ => format_time(v.created_at),
+    }
+}
+
+/// `POST /orgs/{org}/notifications`: sends or schedules, then shows it.
+pub async fn create(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    UiForm(form): UiForm<ComposeForm>,
+) -> UiResult {
+    view.viewer.check_csrf(&form.csrf_token)?;
+    view.require(Capability::SendNotifications)?;
+    let (draft, mut invalid) = form.draft();
+    let key = Some(form.idempotency_key.as_str()).filter(|k| !k.is_empty());
+    let refused = if invalid.is_empty() {
+        match service::send(&state, &view.scope, draft, key).await {
+            Ok((sent, new)) => return Ok(sent_redirect(&view, &sent, new)),
+            Err(AppError::Invalid(found)) => (StatusCode::UNPROCESSABLE_ENTITY, found),
+            Err(AppError::Denied(message)) => {
+                (StatusCode::FORBIDDEN, Invalid::field("scope", message))
+            }
+            Err(other) => return Err(other.into()),
+        }
+    } else {
+        // Everything else the form got wrong, shown at once.
+        if let Err(more) = draft.check(view.scope.now) {
+            invalid.0.extend(more.0);
+        }
+        (StatusCode::UNPROCESSABLE_ENTITY, invalid)
+    };
+    let (status, invalid) = refused;
+    let audience = Audience::read(&state, &view).await?;
+    let query = HistoryQuery::default();
+    let errors = field_errors(&invalid);
+    let response =
+        history_page(&state, &view, uri.path(), &query, &audience, &form, errors).await?;
+    Ok((status, response).into_response())
+}
+
+fn sent_redirect(view: &OrgPage, n: &Notification, new: bool) -> Response {
+    let done = match (new, n.status) {
+        (false, _) => "again",
+        (true, Status::Scheduled) => "scheduled",
+        _ => "sent",
+    };
+    Redirect::to(&format!(
+        "/orgs/{}/notifications/{}?done={done}",
+        view.org.id, n.id
+    ))
+    .into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DetailQuery {
+    status: String,
+    cursor: String,
+    /// What was just done (`sent`, `scheduled`, `again`, `canceled`) or
+    /// refused (`not_scheduled`): the page words it, never the URL.
+    done: String,
+}
+
+fn notice(done: &str, v: &NotificationView) -> Option<String> {
+    Some(match done {
+        "sent" => "The notification is being sent.".to_owned(),
+        "scheduled" => match v.scheduled_at {
+            Some(at) => format!("The notification is scheduled for {}.", format_time(at)),
+            None => "The notification is scheduled.".to_owned(),
+        },
+        "again" => "This form was sent before; here is that notification.".to_owned(),
+        "canceled" => "The notification was canceled. Nobody receives it.".to_owned(),
+        _ => return None,
+    })
+}
+
+fn refusal(done: &str, v: &NotificationView) -> Option<String> {
+    (done == "not_scheduled").then(|| {
+        format!(
+            "This notification is {}; only a scheduled one can be canceled.",
+            v.status.as_str()
+        )
+    })
+}
+
+const RECIPIENT_STATUSES: [&str; 4] = ["queued", "delivered", "opened", "failed"];
+
+fn recipient_filter(status: &str) -> RecipientFilter {
+    match status {
+        "queued" => RecipientFilter::Queued,
+        "delivered" => RecipientFilter::Delivered,
+        "opened" => RecipientFilter::Opened,
+        "failed" => RecipientFilter::Failed,
+        _ => RecipientFilter::All,
+    }
+}
+
+/// `GET /orgs/{org}/notifications/{id}`.
+pub async fn detail(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    Path((_, raw)): Path<(String, String)>,
+    Query(query): Query<DetailQuery>,
+) -> UiResult {
+    view.require(Capability::SendNotifications)?;
+    let id: NotificationId = raw.parse().map_err(|_| UiError::not_found())?;
+    let n = service::detail(&state, &view.scope, id).await?;
+    let filter = Some(query.status.as_str()).filter(|s| RECIPIENT_STATUSES.contains(s));
+    let paging = PageQuery {
+        limit: None,
+        cursor: Some(query.cursor.clone()).filter(|c| !c.is_empty()),
+    };
+    let found = service::recipients(
+        &state,
+        &view.scope,
+        id,
+        recipient_filter(&query.status),
+        &paging,
+    )
+    .await?;
+    let targets = {
+        let mut conn = state.store.read().await?;
+        muster_store::notifications::targets(&mut conn, id).await?
+    };
+    let audience = Audience::read(&state, &view).await?;
+    let summary = audience.summary(n.scope, &targets);
+    let v = NotificationView::new(n, targets);
+    let path = uri.path();
+    let filter = filter.unwrap_or_default();
+    let recipients: Vec<Value> = found
+        .items
+        .into_iter()
+        .map(|r| recipient_row(r.into()))
+        .collect();
+    let values = context! {
+        n => notification_context(&v, summary),
+        recipients,
+        recipient_statuses => RECIPIENT_STATUSES,
+        filter,
+        next_url => found.next_cursor.map(|c| format!("{path}?status={filter}&cursor={}", urlencode(&c))),
+        first_url => paging.cursor.is_some().then(|| format!("{path}?status={filter}")),
+        notice => notice(&query.done, &v),
+        error => refusal(&query.done, &v),
+    };
+    page(
+        "notification_detail.html",
+        view.context("notifications", path, values),
+    )
+}
+
+fn notification_context(v: &NotificationView, audience: String) -> Value {
+    context! {
+        id => v.id.to_string(),
+        title => v.title,
+        body => v.body,
+        link => v.link,
+        data => v.data.as_ref().map(|d| d.to_string()),
+        audience,
+        status => v.status.as_str(),
+        scheduled => v.status == Status::Scheduled,
+        scheduled_at => v.scheduled_at.map(format_time),
+        sent_at => v.sent_at.map(format_time),
+        created_at => format_time(v.created_at),
+        created_by => v.created_by.as_ref().map(|a| format!("{} <{}>", a.name, a.email)),
+        counts => context! {
+            recipients => v.counts.recipients,
+            delivered => v.counts.delivered,
+            opened => v.counts.opened,
+            failed => v.counts.failed,
+        },
+    }
+}
+
+fn recipient_row(r: RecipientView) -> Value {
+    context! {
+        user_id => r.user_id.to_string(),
+        name => r.name,
+        email => r.email,
+        status => r.status,
+        delivered_at => r.delivered_at.map(format_time),
+        opened_at => r.opened_at.map(format_time),
+        failed_at => r.failed_at.map(format_time),
+        last_error => r.last_error,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CancelForm {
+    csrf_token: String,
+}
+
+/// `POST /orgs/{org}/notifications/{id}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    view: OrgPage,
+    Path((_, raw)): Path<(String, String)>,
+    UiForm(form): UiForm<CancelForm>,
+) -> UiResult {
+    view.viewer.check_csrf(&form.csrf_token)?;
+    view.require(Capability::SendNotifications)?;
+    let id: NotificationId = raw.parse().map_err(|_| UiError::not_found())?;
+    let back = format!("/orgs/{}/notifications/{id}", view.org.id);
+    let to = match service::cancel(&state, &view.scope, id).await {
+        Ok(_) => format!("{back}?done=canceled"),
+        Err(AppError::Conflict(_)) => format!("{back}?done=not_scheduled"),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn local_times_become_utc() {
+        assert_eq!(
+            local_time("2026-12-01T09:30", ""),
+            Ok(datetime!(2026-12-01 09:30 UTC))
+        );
+        // Berlin in winter: getTimezoneOffset() is -60.
+        assert_eq!(
+            local_time("2026-12-01T09:30", "-60"),
+            Ok(datetime!(2026-12-01 08:30 UTC))
+        );
+        assert_eq!(
+            local_time("2026-12-01T09:30:15", "300"),
+            Ok(datetime!(2026-12-01 14:30:15 UTC))
+        );
+        assert!(local_time("", "").is_err());
+        assert!(local_time("tomorrow", "").is_err());
+        assert!(local_time("2026-12-01T09:30", "9999").is_err());
+    }
+
+    #[test]
+    fn emails_split_on_lines_and_commas() {
+        assert_eq!(
+            split_emails("a@x.org, b@x.org\n\nc@x.org;d@x.org "),
+            ["a@x.org", "b@x.org", "c@x.org", "d@x.org"]
+        );
+    }
+}
