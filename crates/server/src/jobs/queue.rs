@@ -45,7 +45,7 @@ pub async fn enqueue<J: JobKind>(
     job: &J,
     now: OffsetDateTime,
 ) -> Result<JobId, StoreError> {
-    insert(conn, job, None, 0, now).await
+    insert(conn, job, None, 0, now, now).await
 }
 
 /// Like [`enqueue`], due at `run_at` (a scheduled job, or a retry planned by
@@ -56,18 +56,7 @@ pub async fn enqueue_at<J: JobKind>(
     run_at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<JobId, StoreError> {
-    let payload = serde_json::to_string(job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let new = jobs::NewJob {
-        kind: J::KIND,
-        payload: &payload,
-        run_at,
-        max_attempts: J::MAX_ATTEMPTS,
-        org_id: None,
-        total: 0,
-    };
-    let id = jobs::enqueue(conn, new, now).await?;
-    wake(J::KIND);
-    Ok(id)
+    insert(conn, job, None, 0, run_at, now).await
 }
 
 /// Like [`enqueue`], with progress (of `total` units) visible to `org_id`.
@@ -78,7 +67,7 @@ pub async fn enqueue_for_org<J: JobKind>(
     total: i64,
     now: OffsetDateTime,
 ) -> Result<JobId, StoreError> {
-    insert(conn, job, Some(org_id), total, now).await
+    insert(conn, job, Some(org_id), total, now, now).await
 }
 
 async fn insert<J: JobKind>(
@@ -86,13 +75,14 @@ async fn insert<J: JobKind>(
     job: &J,
     org_id: Option<muster_domain::OrgId>,
     total: i64,
+    run_at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<JobId, StoreError> {
     let payload = serde_json::to_string(job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let new = jobs::NewJob {
         kind: J::KIND,
         payload: &payload,
-        run_at: now,
+        run_at,
         max_attempts: J::MAX_ATTEMPTS,
         org_id,
         total,

@@ -6,49 +6,16 @@
 use super::inbox;
 use super::views::InboxItemView;
 use crate::features::invitations::service::format_time;
-use crate::http::extract::{org_in_path, ClientIp};
 use crate::http::ui::error::{page, urlencode, UiError, UiResult};
-use crate::http::ui::layout::{layout, UiForm, UiUser};
+use crate::http::ui::layout::{layout, MemberPage, UiForm};
 use crate::page::PageQuery;
-use crate::scope::OrgScope;
 use crate::state::AppState;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect};
 use minijinja::{context, Value};
 use muster_domain::InboxItemId;
-use muster_store::orgs::{self, Org};
 use serde::Deserialize;
-
-/// A page of an organization for any active member, Management role or not.
-pub struct MemberPage {
-    pub viewer: UiUser,
-    pub org: Org,
-    pub scope: OrgScope,
-}
-
-impl FromRequestParts<AppState> for MemberPage {
-    type Rejection = UiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, UiError> {
-        let viewer = UiUser::from_request_parts(parts, state).await?;
-        let org_id = org_in_path(parts, state)
-            .await
-            .ok_or_else(UiError::not_found)?;
-        let membership = viewer
-            .memberships
-            .iter()
-            .find(|m| m.org_id == org_id)
-            .map(|m| (m.role, m.status));
-        let ClientIp(ip) = ClientIp::from_parts(parts);
-        let scope = OrgScope::admit(viewer.caller.clone(), org_id, membership, ip, state.now())
-            .map_err(|_| UiError::not_found())?;
-        let mut conn = state.store.read().await?;
-        let org = orgs::find(&mut conn, org_id).await?;
-        Ok(MemberPage { viewer, org, scope })
-    }
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

@@ -156,7 +156,28 @@ pub fn field_errors(invalid: &muster_domain::Invalid) -> Value {
         .into()
 }
 
+/// A page of an organization for any active member, Management role or not
+/// (their inbox).
+pub struct MemberPage {
+    pub viewer: UiUser,
+    pub org: Org,
+    pub scope: OrgScope,
+}
+
 impl FromRequestParts<AppState> for OrgPage {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, UiError> {
+        let MemberPage { viewer, org, scope } =
+            MemberPage::from_request_parts(parts, state).await?;
+        if !scope.can(Capability::SignInToManagement) {
+            return Err(UiError::Redirect("/no-access".into()));
+        }
+        Ok(OrgPage { viewer, org, scope })
+    }
+}
+
+impl FromRequestParts<AppState> for MemberPage {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, UiError> {
@@ -173,12 +194,9 @@ impl FromRequestParts<AppState> for OrgPage {
         // A disabled member sees the same page as a stranger.
         let scope = OrgScope::admit(viewer.caller.clone(), org_id, membership, ip, state.now())
             .map_err(|_| UiError::not_found())?;
-        if !scope.can(Capability::SignInToManagement) {
-            return Err(UiError::Redirect("/no-access".into()));
-        }
         let mut conn = state.store.read().await?;
         let org = orgs::find(&mut conn, org_id).await?;
-        Ok(OrgPage { viewer, org, scope })
+        Ok(MemberPage { viewer, org, scope })
     }
 }
 
