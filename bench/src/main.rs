@@ -6,10 +6,12 @@
 //! server's memory. Every loop is bounded and talks only to 127.0.0.1.
 //!
 //! cargo build --release --workspace && ./target/release/muster-bench [--postgres URL]
+//! [--only notifications]
 
 mod bare;
 mod jobs;
 mod lists;
+mod notifications;
 mod server;
 mod wrk;
 
@@ -48,6 +50,18 @@ struct Args {
     /// Seconds each wrk run lasts.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Run only this section (`notifications`).
+    #[arg(long, value_parser = ["notifications"])]
+    only: Option<String>,
+    /// Open event streams timed in the notifications section (one member each).
+    #[arg(long, default_value_t = 1_000)]
+    streams: usize,
+    /// Devices with a Web Push subscription in the notifications section.
+    #[arg(long, default_value_t = 5_000)]
+    pushes: usize,
+    /// Internal: run the bare SSE baseline server on this port.
+    #[arg(long, hide = true)]
+    bare_sse: Option<u16>,
     /// Internal: run the bare baseline server on this port with this body size.
     #[arg(long, hide = true, num_args = 2, value_names = ["PORT", "BODY_LEN"])]
     bare_server: Option<Vec<usize>>,
@@ -106,6 +120,9 @@ async fn main() -> Result<()> {
         let port = u16::try_from(bare[0]).context("a port")?;
         return bare::serve(port, bare[1]).await;
     }
+    if let Some(port) = args.bare_sse {
+        return notifications::serve_bare_sse(port).await;
+    }
     if !args.muster.exists() {
         bail!(
             "{} does not exist: run `cargo build --release --workspace` first",
@@ -113,6 +130,9 @@ async fn main() -> Result<()> {
         );
     }
     let postgres = args.postgres.as_deref();
+    if args.only.is_some() {
+        return notifications_section(&args).await;
+    }
     let server = Server::start(&args.muster, postgres, &[]).await?;
 
     // 4. Request overhead, before any background work competes.
@@ -209,6 +229,37 @@ async fn main() -> Result<()> {
         mb(peak)
     );
     println!("| SMTP server's peak RSS | {} | |", mb(smtp_peak));
+    println!();
+    notifications_section(&args).await
+}
+
+/// The notifications section (`notifications.rs`) and its table.
+async fn notifications_section(args: &Args) -> Result<()> {
+    let postgres = args.postgres.as_deref();
+    let figures = notifications::run(
+        &args.muster,
+        postgres,
+        args.members,
+        args.streams,
+        args.pushes,
+    )
+    .await?;
+    let backend = if postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!();
+    println!(
+        "Muster benchmark · notifications · {backend} · {} recipients · {} streams · {} pushes · 127.0.0.1",
+        figures.recipients, figures.streams, figures.pushes
+    );
+    println!();
+    println!("| measure | value | target |");
+    println!("|---|---|---|");
+    for (measure, value, target) in figures.rows() {
+        println!("| {measure} | {value} | {target} |");
+    }
     println!();
     Ok(())
 }

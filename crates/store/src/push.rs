@@ -154,6 +154,27 @@ pub async fn record(
     Ok(())
 }
 
+/// Writes "sent" for many pushes at once (a round's worth: one statement per
+/// few hundred instead of one each).
+pub async fn record_sent(conn: &mut Conn, sent: &[&Due], now: OffsetDateTime) -> Result<()> {
+    for chunk in sent.chunks(400) {
+        let pairs = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE push_deliveries SET status = 'sent', attempts = attempts + 1, next_at = $1, \
+             last_error = NULL, updated_at = $1 WHERE (item_id, device_id) IN (VALUES {pairs})"
+        );
+        let mut query = sqlx::query(&sql).bind(to_ms(now));
+        for due in chunk {
+            query = query.bind(&due.item_id).bind(due.device_id.to_string());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// When the next retry of `n` is due, if any is left.
 pub async fn next_retry(conn: &mut Conn, n: NotificationId) -> Result<Option<OffsetDateTime>> {
     let (at,): (Option<i64>,) = sqlx::query_as(

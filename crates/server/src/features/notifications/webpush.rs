@@ -287,17 +287,22 @@ async fn round(state: &AppState, vapid: &Vapid, n: &Notification) -> Result<bool
         .collect()
         .await;
     let mut tx = state.store.begin().await?;
-    let mut delivered = Vec::new();
-    for (due, outcome) in &outcomes {
+    let (sent, refused): (Vec<_>, Vec<_>) = outcomes
+        .iter()
+        .partition(|(_, outcome)| *outcome == Outcome::Sent);
+    let sent: Vec<&Due> = sent.into_iter().map(|(due, _)| due).collect();
+    push::record_sent(&mut tx, &sent, now).await?;
+    // Refusals are few; each is written with its own time and error.
+    for (due, outcome) in refused {
         push::record(&mut tx, due, outcome, now).await?;
         if let Outcome::Gone { .. } = outcome {
             devices::drop_push_endpoint(&mut tx, due.device_id, &due.endpoint).await?;
         }
-        match outcome.error() {
-            None => delivered.push(due.item_id.clone()),
-            Some(error) => inbox::record_push_error(&mut tx, &due.item_id, error, now).await?,
+        if let Some(error) = outcome.error() {
+            inbox::record_push_error(&mut tx, &due.item_id, error, now).await?;
         }
     }
+    let delivered: Vec<String> = sent.iter().map(|due| due.item_id.clone()).collect();
     inbox::mark_delivered(&mut tx, &delivered, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(true)
