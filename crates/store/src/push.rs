@@ -48,6 +48,18 @@ pub struct Due {
     pub member_active: bool,
 }
 
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    item_id: String,
+    device_id: String,
+    push_endpoint: String,
+    push_p256dh: String,
+    push_auth: String,
+    attempts: i64,
+    created_at: i64,
+    status: Option<String>,
+}
+
 /// Up to `limit` pushes of `n` that are due at `now`, in a stable order.
 pub async fn due(
     conn: &mut Conn,
@@ -55,16 +67,7 @@ pub async fn due(
     now: OffsetDateTime,
     limit: i64,
 ) -> Result<Vec<Due>> {
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        Option<String>,
-    )> = sqlx::query_as(
+    let rows: Vec<DueRow> = sqlx::query_as(
         "SELECT p.item_id, p.device_id, d.push_endpoint, d.push_p256dh, d.push_auth, p.attempts, \
          i.created_at, m.status FROM push_deliveries p JOIN devices d ON d.id = p.device_id \
          JOIN inbox_items i ON i.id = p.item_id \
@@ -78,20 +81,18 @@ pub async fn due(
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
-        .map(
-            |(item_id, device, endpoint, p256dh, auth, attempts, created, status)| {
-                Ok(Due {
-                    item_id,
-                    device_id: parse_stored("push_deliveries.device_id", &device)?,
-                    endpoint,
-                    p256dh,
-                    auth,
-                    attempts,
-                    item_created_at: from_ms(created),
-                    member_active: status.as_deref() == Some("active"),
-                })
-            },
-        )
+        .map(|row| {
+            Ok(Due {
+                device_id: parse_stored("push_deliveries.device_id", &row.device_id)?,
+                item_id: row.item_id,
+                endpoint: row.push_endpoint,
+                p256dh: row.push_p256dh,
+                auth: row.push_auth,
+                attempts: row.attempts,
+                item_created_at: from_ms(row.created_at),
+                member_active: row.status.as_deref() == Some("active"),
+            })
+        })
         .collect()
 }
 
