@@ -400,6 +400,20 @@ pub enum RecipientFilter {
     Failed,
 }
 
+impl RecipientFilter {
+    /// The filter a `?status=` names: blank is all; `None` for an unknown one.
+    pub fn named(status: &str) -> Option<RecipientFilter> {
+        Some(match status.trim() {
+            "" => RecipientFilter::All,
+            "queued" => RecipientFilter::Queued,
+            "delivered" => RecipientFilter::Delivered,
+            "opened" => RecipientFilter::Opened,
+            "failed" => RecipientFilter::Failed,
+            _ => return None,
+        })
+    }
+}
+
 type RecipientRow = (
     String,
     String,

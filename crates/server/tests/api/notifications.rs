@@ -203,6 +203,25 @@ async fn every_bad_field_is_named(app: TestApp) {
     );
     let list = json(api.get(&url).await, 200).await;
     assert_eq!(list["items"], json!([]), "nothing was sent");
+    // A blank filter is no filter; an unknown one is named.
+    json(api.get(format!("{url}?status=")).await, 200).await;
+    let bad = problem(api.get(format!("{url}?status=lost")).await, 422).await;
+    assert_eq!(bad["errors"][0]["field"], "status");
+    let sent = send(
+        &api,
+        org,
+        json!({"title": "t", "body": "b", "scope": "org"}),
+    )
+    .await;
+    let id = sent["id"].as_str().expect("id");
+    json(api.get(format!("{url}/{id}/recipients?status=")).await, 200).await;
+    let bad = problem(
+        api.get(format!("{url}/{id}/recipients?status=lost")).await,
+        422,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "status");
+    problem(api.get(format!("{url}/not-an-id")).await, 404).await;
 }
 
 async fn a_retried_post_sends_once(app: TestApp) {

@@ -101,8 +101,8 @@ pub async fn send_notification(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// scheduled, sending, sent or canceled.
-    pub status: Option<Status>,
+    /// scheduled, sending, sent or canceled (blank: all).
+    pub status: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -121,7 +121,19 @@ pub async fn list_notifications(
         limit: query.limit,
         cursor: query.cursor,
     };
-    let found = service::list(&state, &scope, query.status, &page).await?;
+    let status = match query
+        .status
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(raw) => Some(
+            raw.parse::<Status>()
+                .map_err(|e| AppError::invalid("status", e))?,
+        ),
+        None => None,
+    };
+    let found = service::list(&state, &scope, status, &page).await?;
     let mut items = Vec::with_capacity(found.items.len());
     for n in found.items {
         items.push(view(&state, n).await?);
@@ -162,33 +174,24 @@ pub async fn cancel_notification(
     Ok(Json(view(&state, n).await?))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RecipientStatus {
-    Queued,
-    Delivered,
-    Opened,
-    Failed,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RecipientQuery {
-    /// queued, delivered, opened or failed.
-    #[param(inline)]
-    pub status: Option<RecipientStatus>,
+    /// queued, delivered, opened or failed (blank: all).
+    pub status: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
-pub fn recipient_filter(status: Option<RecipientStatus>) -> RecipientFilter {
-    match status {
-        None => RecipientFilter::All,
-        Some(RecipientStatus::Queued) => RecipientFilter::Queued,
-        Some(RecipientStatus::Delivered) => RecipientFilter::Delivered,
-        Some(RecipientStatus::Opened) => RecipientFilter::Opened,
-        Some(RecipientStatus::Failed) => RecipientFilter::Failed,
-    }
+/// The filter `?status=` names; blank is all, anything else unknown is 422.
+fn recipient_filter(status: Option<&str>) -> AppResult<RecipientFilter> {
+    let status = status.unwrap_or_default();
+    RecipientFilter::named(status).ok_or_else(|| {
+        AppError::invalid(
+            "status",
+            format!("unknown status `{status}`: queued, delivered, opened or failed"),
+        )
+    })
 }
 
 /// Each recipient with what became of their copy, in the order they were written.
@@ -207,7 +210,7 @@ pub async fn list_recipients(
         limit: query.limit,
         cursor: query.cursor,
     };
-    let filter = recipient_filter(query.status);
+    let filter = recipient_filter(query.status.as_deref())?;
     let found = service::recipients(&state, &scope, parse_id(&path.1)?, filter, &page).await?;
     Ok(Json(RecipientList {
         items: found.items.into_iter().map(RecipientView::from).collect(),

@@ -425,16 +425,6 @@ fn refusal(done: &str, v: &NotificationView) -> Option<String> {
 
 const RECIPIENT_STATUSES: [&str; 4] = ["queued", "delivered", "opened", "failed"];
 
-fn recipient_filter(status: &str) -> RecipientFilter {
-    match status {
-        "queued" => RecipientFilter::Queued,
-        "delivered" => RecipientFilter::Delivered,
-        "opened" => RecipientFilter::Opened,
-        "failed" => RecipientFilter::Failed,
-        _ => RecipientFilter::All,
-    }
-}
-
 /// `GET /orgs/{org}/notifications/{id}`.
 pub async fn detail(
     State(state): State<AppState>,
@@ -455,7 +445,7 @@ pub async fn detail(
         &state,
         &view.scope,
         id,
-        recipient_filter(&query.status),
+        RecipientFilter::named(&query.status).unwrap_or(RecipientFilter::All),
         &paging,
     )
     .await?;
