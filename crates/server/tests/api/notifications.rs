@@ -660,6 +660,27 @@ async fn the_inbox_counts_delivered_and_opened(app: TestApp) {
     )
     .await;
     assert_eq!(unread["items"].as_array().map(Vec::len), Some(1));
+    let dev_api = app.api(&dev);
+    let blank = json(
+        dev_api
+            .get(format!("/api/v1/app/notifications?org={org}&unread="))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        blank["items"].as_array().map(Vec::len),
+        Some(2),
+        "blank is all"
+    );
+    let bad = problem(
+        dev_api
+            .get(format!("/api/v1/app/notifications?org={org}&unread=maybe"))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "unread");
     let all = json(
         app.api(&dev)
             .post_empty(format!("/api/v1/app/notifications/read-all?org={org}"))

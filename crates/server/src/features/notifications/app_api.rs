@@ -23,9 +23,8 @@ use utoipa::{IntoParams, ToSchema};
 pub struct InboxQuery {
     /// The organization; your default organization when absent.
     pub org: Option<String>,
-    /// Only unread items.
-    #[serde(default)]
-    pub unread: bool,
+    /// `true`: only unread items (blank or `false`: all).
+    pub unread: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -64,7 +63,12 @@ pub async fn list_inbox(
         limit: query.limit,
         cursor: query.cursor,
     };
-    let found = inbox::page(&state, &scope, query.unread, &page).await?;
+    let unread = match query.unread.as_deref().map(str::trim) {
+        None | Some("" | "false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => return Err(AppError::invalid("unread", "true or false")),
+    };
+    let found = inbox::page(&state, &scope, unread, &page).await?;
     Ok(Json(InboxList {
         items: found.items.into_iter().map(InboxItemView::from).collect(),
         next_cursor: found.next_cursor,
