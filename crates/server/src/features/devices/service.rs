@@ -160,6 +160,20 @@ fn check_endpoint(endpoint: &str, allow_loopback: bool) -> Result<(), String> {
         Some(url::Host::Domain(d)) => d == "localhost",
         None => return Err("the endpoint has no host".into()),
     };
+    // Push services are public: an address of a private network is not one
+    // (the server would post to it on the subscriber's behalf).
+    let private = match url.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_unspecified() || ip.is_unique_local() || ip.is_unicast_link_local()
+        }
+        _ => false,
+    };
+    if private {
+        return Err("push endpoints on private networks are not accepted".into());
+    }
     match url.scheme() {
         "https" if !loopback || allow_loopback => Ok(()),
         "http" if loopback && allow_loopback => Ok(()),
@@ -217,5 +231,14 @@ mod tests {
         assert!(check_endpoint("http://127.0.0.1:9/x", true).is_ok());
         assert!(check_endpoint("http://push.example.com/x", true).is_err());
         assert!(check_endpoint("not a url", true).is_err());
+        for private in [
+            "https://10.0.0.5/x",
+            "https://192.168.1.1/x",
+            "https://169.254.169.254/x",
+            "https://[fd00::1]/x",
+            "https://0.0.0.0/x",
+        ] {
+            assert!(check_endpoint(private, true).is_err(), "{private}");
+        }
     }
 }
