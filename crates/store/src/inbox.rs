@@ -243,7 +243,12 @@ pub async fn mark_delivered(conn: &mut Conn, ids: &[String], now: OffsetDateTime
     let mut deltas: BTreeMap<String, Counts> = BTreeMap::new();
     for chunk in ids.chunks(CHUNK) {
         let list = batch::placeholders(2, chunk.len());
-        for (extra, failed) in [("AND failed_at IS NOT NULL", -1), ("", 0)] {
+        // Each pass changes only rows in its own state, so a failure written
+        // between the two is not cleared uncounted.
+        for (extra, failed) in [
+            ("AND failed_at IS NOT NULL", -1),
+            ("AND failed_at IS NULL", 0),
+        ] {
             let sql = format!(
                 "UPDATE inbox_items SET delivered_at = $1, failed_at = NULL WHERE id IN ({list}) \
                  AND delivered_at IS NULL {extra} RETURNING notification_id"

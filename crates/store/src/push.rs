@@ -37,6 +37,7 @@ pub async fn queue_for_batch(
 pub struct Due {
     pub item_id: String,
     pub device_id: DeviceId,
+    /// Empty when the device has dropped its subscription since.
     pub endpoint: String,
     pub p256dh: String,
     pub auth: String,
@@ -52,9 +53,9 @@ pub struct Due {
 struct DueRow {
     item_id: String,
     device_id: String,
-    push_endpoint: String,
-    push_p256dh: String,
-    push_auth: String,
+    push_endpoint: Option<String>,
+    push_p256dh: Option<String>,
+    push_auth: Option<String>,
     attempts: i64,
     created_at: i64,
     status: Option<String>,
@@ -73,7 +74,7 @@ pub async fn due(
          JOIN inbox_items i ON i.id = p.item_id \
          LEFT JOIN memberships m ON m.org_id = i.org_id AND m.user_id = i.user_id \
          WHERE p.notification_id = $1 AND p.status = 'pending' AND p.next_at <= $2 \
-         AND d.push_endpoint IS NOT NULL ORDER BY p.next_at, p.item_id, p.device_id LIMIT $3",
+         ORDER BY p.next_at, p.item_id, p.device_id LIMIT $3",
     )
     .bind(n.to_string())
     .bind(to_ms(now))
@@ -85,9 +86,9 @@ pub async fn due(
             Ok(Due {
                 device_id: parse_stored("push_deliveries.device_id", &row.device_id)?,
                 item_id: row.item_id,
-                endpoint: row.push_endpoint,
-                p256dh: row.push_p256dh,
-                auth: row.push_auth,
+                endpoint: row.push_endpoint.unwrap_or_default(),
+                p256dh: row.push_p256dh.unwrap_or_default(),
+                auth: row.push_auth.unwrap_or_default(),
                 attempts: row.attempts,
                 item_created_at: from_ms(row.created_at),
                 member_active: row.status.as_deref() == Some("active"),

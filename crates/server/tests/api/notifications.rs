@@ -22,6 +22,7 @@ db_tests!(
     web_push_reaches_the_device_encrypted_and_signed,
     web_push_retries_and_drops_gone_subscriptions,
     a_member_disabled_before_a_retry_is_not_pushed,
+    a_subscription_dropped_before_a_retry_ends_the_pushes,
 );
 
 async fn send(api: &Api, org: OrgId, body: Value) -> Value {
@@ -1010,4 +1011,40 @@ async fn a_member_disabled_before_a_retry_is_not_pushed(app: TestApp) {
         "no second attempt for a disabled member"
     );
     assert_eq!(detail(&api, org, &sent["id"]).await["counts"]["failed"], 1);
+}
+
+async fn a_subscription_dropped_before_a_retry_ends_the_pushes(app: TestApp) {
+    let push = PushService::start().await;
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let bob = app.member(org, "bob@example.com", OrgRole::User).await;
+    let api = app.api(&app.token(owner).await);
+    let sub = push.subscribe();
+    let dev = device(&app.api(&app.token(bob).await), Some(subscription(&sub))).await;
+    push.fail_next(&sub, 1, 503, None);
+    let body = json!({"title": "t", "body": "b", "scope": "users", "emails": ["bob@example.com"]});
+    let sent = send(&api, org, body).await;
+    run_jobs(&app).await;
+    assert_eq!(
+        app.api(&dev)
+            .delete("/api/v1/app/devices/current/push")
+            .await
+            .status(),
+        204
+    );
+    app.clock.advance(time::Duration::minutes(5));
+    run_jobs(&app).await;
+    assert_eq!(
+        push.attempts(&sub),
+        1,
+        "nothing is posted to a dropped subscription"
+    );
+    assert_eq!(detail(&api, org, &sent["id"]).await["counts"]["failed"], 1);
+    // Nothing is left to try: no job keeps coming back for it.
+    app.clock.advance(time::Duration::hours(2));
+    let mut conn = app.store().read().await.expect("a connection");
+    let queued =
+        muster_store::jobs::count_by_status(&mut conn, muster_store::jobs::JobStatus::Queued)
+            .await
+            .expect("count");
+    assert_eq!(queued, 0);
 }

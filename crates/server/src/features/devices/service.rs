@@ -161,14 +161,11 @@ fn check_endpoint(endpoint: &str, allow_loopback: bool) -> Result<(), String> {
         None => return Err("the endpoint has no host".into()),
     };
     // Push services are public: an address of a private network is not one
-    // (the server would post to it on the subscriber's behalf).
+    // (the server would post to it on the subscriber's behalf). Names are
+    // checked again, resolved, when a push is sent (`webpush::PublicOnly`).
     let private = match url.host() {
-        Some(url::Host::Ipv4(ip)) => {
-            ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast()
-        }
-        Some(url::Host::Ipv6(ip)) => {
-            ip.is_unspecified() || ip.is_unique_local() || ip.is_unicast_link_local()
-        }
+        Some(url::Host::Ipv4(ip)) => !ip.is_loopback() && !is_public(ip.into()),
+        Some(url::Host::Ipv6(ip)) => !ip.is_loopback() && !is_public(ip.into()),
         _ => false,
     };
     if private {
@@ -180,6 +177,36 @@ fn check_endpoint(endpoint: &str, allow_loopback: bool) -> Result<(), String> {
         _ if loopback => Err("push endpoints on this machine are not accepted".into()),
         _ => Err("a push endpoint is an https:// URL".into()),
     }
+}
+
+/// Whether `ip` is on the public internet: not loopback, private, link-local,
+/// shared (100.64/10), benchmarking (198.18/15), unspecified, broadcast or
+/// unique-local, including IPv4 addresses written as IPv6.
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let v4 = match ip {
+        IpAddr::V4(v4) => v4,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4,
+            None => {
+                return !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local()
+                    || v6.is_multicast())
+            }
+        },
+    };
+    let [a, b, ..] = v4.octets();
+    !(v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 198 && (18..20).contains(&b)))
 }
 
 /// The caller behind a device token. A malformed token is refused before any
@@ -208,14 +235,24 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Caller> {
     })
 }
 
-/// Whether the device behind a stream still exists (it may have been revoked).
-pub async fn still_registered(state: &AppState, caller: &Caller) -> AppResult<bool> {
-    let Via::Device { id } = caller.via else {
-        return Ok(true);
-    };
+/// Whether the credential behind a long-lived request (an event stream) still
+/// holds: the device is registered, the token not deleted or expired, the
+/// session not ended.
+pub async fn still_valid(state: &AppState, caller: &Caller) -> AppResult<bool> {
     let mut conn = state.store.read().await?;
-    let devices = devices::list_for_user(&mut conn, caller.user_id).await?;
-    Ok(devices.iter().any(|d| d.id == id))
+    let now = state.now();
+    Ok(match &caller.via {
+        Via::Device { id } => devices::list_for_user(&mut conn, caller.user_id)
+            .await?
+            .iter()
+            .any(|d| d.id == *id),
+        Via::Token { id } => muster_store::tokens::find_for_user(&mut conn, caller.user_id, *id)
+            .await?
+            .is_some_and(|t| !muster_domain::token::is_expired(t.lease_expires_at, now)),
+        Via::Session { id_hash, .. } => muster_store::sessions::find_live(&mut conn, id_hash, now)
+            .await?
+            .is_some(),
+    })
 }
 
 #[cfg(test)]
@@ -237,6 +274,8 @@ mod tests {
             "https://169.254.169.254/x",
             "https://[fd00::1]/x",
             "https://0.0.0.0/x",
+            "https://[::ffff:169.254.169.254]/x",
+            "https://100.64.0.1/x",
         ] {
             assert!(check_endpoint(private, true).is_err(), "{private}");
         }

@@ -1,7 +1,8 @@
 //! One event stream: what the member missed (after `Last-Event-ID`), then new
 //! items as the hub hands them over, and a heartbeat comment every 15 s. At
 //! each heartbeat the stream checks that the member is still active in the
-//! organization and the device still registered, and ends if not.
+//! organization and its credential (device, token, session) still valid, and
+//! ends if not.
 
 use super::views::InboxItemView;
 use crate::error::{AppError, AppResult};
@@ -123,6 +124,6 @@ async fn still_allowed(open: &Open) -> bool {
             membership.is_some_and(|m| m.status == muster_domain::MembershipStatus::Active),
         )
     };
-    let registered = devices::still_registered(state, &open.scope.caller);
+    let registered = devices::still_valid(state, &open.scope.caller);
     matches!((active.await, registered.await), (Ok(true), Ok(true)))
 }

@@ -74,8 +74,13 @@ async fn start(state: &AppState, id: NotificationId) -> Result<Option<Notificati
     match n.status {
         Status::Canceled | Status::Sent => return Ok(None),
         Status::Scheduled => {
-            notifications::transition(&mut tx, id, Status::Scheduled, Status::Sending, state.now())
-                .await?;
+            let now = state.now();
+            // A cancel that won the race keeps it from going out.
+            if !notifications::transition(&mut tx, id, Status::Scheduled, Status::Sending, now)
+                .await?
+            {
+                return Ok(None);
+            }
         }
         Status::Sending => {}
     }

@@ -144,24 +144,34 @@ impl Hub {
 
     /// Hands `items` to the streams of their recipients; returns the ids of
     /// those that reached at least one stream.
+    /// A stream too slow to take an item is dropped: its client reconnects
+    /// with `Last-Event-ID` and gets the rest from the inbox.
     fn hand_out(&self, org: OrgId, items: Vec<Item>) -> Vec<String> {
-        let streams = self.lock();
-        let Some(users) = streams.get(&org) else {
+        let mut streams = self.lock();
+        let Some(users) = streams.get_mut(&org) else {
             return Vec::new();
         };
         let mut delivered = Vec::new();
         for item in items {
-            let Some(mine) = users.get(&item.user_id) else {
+            let Some(mine) = users.get_mut(&item.user_id) else {
                 continue;
             };
             let id = item.id.to_string();
             let mut reached = false;
-            for (_, tx) in mine {
-                reached |= tx.try_send(item.clone()).is_ok();
-            }
+            mine.retain(|(_, tx)| match tx.try_send(item.clone()) {
+                Ok(()) => {
+                    reached = true;
+                    true
+                }
+                Err(_) => false,
+            });
             if reached {
                 delivered.push(id);
             }
+        }
+        users.retain(|_, mine| !mine.is_empty());
+        if users.is_empty() {
+            streams.remove(&org);
         }
         delivered
     }

@@ -228,7 +228,10 @@ fn local_time(raw: &str, tz_offset: &str) -> Result<OffsetDateTime, String> {
             .filter(|m: &i64| m.abs() <= 16 * 60)
             .ok_or("the time zone of this browser was not understood")?,
     };
-    Ok(local.assume_utc() + Duration::minutes(offset))
+    local
+        .assume_utc()
+        .checked_add(Duration::minutes(offset))
+        .ok_or_else(|| format!("`{raw}` is too far in the future"))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -563,6 +566,10 @@ mod tests {
         assert!(local_time("", "").is_err());
         assert!(local_time("tomorrow", "").is_err());
         assert!(local_time("2026-12-01T09:30", "9999").is_err());
+        assert!(
+            local_time("9999-12-31T23:59", "600").is_err(),
+            "no overflow"
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! subscription.
 
 use super::views::InboxItemView;
+use crate::config::Settings;
+use crate::features::devices::service::is_public;
 use crate::jobs::{self, JobError, JobKind};
 use crate::state::AppState;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,6 +30,8 @@ use web_push_native::jwt_simple::prelude::{
 pub const MAX_ATTEMPTS: i64 = 5;
 /// Pushes read per round of a job.
 const ROUND: i64 = 256;
+/// How long one run of a push job goes on before it queues the rest.
+const RUN_FOR: StdDuration = StdDuration::from_secs(60);
 /// The longest wait a push service may ask for.
 const MAX_RETRY_AFTER: Duration = Duration::hours(1);
 /// How long a push service keeps a message for an offline device.
@@ -95,11 +99,12 @@ impl Pusher {
             .cloned()
     }
 
-    fn client(&self) -> &reqwest::Client {
+    fn client(&self, allow_loopback: bool) -> &reqwest::Client {
         self.client.get_or_init(|| {
             reqwest::Client::builder()
                 .timeout(StdDuration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())
+                .dns_resolver(Arc::new(PublicOnly { allow_loopback }))
                 .build()
                 .unwrap_or_default()
         })
@@ -127,12 +132,12 @@ impl Pusher {
     async fn send(
         &self,
         vapid: &Vapid,
-        contact: &str,
+        settings: &Settings,
         due: &Due,
         payload: &[u8],
         now: OffsetDateTime,
     ) -> Outcome {
-        let request = match self.request(vapid, contact, due, payload) {
+        let request = match self.request(vapid, settings, due, payload) {
             Ok(request) => request,
             Err(error) => return Outcome::Failed { error },
         };
@@ -143,7 +148,7 @@ impl Pusher {
     fn request(
         &self,
         vapid: &Vapid,
-        contact: &str,
+        settings: &Settings,
         due: &Due,
         payload: &[u8],
     ) -> Result<reqwest::RequestBuilder, String> {
@@ -162,9 +167,9 @@ impl Pusher {
         let auth = web_push_native::Auth::clone_from_slice(&auth);
         let body =
             web_push_native::encrypt(payload.to_vec(), &key, &auth).map_err(|e| e.to_string())?;
-        let authorization = self.authorization(vapid, &origin, contact)?;
+        let authorization = self.authorization(vapid, &origin, &settings.push_contact)?;
         Ok(self
-            .client()
+            .client(settings.push_allow_loopback)
             .post(url)
             .header("TTL", TTL_SECS)
             .header("Urgency", "normal")
@@ -172,6 +177,29 @@ impl Pusher {
             .header("Content-Type", "application/octet-stream")
             .header("Authorization", authorization)
             .body(body))
+    }
+}
+
+/// Resolves push services' names to public addresses only (loopback too where
+/// allowed), so a name that points into a private network is never posted to.
+struct PublicOnly {
+    allow_loopback: bool,
+}
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_loopback = self.allow_loopback;
+        let host = format!("{}:0", name.as_str());
+        Box::pin(async move {
+            let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host(host)
+                .await?
+                .filter(|a| is_public(a.ip()) || (allow_loopback && a.ip().is_loopback()))
+                .collect();
+            if addresses.is_empty() {
+                return Err("the push service's name has no public address".into());
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 
@@ -199,7 +227,10 @@ fn classify(
             }
             (error, retry_after(&response))
         }
-        Err(e) => (format!("the push service did not answer: {e}"), None),
+        Err(e) => (
+            format!("the push service did not answer: {}", e.without_url()),
+            None,
+        ),
     };
     if attempts + 1 >= MAX_ATTEMPTS {
         return Outcome::Failed {
@@ -249,7 +280,10 @@ pub async fn run(state: &AppState, _job: JobId, job: PushNotification) -> Result
         notifications::find(&mut conn, org, job.notification_id).await?
     };
     let Some(n) = n else { return Ok(()) };
-    while round(state, &vapid, &n).await? {}
+    // Well within the job's lease, so no other instance takes it over while
+    // it runs; what is left is queued again below.
+    let until = Instant::now() + RUN_FOR.min(state.settings.job_lease / 2);
+    while Instant::now() < until && round(state, &vapid, &n).await? {}
     let mut tx = state.store.begin().await?;
     if let Some(at) = push::next_retry(&mut tx, n.id).await? {
         jobs::enqueue_at(&mut tx, &job, at.max(state.now()), state.now()).await?;
@@ -269,16 +303,20 @@ async fn round(state: &AppState, vapid: &Vapid, n: &Notification) -> Result<bool
     if due.is_empty() {
         return Ok(false);
     }
-    let contact = state.settings.push_contact.as_str();
+    let settings = &state.settings;
     let sends = due.into_iter().map(|d| async move {
         if !d.member_active {
             let error = "no longer an active member of the organization".to_owned();
             return (d, Outcome::Failed { error });
         }
+        if d.endpoint.is_empty() {
+            let error = "the device dropped its Web Push subscription".to_owned();
+            return (d, Outcome::Gone { error });
+        }
         let item = InboxItemView::of_push(n, &d);
         let outcome = state
             .push
-            .send(vapid, contact, &d, &payload(&item), now)
+            .send(vapid, settings, &d, &payload(&item), now)
             .await;
         (d, outcome)
     });
