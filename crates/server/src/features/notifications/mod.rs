@@ -10,6 +10,7 @@ pub mod hub;
 pub mod inbox;
 pub mod service;
 pub mod ui;
+mod ui_compose;
 pub mod ui_inbox;
 pub mod views;
 pub mod webpush;
