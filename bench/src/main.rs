@@ -13,6 +13,7 @@ mod jobs;
 mod lists;
 mod notifications;
 mod server;
+mod streams;
 mod wrk;
 
 use anyhow::{bail, Context, Result};
@@ -121,7 +122,7 @@ async fn main() -> Result<()> {
         return bare::serve(port, bare[1]).await;
     }
     if let Some(port) = args.bare_sse {
-        return notifications::serve_bare_sse(port).await;
+        return streams::serve_bare_sse(port).await;
     }
     if !args.muster.exists() {
         bail!(

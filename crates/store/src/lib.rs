@@ -22,6 +22,7 @@ pub mod notifications;
 pub mod orgs;
 pub mod push;
 pub mod readers;
+pub mod recipients;
 pub mod sessions;
 pub mod setup;
 pub mod solutions;

@@ -14,6 +14,7 @@ mod browser;
 mod html;
 pub mod postgres;
 mod push;
+mod push_protocol;
 mod smtp;
 pub mod ui;
 

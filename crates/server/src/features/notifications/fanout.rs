@@ -13,7 +13,7 @@ use crate::state::AppState;
 use muster_domain::notification::Status;
 use muster_domain::{JobId, NotificationId};
 use muster_store::notifications::{self, Notification};
-use muster_store::{inbox, push, StoreError};
+use muster_store::{inbox, push, recipients, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// Recipients per transaction.
@@ -36,7 +36,7 @@ pub async fn run(state: &AppState, _job: JobId, job: SendNotification) -> Result
     let mut after = String::new();
     loop {
         let mut tx = state.store.begin().await?;
-        let users = inbox::recipients_after(&mut tx, &n, &after, BATCH).await?;
+        let users = recipients::resolve_after(&mut tx, &n, &after, BATCH).await?;
         let Some(upto) = users.last().cloned() else {
             break;
         };

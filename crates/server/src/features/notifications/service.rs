@@ -12,8 +12,8 @@ use muster_domain::notification::{self, Checked, Draft, Scope, Status};
 use muster_domain::permission::{Capability, Grant};
 use muster_domain::solution;
 use muster_domain::{AuditAction, Invalid, NotificationId, SolutionId};
-use muster_store::inbox::{self, Recipient, RecipientFilter};
 use muster_store::notifications::{self, NewNotification, Notification};
+use muster_store::recipients::{self, Recipient, RecipientFilter};
 use muster_store::{assignments, groups, memberships, solutions, users, Conn, StoreError};
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
@@ -330,6 +330,6 @@ pub async fn recipients(
     let after = page.after()?;
     let mut conn = state.store.read().await?;
     visible(&mut conn, scope, id).await?;
-    let rows = inbox::recipients_page(&mut conn, id, filter, after.as_deref(), limit).await?;
+    let rows = recipients::page(&mut conn, id, filter, after.as_deref(), limit).await?;
     Ok(Page::from_rows(rows, limit, |r| r.item_id.to_string()))
 }

@@ -19,8 +19,8 @@ use minijinja::{context, Value};
 use muster_domain::notification::Status;
 use muster_domain::permission::Capability;
 use muster_domain::{Invalid, NotificationId};
-use muster_store::inbox::RecipientFilter;
 use muster_store::notifications::Notification;
+use muster_store::recipients::RecipientFilter;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]

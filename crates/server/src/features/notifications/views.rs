@@ -2,9 +2,10 @@
 
 use muster_domain::notification::{Scope, Status};
 use muster_domain::{InboxItemId, NotificationId, OrgId, UserId};
-use muster_store::inbox::{Item, Recipient};
+use muster_store::inbox::Item;
 use muster_store::notifications::{Counts, Notification};
 use muster_store::push::Due;
+use muster_store::recipients::Recipient;
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
