@@ -74,6 +74,19 @@ impl OrgScope {
         }
     }
 
+    /// The scope of an app-facing call: the organization `?org=` names (or
+    /// the caller's default one), with the caller's membership there.
+    pub async fn for_app(
+        conn: &mut Conn,
+        caller: Caller,
+        org: Option<&str>,
+        ip: IpAddr,
+        now: OffsetDateTime,
+    ) -> AppResult<OrgScope> {
+        let org_id = OrgScope::app_org(conn, &caller, org).await?;
+        OrgScope::resolve(conn, caller, org_id, ip, now).await
+    }
+
     pub fn user_id(&self) -> UserId {
         self.caller.user_id
     }

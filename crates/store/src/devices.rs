@@ -119,6 +119,22 @@ pub async fn list_for_user(conn: &mut Conn, user_id: UserId) -> Result<Vec<Devic
     rows.into_iter().map(from_row).collect()
 }
 
+/// One of `user_id`'s devices; another user's device is not found.
+pub async fn find_for_user(
+    conn: &mut Conn,
+    user_id: UserId,
+    id: DeviceId,
+) -> Result<Option<Device>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM devices WHERE id = $1 AND user_id = $2"
+    ))
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(from_row).transpose()
+}
+
 /// How many devices one person may register.
 pub const MAX_PER_USER: i64 = 100;
 

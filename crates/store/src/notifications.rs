@@ -33,6 +33,8 @@ pub struct Notification {
     pub author: Option<(String, String)>,
     pub created_at: OffsetDateTime,
     pub counts: Counts,
+    /// The solution, group or user ids its scope names.
+    pub targets: Vec<String>,
 }
 
 pub struct NewNotification<'a> {
@@ -109,6 +111,7 @@ fn from_row(row: Row) -> Result<Notification> {
             opened: row.opened,
             failed: row.failed,
         },
+        targets: Vec::new(),
     })
 }
 
@@ -168,7 +171,8 @@ pub async fn find(
     .bind(org_id.to_string())
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(from_row).transpose()
+    let found: Vec<Notification> = row.map(from_row).transpose()?.into_iter().collect();
+    Ok(with_targets(conn, found).await?.pop())
 }
 
 /// The notification `user` created with `key`, if any (a retried POST).
@@ -186,7 +190,8 @@ pub async fn find_by_idempotency_key(
     .bind(key)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(from_row).transpose()
+    let found: Vec<Notification> = row.map(from_row).transpose()?.into_iter().collect();
+    Ok(with_targets(conn, found).await?.pop())
 }
 
 /// Which notifications a history shows.
@@ -217,7 +222,8 @@ pub async fn list_page(
     .bind(limit + 1)
     .fetch_all(&mut *conn)
     .await?;
-    rows.into_iter().map(from_row).collect()
+    let found = rows.into_iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    with_targets(conn, found).await
 }
 
 /// Moves a notification to `to` if it is in `from`; returns whether it did,
@@ -262,15 +268,26 @@ pub async fn add_counts(conn: &mut Conn, id: NotificationId, delta: Counts) -> R
     Ok(())
 }
 
-/// The ids the notification's scope names.
-pub async fn targets(conn: &mut Conn, id: NotificationId) -> Result<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT target_id FROM notification_targets WHERE notification_id = $1 ORDER BY target_id",
-    )
-    .bind(id.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+/// `found` with the ids each one's scope names, read in one statement.
+async fn with_targets(conn: &mut Conn, mut found: Vec<Notification>) -> Result<Vec<Notification>> {
+    if found.is_empty() {
+        return Ok(found);
+    }
+    let sql = format!(
+        "SELECT notification_id, target_id FROM notification_targets WHERE notification_id IN ({}) \
+         ORDER BY target_id",
+        crate::batch::placeholders(1, found.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+    for n in &found {
+        query = query.bind(n.id.to_string());
+    }
+    for (id, target) in query.fetch_all(&mut *conn).await? {
+        if let Some(n) = found.iter_mut().find(|n| n.id.to_string() == id) {
+            n.targets.push(target);
+        }
+    }
+    Ok(found)
 }
 
 /// The organization of a notification (for jobs, which know only its id).

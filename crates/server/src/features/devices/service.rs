@@ -97,10 +97,8 @@ pub async fn list(state: &AppState, user_id: UserId) -> AppResult<Vec<Device>> {
 /// Revokes one of the caller's devices: its token stops working at once.
 pub async fn revoke(state: &AppState, user_id: UserId, id: DeviceId, ip: IpAddr) -> AppResult<()> {
     let mut tx = state.store.begin().await?;
-    let device = devices::list_for_user(&mut tx, user_id)
+    let device = devices::find_for_user(&mut tx, user_id, id)
         .await?
-        .into_iter()
-        .find(|d| d.id == id)
         .ok_or(AppError::NotFound)?;
     devices::delete_for_user(&mut tx, user_id, id).await?;
     record(&mut tx, &device, AuditAction::DeviceRevoked, ip, state).await?;
@@ -242,10 +240,9 @@ pub async fn still_valid(state: &AppState, caller: &Caller) -> AppResult<bool> {
     let mut conn = state.store.read().await?;
     let now = state.now();
     Ok(match &caller.via {
-        Via::Device { id } => devices::list_for_user(&mut conn, caller.user_id)
+        Via::Device { id } => devices::find_for_user(&mut conn, caller.user_id, *id)
             .await?
-            .iter()
-            .any(|d| d.id == *id),
+            .is_some(),
         Via::Token { id } => muster_store::tokens::find_for_user(&mut conn, caller.user_id, *id)
             .await?
             .is_some_and(|t| !muster_domain::token::is_expired(t.lease_expires_at, now)),

@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use muster_domain::notification::{Draft, Scope, Status};
 use muster_domain::{GroupId, NotificationId, SolutionId};
-use muster_store::notifications::Notification;
 use muster_store::recipients::RecipientFilter;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -66,12 +65,6 @@ fn parse_id(raw: &str) -> AppResult<NotificationId> {
     raw.parse().map_err(|_| AppError::NotFound)
 }
 
-async fn view(state: &AppState, n: Notification) -> AppResult<NotificationView> {
-    let mut conn = state.store.read().await?;
-    let targets = muster_store::notifications::targets(&mut conn, n.id).await?;
-    Ok(NotificationView::new(n, targets))
-}
-
 /// Send a notification now, or schedule it (`scheduled_at`). With an
 /// `Idempotency-Key` header, a retried request returns the notification of
 /// the first one instead of sending it twice.
@@ -95,7 +88,7 @@ pub async fn send_notification(
             None => None,
         };
     let (n, _new) = service::send(&state, &scope, input.into(), key).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, n).await?)))
+    Ok((StatusCode::CREATED, Json(NotificationView::new(n))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -134,12 +127,8 @@ pub async fn list_notifications(
         None => None,
     };
     let found = service::list(&state, &scope, status, &page).await?;
-    let mut items = Vec::with_capacity(found.items.len());
-    for n in found.items {
-        items.push(view(&state, n).await?);
-    }
     Ok(Json(NotificationList {
-        items,
+        items: found.items.into_iter().map(NotificationView::new).collect(),
         next_cursor: found.next_cursor,
     }))
 }
@@ -156,7 +145,7 @@ pub async fn get_notification(
     Path(path): OrgAndId,
 ) -> AppResult<Json<NotificationView>> {
     let n = service::detail(&state, &scope, parse_id(&path.1)?).await?;
-    Ok(Json(view(&state, n).await?))
+    Ok(Json(NotificationView::new(n)))
 }
 
 /// Cancel a scheduled notification (409 once it is being sent).
@@ -171,7 +160,7 @@ pub async fn cancel_notification(
     Path(path): OrgAndId,
 ) -> AppResult<Json<NotificationView>> {
     let n = service::cancel(&state, &scope, parse_id(&path.1)?).await?;
-    Ok(Json(view(&state, n).await?))
+    Ok(Json(NotificationView::new(n)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

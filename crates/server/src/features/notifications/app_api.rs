@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, Sse};
 use axum::Json;
 use futures_util::Stream;
-use muster_domain::OrgId;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use utoipa::{IntoParams, ToSchema};
@@ -43,8 +42,7 @@ async fn app_scope(
     org: Option<&str>,
 ) -> AppResult<OrgScope> {
     let mut conn = state.store.read().await?;
-    let org_id: OrgId = OrgScope::app_org(&mut conn, &caller, org).await?;
-    OrgScope::resolve(&mut conn, caller, org_id, ip, state.now()).await
+    OrgScope::for_app(&mut conn, caller, org, ip, state.now()).await
 }
 
 /// Your inbox in the organization, newest first. Fetching counts the items

@@ -179,15 +179,18 @@ async fn resolve_targets(
             }
         }
         Scope::Users => {
+            let emails: Vec<String> = checked.emails.iter().map(|e| e.to_string()).collect();
+            let found = users::find_many_by_email(conn, &emails).await?;
+            let ids: Vec<_> = found.iter().map(|u| u.id).collect();
+            let members: Vec<_> = memberships::statuses(conn, scope.org_id, &ids)
+                .await?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect();
             for email in &checked.emails {
-                let member = match users::find_by_email(conn, email).await? {
-                    Some(user) => memberships::find(conn, scope.org_id, user.id)
-                        .await?
-                        .map(|_| user.id),
-                    None => None,
-                };
-                match member {
-                    Some(id) => targets.push(id.to_string()),
+                let user = found.iter().find(|u| u.email == email.as_str());
+                match user.filter(|u| members.contains(&u.id)) {
+                    Some(user) => targets.push(user.id.to_string()),
                     None => unknown.push(email.to_string()),
                 }
             }

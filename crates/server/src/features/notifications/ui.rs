@@ -69,14 +69,11 @@ async fn history_page(
         cursor: Some(query.cursor.clone()).filter(|c| !c.is_empty()),
     };
     let found = service::list(state, &view.scope, status, &paging).await?;
-    let mut rows = Vec::with_capacity(found.items.len());
-    {
-        let mut conn = state.store.read().await?;
-        for n in found.items {
-            let targets = muster_store::notifications::targets(&mut conn, n.id).await?;
-            rows.push(history_row(audience, n, targets));
-        }
-    }
+    let rows: Vec<Value> = found
+        .items
+        .into_iter()
+        .map(|n| history_row(audience, n))
+        .collect();
     let filter = status.map(|s| s.as_str()).unwrap_or_default();
     let next_url = found
         .next_cursor
@@ -105,9 +102,9 @@ async fn history_page(
     )
 }
 
-fn history_row(audience: &Audience, n: Notification, targets: Vec<String>) -> Value {
-    let summary = audience.summary(n.scope, &targets);
-    let v = NotificationView::new(n, targets);
+fn history_row(audience: &Audience, n: Notification) -> Value {
+    let summary = audience.summary(n.scope, &n.targets);
+    let v = NotificationView::new(n);
     context! {
         id => v.id.to_string(),
         title => v.title,
@@ -241,13 +238,9 @@ pub async fn detail(
         &paging,
     )
     .await?;
-    let targets = {
-        let mut conn = state.store.read().await?;
-        muster_store::notifications::targets(&mut conn, id).await?
-    };
     let audience = Audience::read(&state, &view).await?;
-    let summary = audience.summary(n.scope, &targets);
-    let v = NotificationView::new(n, targets);
+    let summary = audience.summary(n.scope, &n.targets);
+    let v = NotificationView::new(n);
     let path = uri.path();
     let filter = filter.unwrap_or_default();
     let recipients: Vec<Value> = found

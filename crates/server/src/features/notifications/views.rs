@@ -68,7 +68,7 @@ pub fn parse_data(data: Option<&str>) -> Option<serde_json::Value> {
 }
 
 impl NotificationView {
-    pub fn new(n: Notification, targets: Vec<String>) -> Self {
+    pub fn new(n: Notification) -> Self {
         let created_by = match (n.created_by, n.author) {
             (Some(id), Some((name, email))) => Some(AuthorView { id, name, email }),
             _ => None,
@@ -82,7 +82,7 @@ impl NotificationView {
             body: n.body,
             link: n.link,
             scope: n.scope,
-            targets,
+            targets: n.targets,
             scheduled_at: n.scheduled_at,
             sent_at: n.sent_at,
             created_by,

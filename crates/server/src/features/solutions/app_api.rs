@@ -50,8 +50,8 @@ pub async fn my_solutions(
     AppQuery(query): AppQuery<AppQueryParams>,
 ) -> AppResult<Json<AppSolutionList>> {
     let mut conn = state.store.read().await?;
-    let org_id = OrgScope::app_org(&mut conn, &caller, query.org.as_deref()).await?;
-    let scope = OrgScope::resolve(&mut conn, caller, org_id, ip, state.now()).await?;
+    let scope = OrgScope::for_app(&mut conn, caller, query.org.as_deref(), ip, state.now()).await?;
+    let org_id = scope.org_id;
     let items = assignments::for_member(&mut conn, org_id, scope.user_id())
         .await?
         .into_iter()
