@@ -39,10 +39,12 @@ pub enum AuditAction {
     NotificationCanceled,
     DeviceRegistered,
     DeviceRevoked,
+    MemberLogLevelSet,
+    MemberLogLevelCleared,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 33] = [
+    pub const ALL: [AuditAction; 35] = [
         AuditAction::MemberRoleChanged,
         AuditAction::MemberDisabled,
         AuditAction::MemberEnabled,
@@ -76,6 +78,8 @@ impl AuditAction {
         AuditAction::NotificationCanceled,
         AuditAction::DeviceRegistered,
         AuditAction::DeviceRevoked,
+        AuditAction::MemberLogLevelSet,
+        AuditAction::MemberLogLevelCleared,
     ];
 
     /// The name stored and shown (`member.role_changed`).
@@ -115,6 +119,8 @@ impl AuditAction {
             NotificationCanceled => "notification.canceled",
             DeviceRegistered => "device.registered",
             DeviceRevoked => "device.revoked",
+            MemberLogLevelSet => "member.log_level_set",
+            MemberLogLevelCleared => "member.log_level_cleared",
         }
     }
 }

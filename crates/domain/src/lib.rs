@@ -7,6 +7,7 @@ pub mod email;
 pub mod ids;
 pub mod invitation;
 pub mod invitee;
+pub mod log;
 pub mod names;
 pub mod notification;
 pub mod org;
@@ -14,6 +15,7 @@ pub mod permission;
 pub mod role;
 pub mod secret;
 pub mod solution;
+pub mod spreadsheet;
 pub mod token;
 pub mod validation;
 

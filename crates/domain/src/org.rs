@@ -4,8 +4,11 @@ use crate::names;
 
 pub const INVITE_LIFETIME_DEFAULT_DAYS: i64 = 7;
 pub const INVITE_LIFETIME_MAX_DAYS: i64 = 30;
-pub const LOG_RETENTION_MAX_DAYS: i64 = 3650;
-pub const LOGGING_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+pub const LOG_RETENTION_MAX_DAYS: i64 = 365;
+pub const LOG_RETENTION_DEFAULT_DAYS: i64 = 30;
+/// What a new organization asks its apps to log: errors and crashes.
+pub const LOGGING_LEVEL_DEFAULT: &str = "error";
+pub const LOGGING_LEVELS: &[&str] = &["fatal", "error", "warn", "info", "debug", "trace"];
 
 pub fn invite_lifetime_days(days: i64) -> Result<i64, String> {
     if (1..=INVITE_LIFETIME_MAX_DAYS).contains(&days) {

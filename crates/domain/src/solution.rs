@@ -22,6 +22,8 @@ pub struct SolutionRights {
     pub delete: bool,
     /// Send push notifications to its assignees and groups.
     pub notify: bool,
+    /// Read the log entries its app sends (Troubleshooting).
+    pub logs: bool,
 }
 
 /// SPEC §2: owners and admins of the organization may do everything; a creator
@@ -36,6 +38,7 @@ pub fn rights(org_role: OrgRole, solution_role: Option<SolutionRole>) -> Solutio
             publish: true,
             delete: true,
             notify: true,
+            logs: true,
         },
         OrgRole::User => SolutionRights::default(),
         OrgRole::Creator => match solution_role {
@@ -47,6 +50,10 @@ pub fn rights(org_role: OrgRole, solution_role: Option<SolutionRole>) -> Solutio
                 publish: matches!(role, SolutionRole::Owner | SolutionRole::Editor),
                 delete: role == SolutionRole::Owner,
                 notify: matches!(role, SolutionRole::Owner | SolutionRole::Admin),
+                logs: matches!(
+                    role,
+                    SolutionRole::Owner | SolutionRole::Admin | SolutionRole::Editor
+                ),
             },
         },
     }

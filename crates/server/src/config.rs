@@ -51,6 +51,9 @@ pub struct Settings {
     pub push_allow_loopback: bool,
     /// Web Push requests in flight at once (`MUSTER_PUSH_CONCURRENCY`).
     pub push_concurrency: usize,
+    /// Log entries one device (or token, or session) may send per minute
+    /// (`MUSTER_APP_LOG_RATE`); a call over it is refused whole.
+    pub app_log_rate: u64,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             push_contact: "mailto:muster@localhost".into(),
             push_allow_loopback: false,
             push_concurrency: 64,
+            app_log_rate: 5000,
         }
     }
 }
@@ -147,6 +151,12 @@ impl Settings {
             return Err(SettingsError {
                 setting: "push_concurrency (MUSTER_PUSH_CONCURRENCY)".into(),
                 message: "must be between 1 and 1024".into(),
+            });
+        }
+        if self.app_log_rate == 0 {
+            return Err(SettingsError {
+                setting: "app_log_rate (MUSTER_APP_LOG_RATE)".into(),
+                message: "must be at least 1".into(),
             });
         }
         if let Some(url) = &self.smtp_url {

@@ -19,6 +19,8 @@ pub struct Inner {
     pub hub: std::sync::Arc<crate::features::notifications::hub::Hub>,
     /// The VAPID keys and the HTTP client of Web Push.
     pub push: crate::features::notifications::webpush::Pusher,
+    /// The days whose log partition this instance knows to exist (PostgreSQL).
+    pub log_partitions: crate::features::logs::partitions::Known,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             token_cache: TokenCache::default(),
             hub: Default::default(),
             push: Default::default(),
+            log_partitions: Default::default(),
         }))
     }
 

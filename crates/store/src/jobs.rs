@@ -437,3 +437,15 @@ pub async fn listen_on(url: &str, channels: &[&str]) -> Result<sqlx::postgres::P
     listener.listen_all(channels.iter().copied()).await?;
     Ok(listener)
 }
+
+/// Whether a job of `kind` is queued or running (so a recurring chore queues
+/// it once).
+pub async fn has_pending(conn: &mut Conn, kind: &str) -> Result<bool> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM jobs WHERE kind = $1 AND status IN ('queued', 'running') LIMIT 1",
+    )
+    .bind(kind)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}

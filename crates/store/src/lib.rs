@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod invitations;
 pub mod job_progress;
 pub mod jobs;
+pub mod logs;
 pub mod members;
 pub mod memberships;
 pub mod notifications;

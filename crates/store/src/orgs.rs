@@ -89,12 +89,14 @@ pub async fn insert(
 ) -> Result<OrgId> {
     let id = OrgId::new();
     sqlx::query(
-        "INSERT INTO organizations (id, name, default_language, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+        "INSERT INTO organizations (id, name, default_language, logging_level, created_at, updated_at) \
+         VALUES ($1, $2, $3, $5, $4, $4)",
     )
     .bind(id.to_string())
     .bind(name)
     .bind(default_language)
     .bind(to_ms(now))
+    .bind(muster_domain::org::LOGGING_LEVEL_DEFAULT)
     .execute(&mut *conn)
     .await?;
     Ok(id)

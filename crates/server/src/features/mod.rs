@@ -6,6 +6,7 @@ pub mod auth;
 pub mod devices;
 pub mod invitations;
 pub mod invite_templates;
+pub mod logs;
 pub mod members;
 pub mod notifications;
 pub mod orgs;
@@ -18,5 +19,6 @@ pub mod tokens;
 pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
     let registry = auth::jobs(registry);
     let registry = invitations::jobs(registry);
+    let registry = logs::jobs(registry);
     notifications::jobs(registry)
 }

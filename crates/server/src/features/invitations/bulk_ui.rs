@@ -152,7 +152,12 @@ pub async fn errors_csv(
     let mut writer = csv::Writer::from_writer(Vec::new());
     let write = |writer: &mut csv::Writer<Vec<u8>>, record: [&str; 3]| {
         writer
-            .write_record(record)
+            .write_record(
+                record
+                    .map(muster_domain::spreadsheet::safe_cell)
+                    .iter()
+                    .map(|c| c.as_ref()),
+            )
             .map_err(|e| UiError::Internal(e.into()))
     };
     write(&mut writer, ["row", "email", "message"])?;

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
     let router = features::orgs::ui_routes(router);
     let router = features::audit_log::ui_routes(router);
     let router = features::notifications::ui_routes(router);
+    let router = features::logs::ui_routes(router);
     let router = features::devices::ui_routes(router);
     features::solutions::ui_routes(router)
 }

@@ -1,0 +1,598 @@
+//! Troubleshooting logs without HTTP: taking a batch from an app, the level an
+//! app should log at, and reading entries under SPEC §2's visibility rules.
+
+use crate::error::{AppError, AppResult};
+use crate::features::audit_log::service as audit;
+use crate::features::auth::caller::{Caller, Via};
+use crate::page::{Page, PageQuery};
+use crate::scope::OrgScope;
+use crate::state::AppState;
+use muster_domain::log::{self, CheckedEntry, EntryInput, Level};
+use muster_domain::permission::{Capability, Grant};
+use muster_domain::{AuditAction, Email, OrgId, SolutionId, UserId};
+use muster_store::logs::{self, CorrelationPosition, EntryPosition, Filter, NewEntry, Sender};
+use muster_store::{memberships, orgs, users, Conn, StoreError};
+use serde_json::json;
+use std::collections::HashSet;
+use time::{Duration, OffsetDateTime};
+
+/// What became of a batch.
+#[derive(Debug, Default, PartialEq)]
+pub struct Ingested {
+    pub accepted: usize,
+    pub dropped: usize,
+    pub rejected: Vec<Rejected>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub index: usize,
+    pub field: String,
+    pub message: String,
+}
+
+/// The level an app of this member should log at, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelInForce {
+    pub level: Level,
+    /// Set for this member by an administrator, until `until`.
+    pub member_override: Option<OffsetDateTime>,
+}
+
+pub async fn level_in_force(
+    conn: &mut Conn,
+    org_id: OrgId,
+    org_level: &str,
+    user: UserId,
+    now: OffsetDateTime,
+) -> AppResult<LevelInForce> {
+    if let Some(found) = logs::find_override(conn, org_id, user, now).await? {
+        if let Some(level) = Level::parse(&found.level) {
+            return Ok(LevelInForce {
+                level,
+                member_override: Some(found.until),
+            });
+        }
+    }
+    Ok(LevelInForce {
+        level: Level::parse(org_level).unwrap_or(Level::Error),
+        member_override: None,
+    })
+}
+
+/// The level in force for the caller of `scope`.
+pub async fn app_config(state: &AppState, scope: &OrgScope) -> AppResult<LevelInForce> {
+    let mut conn = state.store.read().await?;
+    let org = orgs::find(&mut conn, scope.org_id).await?;
+    level_in_force(
+        &mut conn,
+        scope.org_id,
+        &org.logging_level,
+        scope.user_id(),
+        scope.now,
+    )
+    .await
+}
+
+/// What the rate limit counts a call under: the device, the token or the session.
+fn rate_key(caller: &Caller) -> String {
+    match &caller.via {
+        Via::Device { id } => format!("device:{id}"),
+        Via::Token { id } => format!("token:{id}"),
+        Via::Session { id_hash, .. } => format!("session:{id_hash}"),
+    }
+}
+
+/// Takes a batch from the caller's app: each entry checked on its own, those
+/// below the level in force dropped, the rest written in one transaction with
+/// the call's count against the rate limit (a call over it writes nothing).
+pub async fn ingest(
+    state: &AppState,
+    scope: &OrgScope,
+    entries: Vec<serde_json::Value>,
+) -> AppResult<Ingested> {
+    if entries.len() > log::BATCH_MAX {
+        return Err(AppError::invalid(
+            "entries",
+            format!("at most {} entries per call", log::BATCH_MAX),
+        ));
+    }
+    let submitted = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+    let now = scope.now;
+    let (org, in_force) = {
+        let mut conn = state.store.read().await?;
+        let org = orgs::find(&mut conn, scope.org_id).await?;
+        let in_force = level_in_force(
+            &mut conn,
+            scope.org_id,
+            &org.logging_level,
+            scope.user_id(),
+            now,
+        )
+        .await?;
+        (org, in_force)
+    };
+    let retention = Duration::days(org.log_retention_days);
+    let mut outcome = Ingested::default();
+    let mut kept: Vec<(usize, CheckedEntry)> = Vec::with_capacity(entries.len());
+    for (index, value) in entries.into_iter().enumerate() {
+        let input: EntryInput = match serde_json::from_value(value) {
+            Ok(input) => input,
+            Err(_) => {
+                outcome.rejected.push(Rejected {
+                    index,
+                    field: "entry".into(),
+                    message: "must be an object with level, message and correlation_id".into(),
+                });
+                continue;
+            }
+        };
+        match log::check_entry(input, now, retention) {
+            Err((field, message)) => outcome.rejected.push(Rejected {
+                index,
+                field: field.into(),
+                message,
+            }),
+            Ok(entry) if entry.level < in_force.level => outcome.dropped += 1,
+            Ok(entry) => kept.push((index, entry)),
+        }
+    }
+    let rows = with_solutions(state, scope.org_id, kept, &mut outcome.rejected).await?;
+    outcome.rejected.sort_by_key(|r| r.index);
+    outcome.accepted = rows.len();
+    let sender = Sender {
+        org_id: scope.org_id,
+        user_id: scope.user_id(),
+        device_id: match scope.caller.via {
+            Via::Device { id } => Some(id),
+            _ => None,
+        },
+        received_at: now,
+    };
+    let key = rate_key(&scope.caller);
+    state
+        .log_partitions
+        .ensure(&state.store, rows.iter().map(|r| r.time))
+        .await?;
+    match write(state, &key, submitted, sender, rows.clone()).await {
+        Err(AppError::Internal(error))
+            if error
+                .downcast_ref::<muster_store::StoreError>()
+                .is_some_and(logs::is_missing_partition) =>
+        {
+            // Another instance dropped a day this one remembered: make it again.
+            state.log_partitions.forget();
+            state
+                .log_partitions
+                .ensure(&state.store, rows.iter().map(|r| r.time))
+                .await?;
+            write(state, &key, submitted, sender, rows).await?;
+        }
+        other => other?,
+    }
+    Ok(outcome)
+}
+
+async fn write(
+    state: &AppState,
+    key: &str,
+    submitted: i64,
+    sender: Sender,
+    rows: Vec<NewEntry>,
+) -> AppResult<()> {
+    let limit = i64::try_from(state.settings.app_log_rate).unwrap_or(i64::MAX);
+    let mut tx = state.store.begin().await?;
+    let sent = logs::count_sent(&mut tx, key, submitted, sender.received_at).await?;
+    if sent > limit {
+        tx.rollback().await.map_err(StoreError::from)?;
+        let retry_after_secs = logs::rate_window_left(sender.received_at);
+        return Err(AppError::Throttled {
+            detail: format!(
+                "at most {limit} log entries per minute from one device or token; \
+                 nothing of this call was written, send it again in {retry_after_secs} s"
+            ),
+            retry_after_secs,
+        });
+    }
+    if !rows.is_empty() {
+        logs::insert(&mut tx, sender, rows).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// The kept entries as rows, each naming a solution of the organization (or
+/// rejected for one that is not).
+async fn with_solutions(
+    state: &AppState,
+    org_id: OrgId,
+    kept: Vec<(usize, CheckedEntry)>,
+    rejected: &mut Vec<Rejected>,
+) -> AppResult<Vec<NewEntry>> {
+    let named: HashSet<&str> = kept
+        .iter()
+        .filter_map(|(_, e)| e.solution_id.as_deref())
+        .collect();
+    let known: HashSet<String> = if named.is_empty() {
+        HashSet::new()
+    } else {
+        let named: Vec<String> = named
+            .into_iter()
+            .filter(|id| id.parse::<SolutionId>().is_ok())
+            .map(str::to_owned)
+            .collect();
+        let mut conn = state.store.read().await?;
+        logs::solutions_of_org(&mut conn, org_id, &named)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let mut rows = Vec::with_capacity(kept.len());
+    for (index, entry) in kept {
+        let solution_id = match entry.solution_id.as_deref() {
+            None => None,
+            Some(id) => match id.parse::<SolutionId>() {
+                Ok(parsed) if known.contains(id) => Some(parsed),
+                _ => {
+                    rejected.push(Rejected {
+                        index,
+                        field: "solution_id".into(),
+                        message: format!("{id} is not a solution of this organization"),
+                    });
+                    continue;
+                }
+            },
+        };
+        rows.push(NewEntry {
+            time: entry.time,
+            level: entry.level.rank(),
+            category: entry.category,
+            message: entry.message,
+            correlation_id: entry.correlation_id,
+            solution_id,
+            context: entry.context,
+        });
+    }
+    Ok(rows)
+}
+
+/// A reader's selection as it came in (query parameters), unchecked.
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub range: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub level: Option<String>,
+    pub solution: Option<String>,
+    pub user: Option<String>,
+    pub correlation_id: Option<String>,
+    pub category: Option<String>,
+    pub q: Option<String>,
+}
+
+/// Characters of `q=`.
+pub const TEXT_MAX: usize = 200;
+
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The filter `asked` names, checked field by field (422 naming each).
+pub async fn selection(conn: &mut Conn, asked: &Asked, now: OffsetDateTime) -> AppResult<Filter> {
+    let mut invalid = muster_domain::Invalid::default();
+    let mut filter = Filter::default();
+    let time = |field: &str, value: Option<&str>, invalid: &mut muster_domain::Invalid| {
+        value.and_then(|v| {
+            let parsed = log::parse_time(v);
+            if parsed.is_none() {
+                invalid.push(field, "an RFC 3339 time, e.g. 2026-12-04T09:30:00Z");
+            }
+            parsed
+        })
+    };
+    let from = time("from", given(&asked.from), &mut invalid);
+    let to = time("to", given(&asked.to), &mut invalid);
+    match (given(&asked.range), from, to) {
+        (Some(range), _, _) => match log::named_range(range) {
+            Some(length) => {
+                filter.from = Some(now - length);
+                filter.to = None;
+            }
+            None => invalid.push("range", format!("one of: {}", log::RANGES.join(", "))),
+        },
+        (None, None, None) => filter.from = Some(now - Duration::DAY),
+        (None, from, to) => {
+            let to_or_now = to.unwrap_or(now);
+            filter.from = Some(from.unwrap_or(to_or_now - Duration::DAY));
+            filter.to = to;
+            if filter.from >= Some(to_or_now) {
+                invalid.push("from", "must be before to (and before now)");
+            }
+        }
+    }
+    if let Some(level) = given(&asked.level) {
+        filter.min_level = invalid.check(
+            "level",
+            Level::parse(level)
+                .map(Level::rank)
+                .ok_or_else(Level::choices),
+        );
+    }
+    if let Some(solution) = given(&asked.solution) {
+        filter.solution = invalid.check(
+            "solution",
+            solution.parse::<SolutionId>().map_err(|_| "a solution id"),
+        );
+    }
+    if let Some(user) = given(&asked.user) {
+        filter.user = match user.parse::<UserId>() {
+            Ok(id) => Some(id),
+            Err(_) => match Email::parse(user) {
+                Ok(email) => match users::find_by_email(conn, &email).await? {
+                    Some(found) => Some(found.id),
+                    None => {
+                        invalid.push("user", "nobody has this email address");
+                        None
+                    }
+                },
+                Err(_) => {
+                    invalid.push("user", "a user id or an email address");
+                    None
+                }
+            },
+        };
+    }
+    let bounded =
+        |field: &str, value: Option<&str>, max: usize, invalid: &mut muster_domain::Invalid| {
+            value.and_then(|v| {
+                if v.chars().count() > max {
+                    invalid.push(field, format!("at most {max} characters"));
+                    None
+                } else {
+                    Some(v.to_owned())
+                }
+            })
+        };
+    filter.correlation_id = bounded(
+        "correlation_id",
+        given(&asked.correlation_id),
+        log::CORRELATION_MAX,
+        &mut invalid,
+    );
+    filter.category = bounded(
+        "category",
+        given(&asked.category),
+        log::CATEGORY_MAX,
+        &mut invalid,
+    );
+    filter.text = bounded("q", given(&asked.q), TEXT_MAX, &mut invalid);
+    if invalid.0.is_empty() {
+        Ok(filter)
+    } else {
+        Err(invalid.into())
+    }
+}
+
+/// Narrows `filter` to what the scope's member may read in the organization:
+/// everything for owners and admins; for a creator the solutions where they are
+/// solution owner, admin or editor; nothing for `user` members (403).
+pub async fn restrict(conn: &mut Conn, scope: &OrgScope, filter: &mut Filter) -> AppResult<()> {
+    match scope.require(Capability::ViewUsageAndLogs)? {
+        Grant::All => Ok(()),
+        _ => {
+            let visible = logs::solutions_with_roles(
+                conn,
+                scope.org_id,
+                scope.user_id(),
+                &["owner", "admin", "editor"],
+            )
+            .await?;
+            if let Some(asked) = filter.solution {
+                if !visible.contains(&asked) {
+                    return Err(AppError::Denied(format!(
+                        "you are not owner, admin or editor of solution {asked}, so you cannot read its logs"
+                    )));
+                }
+            }
+            filter.visible_solutions = Some(visible);
+            Ok(())
+        }
+    }
+}
+
+/// The organization's entries the scope may read, newest first.
+pub async fn entries(
+    state: &AppState,
+    scope: &OrgScope,
+    asked: &Asked,
+    page: &PageQuery,
+) -> AppResult<Page<logs::Entry>> {
+    let mut conn = state.store.read().await?;
+    let mut filter = selection(&mut conn, asked, scope.now).await?;
+    restrict(&mut conn, scope, &mut filter).await?;
+    entries_page(&mut conn, scope.org_id, &filter, page).await
+}
+
+/// The caller's own entries in the organization (any active member).
+pub async fn my_entries(
+    state: &AppState,
+    scope: &OrgScope,
+    asked: &Asked,
+    page: &PageQuery,
+) -> AppResult<Page<logs::Entry>> {
+    let mut conn = state.store.read().await?;
+    let asked = Asked {
+        user: None,
+        ..asked.clone()
+    };
+    let mut filter = selection(&mut conn, &asked, scope.now).await?;
+    filter.user = Some(scope.user_id());
+    entries_page(&mut conn, scope.org_id, &filter, page).await
+}
+
+pub async fn entries_page(
+    conn: &mut Conn,
+    org_id: OrgId,
+    filter: &Filter,
+    page: &PageQuery,
+) -> AppResult<Page<logs::Entry>> {
+    let limit = page.limit()?;
+    let after = page.after()?.map(|c| entry_position(&c)).transpose()?;
+    let rows = logs::page(conn, org_id, filter, after, limit + 1).await?;
+    Ok(Page::from_rows(rows, limit, |e| {
+        format!("{}:{}", muster_store::time_ms::to_ms(e.time), e.id)
+    }))
+}
+
+pub fn entry_position(cursor: &str) -> AppResult<EntryPosition> {
+    cursor
+        .split_once(':')
+        .and_then(|(t, i)| {
+            Some(EntryPosition {
+                time_ms: t.parse().ok()?,
+                id: i.parse().ok()?,
+            })
+        })
+        .ok_or_else(|| AppError::Malformed("the cursor is not one this API returned".into()))
+}
+
+/// The organization's correlation IDs the scope may read, most recent first.
+pub async fn correlations(
+    state: &AppState,
+    scope: &OrgScope,
+    asked: &Asked,
+    page: &PageQuery,
+) -> AppResult<Page<logs::Correlation>> {
+    let mut conn = state.store.read().await?;
+    let mut filter = selection(&mut conn, asked, scope.now).await?;
+    restrict(&mut conn, scope, &mut filter).await?;
+    correlations_page(&mut conn, scope.org_id, &filter, page).await
+}
+
+pub async fn correlations_page(
+    conn: &mut Conn,
+    org_id: OrgId,
+    filter: &Filter,
+    page: &PageQuery,
+) -> AppResult<Page<logs::Correlation>> {
+    let limit = page.limit()?;
+    let after = page
+        .after()?
+        .map(|cursor| {
+            cursor
+                .split_once(':')
+                .and_then(|(t, c)| {
+                    Some(CorrelationPosition {
+                        last_ms: t.parse().ok()?,
+                        correlation_id: c.to_owned(),
+                    })
+                })
+                .ok_or_else(|| {
+                    AppError::Malformed("the cursor is not one this API returned".into())
+                })
+        })
+        .transpose()?;
+    let rows = logs::correlations(conn, org_id, filter, after, limit + 1).await?;
+    Ok(Page::from_rows(rows, limit, |c| {
+        format!(
+            "{}:{}",
+            muster_store::time_ms::to_ms(c.last_at),
+            c.correlation_id
+        )
+    }))
+}
+
+/// A member's temporary logging level, as the member's page shows it.
+pub async fn member_level(
+    state: &AppState,
+    scope: &OrgScope,
+    user: UserId,
+) -> AppResult<Option<logs::Override>> {
+    scope.require(Capability::ManageOrgSettings)?;
+    let mut conn = state.store.read().await?;
+    member_of(&mut conn, scope.org_id, user).await?;
+    Ok(logs::find_override(&mut conn, scope.org_id, user, scope.now).await?)
+}
+
+async fn member_of(conn: &mut Conn, org_id: OrgId, user: UserId) -> AppResult<()> {
+    match memberships::find(conn, org_id, user).await? {
+        Some(m) if m.status != muster_domain::MembershipStatus::Invited => Ok(()),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// "Detailed logging for this member for `hours` hours": their apps log at
+/// `level` until then, whatever the organization's level.
+pub async fn set_member_level(
+    state: &AppState,
+    scope: &OrgScope,
+    user: UserId,
+    level: Option<&str>,
+    hours: Option<i64>,
+) -> AppResult<logs::Override> {
+    scope.require(Capability::ManageOrgSettings)?;
+    let mut invalid = muster_domain::Invalid::default();
+    let level = match level.map(str::trim).filter(|l| !l.is_empty()) {
+        None => Some(Level::Debug),
+        Some(text) => invalid.check("level", Level::parse(text).ok_or_else(Level::choices)),
+    };
+    let hours = hours.unwrap_or(log::OVERRIDE_DEFAULT_HOURS);
+    if !(1..=log::OVERRIDE_MAX_HOURS).contains(&hours) {
+        invalid.push(
+            "hours",
+            format!("between 1 and {}", log::OVERRIDE_MAX_HOURS),
+        );
+    }
+    let Some(level) = level.filter(|_| invalid.0.is_empty()) else {
+        return Err(invalid.into());
+    };
+    let until = scope.now + Duration::hours(hours);
+    let mut tx = state.store.begin().await?;
+    member_of(&mut tx, scope.org_id, user).await?;
+    logs::set_override(&mut tx, scope.org_id, user, level.as_str(), until).await?;
+    let actor = scope.actor(&mut tx).await?;
+    let email = users::find(&mut tx, user).await?.email;
+    audit::record(
+        &mut tx,
+        scope.org_id,
+        &actor,
+        AuditAction::MemberLogLevelSet,
+        &email,
+        None,
+        Some(
+            json!({"level": level.as_str(), "until": crate::features::logs::views::rfc3339(until)}),
+        ),
+        scope.now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(logs::Override {
+        level: level.as_str().to_owned(),
+        until,
+    })
+}
+
+/// Ends a member's temporary level; 404 when there was none.
+pub async fn clear_member_level(state: &AppState, scope: &OrgScope, user: UserId) -> AppResult<()> {
+    scope.require(Capability::ManageOrgSettings)?;
+    let mut tx = state.store.begin().await?;
+    member_of(&mut tx, scope.org_id, user).await?;
+    if !logs::clear_override(&mut tx, scope.org_id, user).await? {
+        return Err(AppError::NotFound);
+    }
+    let actor = scope.actor(&mut tx).await?;
+    let email = users::find(&mut tx, user).await?.email;
+    audit::record(
+        &mut tx,
+        scope.org_id,
+        &actor,
+        AuditAction::MemberLogLevelCleared,
+        &email,
+        None,
+        None,
+        scope.now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}

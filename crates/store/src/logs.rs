@@ -1,0 +1,659 @@
+//! Log entries: written in batches as apps send them, read newest first by a
+//! filter, grouped by correlation ID, deleted past each organization's
+//! retention. On PostgreSQL the table is partitioned by day (see
+//! [`ensure_partitions`]).
+
+use crate::batch::{self, Cell};
+use crate::dialect::Dialect;
+use crate::error::parse_stored;
+use crate::time_ms::{from_ms, to_ms};
+use crate::{Conn, Result};
+use muster_domain::{DeviceId, OrgId, SolutionId, UserId};
+use time::{Duration, OffsetDateTime};
+
+/// One entry to write; the user and device are those of the credentials.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub time: OffsetDateTime,
+    pub level: i64,
+    pub category: Option<String>,
+    pub message: String,
+    pub correlation_id: String,
+    pub solution_id: Option<SolutionId>,
+    pub context: Option<String>,
+}
+
+/// Who sent a batch, and when it arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub device_id: Option<DeviceId>,
+    pub received_at: OffsetDateTime,
+}
+
+const COLUMNS: &[&str] = &[
+    "org_id",
+    "time",
+    "received_at",
+    "level",
+    "category",
+    "message",
+    "correlation_id",
+    "solution_id",
+    "user_id",
+    "device_id",
+    "context",
+];
+
+/// Writes `entries` of one sender (in the caller's transaction).
+pub async fn insert(conn: &mut Conn, sender: Sender, entries: Vec<NewEntry>) -> Result<()> {
+    let org = sender.org_id.to_string();
+    let user = sender.user_id.to_string();
+    let device = sender.device_id.map(|d| d.to_string());
+    let received = to_ms(sender.received_at);
+    let rows = entries
+        .into_iter()
+        .map(|e| {
+            vec![
+                Cell::Text(org.clone()),
+                Cell::Int(to_ms(e.time)),
+                Cell::Int(received),
+                Cell::Int(e.level),
+                Cell::MaybeText(e.category),
+                Cell::Text(e.message),
+                Cell::Text(e.correlation_id),
+                Cell::MaybeText(e.solution_id.map(|s| s.to_string())),
+                Cell::Text(user.clone()),
+                Cell::MaybeText(device.clone()),
+                Cell::MaybeText(e.context),
+            ]
+        })
+        .collect();
+    batch::insert(conn, "log_entries", COLUMNS, rows).await
+}
+
+/// Which entries a reader asks for, with what they may see already applied.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    /// This rank and above.
+    pub min_level: Option<i64>,
+    pub solution: Option<SolutionId>,
+    /// Only entries of these solutions (a creator's); `None`: no restriction.
+    pub visible_solutions: Option<Vec<SolutionId>>,
+    pub user: Option<UserId>,
+    pub correlation_id: Option<String>,
+    pub category: Option<String>,
+    /// Text in the message, ignoring case.
+    pub text: Option<String>,
+}
+
+/// A stored entry with the names a reader needs beside its ids.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: i64,
+    pub time: OffsetDateTime,
+    pub received_at: OffsetDateTime,
+    pub level: i64,
+    pub category: Option<String>,
+    pub message: String,
+    pub correlation_id: String,
+    pub solution: Option<(SolutionId, Option<String>)>,
+    pub user_id: UserId,
+    /// None once the user is deleted.
+    pub user_email: Option<String>,
+    pub device: Option<(DeviceId, Option<String>)>,
+    pub context: Option<String>,
+}
+
+/// Where a page of entries ends: its last (time, id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryPosition {
+    pub time_ms: i64,
+    pub id: i64,
+}
+
+/// The WHERE clause of a filter over `log_entries e`, with its parameters
+/// numbered from `$1`.
+struct Where {
+    sql: String,
+    params: Vec<Param>,
+}
+
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+impl Where {
+    fn new(org_id: OrgId, filter: &Filter, dialect: Dialect) -> Where {
+        let mut w = Where {
+            sql: String::from("e.org_id = $1"),
+            params: vec![Param::Text(org_id.to_string())],
+        };
+        if let Some(from) = filter.from {
+            w.and("e.time >= ", Param::Int(to_ms(from)));
+        }
+        if let Some(to) = filter.to {
+            w.and("e.time < ", Param::Int(to_ms(to)));
+        }
+        if let Some(level) = filter.min_level.filter(|l| *l > 0) {
+            w.and("e.level >= ", Param::Int(level));
+        }
+        if let Some(solution) = filter.solution {
+            w.and("e.solution_id = ", Param::Text(solution.to_string()));
+        }
+        if let Some(visible) = &filter.visible_solutions {
+            if visible.is_empty() {
+                w.sql.push_str(" AND 1 = 0");
+            } else {
+                let first = w.params.len() + 1;
+                w.sql.push_str(&format!(
+                    " AND e.solution_id IN ({})",
+                    batch::placeholders(first, visible.len())
+                ));
+                w.params
+                    .extend(visible.iter().map(|s| Param::Text(s.to_string())));
+            }
+        }
+        if let Some(user) = filter.user {
+            w.and("e.user_id = ", Param::Text(user.to_string()));
+        }
+        if let Some(correlation) = &filter.correlation_id {
+            w.and("e.correlation_id = ", Param::Text(correlation.clone()));
+        }
+        if let Some(category) = &filter.category {
+            w.and("e.category = ", Param::Text(category.clone()));
+        }
+        if let Some(text) = &filter.text {
+            let like = match dialect {
+                Dialect::Sqlite => "e.message LIKE ",
+                Dialect::Postgres => "e.message ILIKE ",
+            };
+            w.and(like, Param::Text(format!("%{}%", escape_like(text))));
+            w.sql.push_str(" ESCAPE '\\'");
+        }
+        w
+    }
+
+    fn and(&mut self, condition: &str, param: Param) {
+        self.params.push(param);
+        self.sql
+            .push_str(&format!(" AND {condition}${}", self.params.len()));
+    }
+
+    fn next(&self) -> usize {
+        self.params.len() + 1
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn bind<'q>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, EntryRow, sqlx::any::AnyArguments<'q>>,
+    params: Vec<Param>,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, EntryRow, sqlx::any::AnyArguments<'q>> {
+    for param in params {
+        query = match param {
+            Param::Text(v) => query.bind(v),
+            Param::Int(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+type EntryRow = (
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Up to `limit` entries matching `filter`, newest first, after `after`.
+pub async fn page(
+    conn: &mut Conn,
+    org_id: OrgId,
+    filter: &Filter,
+    after: Option<EntryPosition>,
+    limit: i64,
+) -> Result<Vec<Entry>> {
+    let dialect = Dialect::of(conn);
+    let mut w = Where::new(org_id, filter, dialect);
+    if let Some(after) = after {
+        let (t, i) = (w.next(), w.next() + 1);
+        w.sql.push_str(&format!(
+            " AND (e.time < ${t} OR (e.time = ${t} AND e.id < ${i}))"
+        ));
+        w.params.push(Param::Int(after.time_ms));
+        w.params.push(Param::Int(after.id));
+    }
+    let sql = format!(
+        "SELECT e.id, e.time, e.received_at, CAST(e.level AS BIGINT), e.category, e.message, e.correlation_id, \
+                e.solution_id, s.name, e.user_id, u.email, e.device_id, d.name, e.context \
+         FROM log_entries e \
+         LEFT JOIN solutions s ON s.id = e.solution_id \
+         LEFT JOIN users u ON u.id = e.user_id \
+         LEFT JOIN devices d ON d.id = e.device_id \
+         WHERE {} ORDER BY e.time DESC, e.id DESC LIMIT {}",
+        w.sql,
+        limit.max(0)
+    );
+    let rows = bind(sqlx::query_as::<_, EntryRow>(&sql), w.params)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter().map(entry).collect()
+}
+
+fn entry(row: EntryRow) -> Result<Entry> {
+    let (id, time, received, level, category, message, correlation_id) =
+        (row.0, row.1, row.2, row.3, row.4, row.5, row.6);
+    let solution = match row.7 {
+        Some(id) => Some((parse_stored("log_entries.solution_id", &id)?, row.8)),
+        None => None,
+    };
+    let device = match row.11 {
+        Some(id) => Some((parse_stored("log_entries.device_id", &id)?, row.12)),
+        None => None,
+    };
+    Ok(Entry {
+        id,
+        time: from_ms(time),
+        received_at: from_ms(received),
+        level,
+        category,
+        message,
+        correlation_id,
+        solution,
+        user_id: parse_stored("log_entries.user_id", &row.9)?,
+        user_email: row.10,
+        device,
+        context: row.13,
+    })
+}
+
+/// The entries of one correlation ID in a selection, summed up.
+#[derive(Debug, Clone)]
+pub struct Correlation {
+    pub correlation_id: String,
+    pub entries: i64,
+    pub first_at: OffsetDateTime,
+    pub last_at: OffsetDateTime,
+    pub highest_level: i64,
+    pub user: Option<(UserId, Option<String>)>,
+    pub solution: Option<(SolutionId, Option<String>)>,
+}
+
+/// Where a page of correlations ends: its last (last_at, correlation ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrelationPosition {
+    pub last_ms: i64,
+    pub correlation_id: String,
+}
+
+type CorrelationRow = (
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Up to `limit` correlation IDs of the entries matching `filter`, the most
+/// recently active first, after `after`.
+pub async fn correlations(
+    conn: &mut Conn,
+    org_id: OrgId,
+    filter: &Filter,
+    after: Option<CorrelationPosition>,
+    limit: i64,
+) -> Result<Vec<Correlation>> {
+    let dialect = Dialect::of(conn);
+    let mut w = Where::new(org_id, filter, dialect);
+    let mut having = String::new();
+    if let Some(after) = &after {
+        let (t, c) = (w.next(), w.next() + 1);
+        having = format!(
+            " HAVING MAX(e.time) < ${t} OR (MAX(e.time) = ${t} AND e.correlation_id < ${c})"
+        );
+        w.params.push(Param::Int(after.last_ms));
+        w.params.push(Param::Text(after.correlation_id.clone()));
+    }
+    let sql = format!(
+        "SELECT c.correlation_id, c.entries, c.first_at, c.last_at, c.highest_level, \
+                c.user_id, u.email, c.solution_id, s.name \
+         FROM (SELECT e.correlation_id, COUNT(*) AS entries, MIN(e.time) AS first_at, \
+                      MAX(e.time) AS last_at, CAST(MAX(e.level) AS BIGINT) AS highest_level, \
+                      MIN(e.user_id) AS user_id, MIN(e.solution_id) AS solution_id \
+               FROM log_entries e WHERE {} GROUP BY e.correlation_id{having} \
+               ORDER BY MAX(e.time) DESC, e.correlation_id DESC LIMIT {}) c \
+         LEFT JOIN users u ON u.id = c.user_id \
+         LEFT JOIN solutions s ON s.id = c.solution_id \
+         ORDER BY c.last_at DESC, c.correlation_id DESC",
+        w.sql,
+        limit.max(0)
+    );
+    let mut query = sqlx::query_as::<_, CorrelationRow>(&sql);
+    for param in w.params {
+        query = match param {
+            Param::Text(v) => query.bind(v),
+            Param::Int(v) => query.bind(v),
+        };
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.into_iter()
+        .map(|row| {
+            let user = match row.5 {
+                Some(id) => Some((parse_stored("log_entries.user_id", &id)?, row.6)),
+                None => None,
+            };
+            let solution = match row.7 {
+                Some(id) => Some((parse_stored("log_entries.solution_id", &id)?, row.8)),
+                None => None,
+            };
+            Ok(Correlation {
+                correlation_id: row.0,
+                entries: row.1,
+                first_at: from_ms(row.2),
+                last_at: from_ms(row.3),
+                highest_level: row.4,
+                user,
+                solution,
+            })
+        })
+        .collect()
+}
+
+/// Entries of `org_id` older than `before`, at most `limit` of them, deleted;
+/// returns how many.
+pub async fn delete_older(
+    conn: &mut Conn,
+    org_id: OrgId,
+    before: OffsetDateTime,
+    limit: i64,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM log_entries WHERE org_id = $1 AND time < $2 AND id IN \
+         (SELECT id FROM log_entries WHERE org_id = $1 AND time < $2 LIMIT $3)",
+    )
+    .bind(org_id.to_string())
+    .bind(to_ms(before))
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Each organization with its log retention in days.
+pub async fn retentions(conn: &mut Conn) -> Result<Vec<(OrgId, i64)>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, log_retention_days FROM organizations ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter()
+        .map(|(id, days)| Ok((parse_stored("organizations.id", &id)?, days)))
+        .collect()
+}
+
+/// The day (days since the Unix epoch, UTC) of a time: the partition it goes to.
+pub fn day_of(at: OffsetDateTime) -> i64 {
+    to_ms(at).div_euclid(86_400_000)
+}
+
+fn partition_name(day: i64) -> String {
+    format!("log_entries_d{day}")
+}
+
+/// PostgreSQL: makes sure the partitions of `days` exist. Instances may do this
+/// at once: an advisory lock lets one create each, the others find it made.
+pub async fn ensure_partitions(conn: &mut Conn, days: &[i64]) -> Result<()> {
+    if Dialect::of(conn) != Dialect::Postgres || days.is_empty() {
+        return Ok(());
+    }
+    // 0x6c6f6773 = "logs": one lock for every partition change.
+    sqlx::query("SELECT pg_advisory_lock(1819240307)")
+        .execute(&mut *conn)
+        .await?;
+    let mut outcome = Ok(());
+    for &day in days {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} PARTITION OF log_entries FOR VALUES FROM ({}) TO ({})",
+            partition_name(day),
+            day * 86_400_000,
+            (day + 1) * 86_400_000
+        );
+        if let Err(error) = sqlx::query(&sql).execute(&mut *conn).await {
+            outcome = Err(error.into());
+            break;
+        }
+    }
+    sqlx::query("SELECT pg_advisory_unlock(1819240307)")
+        .execute(&mut *conn)
+        .await?;
+    outcome
+}
+
+/// PostgreSQL: drops the partitions of days wholly before `before`; returns
+/// the days dropped.
+pub async fn drop_partitions_before(conn: &mut Conn, before: OffsetDateTime) -> Result<Vec<i64>> {
+    if Dialect::of(conn) != Dialect::Postgres {
+        return Ok(Vec::new());
+    }
+    let names: Vec<(String,)> = sqlx::query_as(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'log_entries'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let last = day_of(before);
+    let mut dropped = Vec::new();
+    for (name,) in names {
+        let Some(day) = name
+            .strip_prefix("log_entries_d")
+            .and_then(|d| d.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        // The partition of `day` ends at the start of `day + 1`.
+        if day < last {
+            sqlx::query("SELECT pg_advisory_lock(1819240307)")
+                .execute(&mut *conn)
+                .await?;
+            let done = sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+                .execute(&mut *conn)
+                .await;
+            sqlx::query("SELECT pg_advisory_unlock(1819240307)")
+                .execute(&mut *conn)
+                .await?;
+            done?;
+            dropped.push(day);
+        }
+    }
+    Ok(dropped)
+}
+
+/// Whether a write failed because its day has no partition (dropped by
+/// another instance after this one remembered it).
+pub fn is_missing_partition(error: &crate::StoreError) -> bool {
+    error.to_string().contains("no partition of relation")
+}
+
+/// A temporary logging level for one member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    pub level: String,
+    pub until: OffsetDateTime,
+}
+
+pub async fn set_override(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user_id: UserId,
+    level: &str,
+    until: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO log_level_overrides (org_id, user_id, level, until) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (org_id, user_id) DO UPDATE SET level = $3, until = $4",
+    )
+    .bind(org_id.to_string())
+    .bind(user_id.to_string())
+    .bind(level)
+    .bind(to_ms(until))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends a member's override; whether there was one.
+pub async fn clear_override(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM log_level_overrides WHERE org_id = $1 AND user_id = $2")
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The member's override still in force at `now`.
+pub async fn find_override(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user_id: UserId,
+    now: OffsetDateTime,
+) -> Result<Option<Override>> {
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT level, until FROM log_level_overrides WHERE org_id = $1 AND user_id = $2 AND until > $3",
+    )
+    .bind(org_id.to_string())
+    .bind(user_id.to_string())
+    .bind(to_ms(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(level, until)| Override {
+        level,
+        until: from_ms(until),
+    }))
+}
+
+pub async fn delete_expired_overrides(conn: &mut Conn, now: OffsetDateTime) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM log_level_overrides WHERE until <= $1")
+        .bind(to_ms(now))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Counts `entries` more for `key` in the minute of `now` and returns the
+/// minute's total so far (this call included). The caller refuses the call
+/// when it is over the limit and rolls back, so a refused call counts nothing.
+pub async fn count_sent(
+    conn: &mut Conn,
+    key: &str,
+    entries: i64,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let window = to_ms(now).div_euclid(60_000) * 60_000;
+    let (total,): (i64,) = sqlx::query_as(
+        "INSERT INTO log_rate (key, window_start, entries) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET \
+           entries = CASE WHEN log_rate.window_start < $2 THEN $3 ELSE log_rate.entries + $3 END, \
+           window_start = CASE WHEN log_rate.window_start < $2 THEN $2 ELSE log_rate.window_start END \
+         RETURNING entries",
+    )
+    .bind(key)
+    .bind(window)
+    .bind(entries)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(total)
+}
+
+/// Seconds from `now` until the rate window of `now` ends.
+pub fn rate_window_left(now: OffsetDateTime) -> u64 {
+    let ms = to_ms(now).rem_euclid(60_000);
+    u64::try_from((60_000 - ms + 999) / 1000).unwrap_or(60)
+}
+
+pub async fn delete_old_rates(conn: &mut Conn, now: OffsetDateTime) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM log_rate WHERE window_start < $1")
+        .bind(to_ms(now - Duration::minutes(2)))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The solutions of the organization among `ids` (to check what an app names).
+pub async fn solutions_of_org(
+    conn: &mut Conn,
+    org_id: OrgId,
+    ids: &[String],
+) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id FROM solutions WHERE org_id = $1 AND id IN ({})",
+        batch::placeholders(2, ids.len())
+    );
+    let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(org_id.to_string());
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    Ok(query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(id,)| id)
+        .collect())
+}
+
+/// The solutions where `user` holds one of `roles` (a creator's visible logs).
+pub async fn solutions_with_roles(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user: UserId,
+    roles: &[&str],
+) -> Result<Vec<SolutionId>> {
+    let sql = format!(
+        "SELECT solution_id FROM solution_assignments WHERE org_id = $1 AND user_id = $2 \
+         AND role IN ({}) ORDER BY solution_id",
+        batch::placeholders(3, roles.len())
+    );
+    let mut query = sqlx::query_as::<_, (String,)>(&sql)
+        .bind(org_id.to_string())
+        .bind(user.to_string());
+    for role in roles {
+        query = query.bind(*role);
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(id,)| parse_stored("solution_assignments.solution_id", &id))
+        .collect()
+}
