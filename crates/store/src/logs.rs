@@ -200,10 +200,10 @@ fn escape_like(text: &str) -> String {
     out
 }
 
-fn bind<'q>(
-    mut query: sqlx::query::QueryAs<'q, sqlx::Any, EntryRow, sqlx::any::AnyArguments<'q>>,
+fn bind<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
     params: Vec<Param>,
-) -> sqlx::query::QueryAs<'q, sqlx::Any, EntryRow, sqlx::any::AnyArguments<'q>> {
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
     for param in params {
         query = match param {
             Param::Text(v) => query.bind(v),
@@ -323,8 +323,23 @@ type CorrelationRow = (
     Option<String>,
 );
 
+/// Entries read per step of the correlation scan.
+const SCAN_CHUNK: i64 = 1000;
+/// Correlation IDs summed up per statement.
+const SUM_CHUNK: usize = 200;
+/// Correlation IDs the scan remembers having summed up; past it, one may be
+/// summed up again (and is kept once).
+const SEEN_MAX: usize = 100_000;
+
 /// Up to `limit` correlation IDs of the entries matching `filter`, the most
 /// recently active first, after `after`.
+///
+/// Grouping the whole selection would cost its every row (a third of a million
+/// for a day at 10 million a month); instead the entries are read newest first,
+/// as a page of entries is, and each correlation ID is summed up the first time
+/// it is met, through the correlation index. The first meeting is at its latest
+/// entry, so the order of meeting is the order of the list, and a page costs
+/// about as many rows as it has entries.
 pub async fn correlations(
     conn: &mut Conn,
     org_id: OrgId,
@@ -332,39 +347,121 @@ pub async fn correlations(
     after: Option<CorrelationPosition>,
     limit: i64,
 ) -> Result<Vec<Correlation>> {
+    let wanted = usize::try_from(limit.max(0)).unwrap_or(0);
+    let is_after = |c: &Correlation| match &after {
+        None => true,
+        Some(a) => {
+            let last = to_ms(c.last_at);
+            last < a.last_ms || (last == a.last_ms && c.correlation_id < a.correlation_id)
+        }
+    };
+    // Entries at the cursor's own millisecond may belong to the next page.
+    let mut position = after.as_ref().map(|a| EntryPosition {
+        time_ms: a.last_ms,
+        id: i64::MAX,
+    });
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut found: Vec<Correlation> = Vec::new();
+    loop {
+        let rows = scan(conn, org_id, filter, position, SCAN_CHUNK).await?;
+        let exhausted = rows.len() < usize::try_from(SCAN_CHUNK).unwrap_or(0);
+        let mut fresh = Vec::new();
+        for (correlation_id, time_ms, id) in rows {
+            position = Some(EntryPosition { time_ms, id });
+            if seen.len() >= SEEN_MAX {
+                seen.clear();
+            }
+            if seen.insert(correlation_id.clone())
+                && !found.iter().any(|c| c.correlation_id == correlation_id)
+            {
+                fresh.push(correlation_id);
+            }
+        }
+        for chunk in fresh.chunks(SUM_CHUNK) {
+            let sums = sum_up(conn, org_id, filter, chunk).await?;
+            found.extend(sums.into_iter().filter(|c| is_after(c)));
+        }
+        if exhausted {
+            break;
+        }
+        if found.len() > wanted {
+            found.sort_by(|a, b| {
+                (b.last_at, &b.correlation_id).cmp(&(a.last_at, &a.correlation_id))
+            });
+            // Unmet IDs end no later than the scan's position: once it is
+            // before the last one the page needs, none of them can come first.
+            let boundary = to_ms(found[wanted].last_at);
+            if position.is_some_and(|p| p.time_ms < boundary) {
+                break;
+            }
+        }
+    }
+    found.sort_by(|a, b| (b.last_at, &b.correlation_id).cmp(&(a.last_at, &a.correlation_id)));
+    found.truncate(wanted);
+    Ok(found)
+}
+
+/// The next entries of a selection, newest first: their correlation IDs and positions.
+async fn scan(
+    conn: &mut Conn,
+    org_id: OrgId,
+    filter: &Filter,
+    after: Option<EntryPosition>,
+    limit: i64,
+) -> Result<Vec<(String, i64, i64)>> {
     let dialect = Dialect::of(conn);
     let mut w = Where::new(org_id, filter, dialect);
-    let mut having = String::new();
-    if let Some(after) = &after {
-        let (t, c) = (w.next(), w.next() + 1);
-        having = format!(
-            " HAVING MAX(e.time) < ${t} OR (MAX(e.time) = ${t} AND e.correlation_id < ${c})"
-        );
-        w.params.push(Param::Int(after.last_ms));
-        w.params.push(Param::Text(after.correlation_id.clone()));
+    if let Some(after) = after {
+        let (t, i) = (w.next(), w.next() + 1);
+        w.sql.push_str(&format!(
+            " AND (e.time < ${t} OR (e.time = ${t} AND e.id < ${i}))"
+        ));
+        w.params.push(Param::Int(after.time_ms));
+        w.params.push(Param::Int(after.id));
     }
+    let sql = format!(
+        "SELECT e.correlation_id, e.time, e.id FROM log_entries e WHERE {} \
+         ORDER BY e.time DESC, e.id DESC LIMIT {}",
+        w.sql,
+        limit.max(0)
+    );
+    Ok(
+        bind(sqlx::query_as::<_, (String, i64, i64)>(&sql), w.params)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+/// Each of `ids` summed up over the entries of the selection.
+async fn sum_up(
+    conn: &mut Conn,
+    org_id: OrgId,
+    filter: &Filter,
+    ids: &[String],
+) -> Result<Vec<Correlation>> {
+    let dialect = Dialect::of(conn);
+    let mut w = Where::new(org_id, filter, dialect);
+    let first = w.next();
+    w.sql.push_str(&format!(
+        " AND e.correlation_id IN ({})",
+        batch::placeholders(first, ids.len())
+    ));
+    w.params
+        .extend(ids.iter().map(|id| Param::Text(id.clone())));
     let sql = format!(
         "SELECT c.correlation_id, c.entries, c.first_at, c.last_at, c.highest_level, \
                 c.user_id, u.email, c.solution_id, s.name \
          FROM (SELECT e.correlation_id, COUNT(*) AS entries, MIN(e.time) AS first_at, \
                       MAX(e.time) AS last_at, CAST(MAX(e.level) AS BIGINT) AS highest_level, \
                       MIN(e.user_id) AS user_id, MIN(e.solution_id) AS solution_id \
-               FROM log_entries e WHERE {} GROUP BY e.correlation_id{having} \
-               ORDER BY MAX(e.time) DESC, e.correlation_id DESC LIMIT {}) c \
+               FROM log_entries e WHERE {} GROUP BY e.correlation_id) c \
          LEFT JOIN users u ON u.id = c.user_id \
-         LEFT JOIN solutions s ON s.id = c.solution_id \
-         ORDER BY c.last_at DESC, c.correlation_id DESC",
-        w.sql,
-        limit.max(0)
+         LEFT JOIN solutions s ON s.id = c.solution_id",
+        w.sql
     );
-    let mut query = sqlx::query_as::<_, CorrelationRow>(&sql);
-    for param in w.params {
-        query = match param {
-            Param::Text(v) => query.bind(v),
-            Param::Int(v) => query.bind(v),
-        };
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = bind(sqlx::query_as::<_, CorrelationRow>(&sql), w.params)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.into_iter()
         .map(|row| {
             let user = match row.5 {
