@@ -6,6 +6,8 @@ mod bulk;
 mod errors;
 mod invitations;
 mod jobs;
+mod logs;
+mod logs_order;
 mod me;
 mod members;
 mod notifications;

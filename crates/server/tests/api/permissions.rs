@@ -334,6 +334,48 @@ fn routes() -> Vec<Route> {
             401,
         ),
         route(M::DELETE, "/app/devices/current/push", Authenticated, 401),
+        // Troubleshooting logs: any member sends and reads the level and
+        // their own entries; the organization's need ViewUsageAndLogs
+        // (creators get their solutions' entries, `user` members 403).
+        with_body(
+            M::POST,
+            "/app/logs?org={org}",
+            || json!({"entries": [{"level": "error", "message": "m", "correlation_id": "c"}]}),
+            Member,
+            202,
+        ),
+        route(M::GET, "/app/config?org={org}", Member, 200),
+        route(M::GET, "/me/logs?org={org}", Member, 200),
+        route(M::GET, "/orgs/{org}/logs", Needs(ViewUsageAndLogs), 200),
+        route(
+            M::GET,
+            "/orgs/{org}/logs/correlations",
+            Needs(ViewUsageAndLogs),
+            200,
+        ),
+        route(M::GET, "/orgs/{org}/logs.csv", Needs(ViewUsageAndLogs), 200),
+        // A member's temporary logging level: owners and admins only (the
+        // logging level is an organization setting, SPEC §2).
+        route(
+            M::GET,
+            "/orgs/{org}/users/{user}/log-level",
+            Needs(ManageOrgSettings),
+            200,
+        ),
+        with_body(
+            M::PUT,
+            "/orgs/{org}/users/{user}/log-level",
+            || json!({"level": "debug", "hours": 24}),
+            Needs(ManageOrgSettings),
+            200,
+        ),
+        // The fixture's `user` member has detailed logging on, to be ended.
+        route(
+            M::DELETE,
+            "/orgs/{org}/users/{user}/log-level",
+            Needs(ManageOrgSettings),
+            204,
+        ),
         route(M::GET, "/me/devices", Authenticated, 200),
         route(M::DELETE, "/me/devices/{no_device}", Authenticated, 404),
         route(M::GET, "/invitations/{token}", Public, 404),
@@ -480,6 +522,13 @@ async fn fixture(app: &TestApp) -> (OrgId, muster_domain::UserId, Vec<(&'static 
         .await
         .expect("json");
     let notification = notification["id"].as_str().unwrap_or_default().to_owned();
+    // Detailed logging for the `user` member, for DELETE …/log-level to end.
+    owner_api
+        .put(
+            format!("/api/v1/orgs/{org}/users/{user}/log-level"),
+            json!({"level": "debug", "hours": 24}),
+        )
+        .await;
     path_values.push(("notification", notification));
     path_values.push(("no_item", muster_domain::InboxItemId::new().to_string()));
     path_values.push(("no_device", muster_domain::DeviceId::new().to_string()));
