@@ -4,7 +4,14 @@ document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button || !navigator.clipboard) return;
   navigator.clipboard.writeText(button.getAttribute("data-copy")).then(() => {
+    // Said on the button for a moment, then its own label again.
+    const label = button.dataset.label || button.textContent;
+    button.dataset.label = label;
     button.textContent = "Copied";
+    clearTimeout(button.copiedTimer);
+    button.copiedTimer = setTimeout(() => {
+      button.textContent = label;
+    }, 2000);
   });
 });
 

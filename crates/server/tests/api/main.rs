@@ -19,6 +19,7 @@ mod solutions;
 mod templates;
 mod tokens;
 mod ui;
+mod ui_logs;
 mod ui_notifications;
 mod ui_solutions;
 mod ui_tokens;

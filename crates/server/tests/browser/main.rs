@@ -3,6 +3,7 @@
 mod notifications;
 mod solutions;
 mod tokens;
+mod troubleshooting;
 mod users;
 
 use fantoccini::{Client, Locator};

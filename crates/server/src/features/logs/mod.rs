@@ -9,6 +9,10 @@ pub mod csv;
 pub mod partitions;
 pub mod retention;
 pub mod service;
+pub mod ui;
+pub mod ui_member;
+pub mod ui_mine;
+pub mod ui_rows;
 pub mod views;
 
 use crate::state::AppState;
@@ -39,5 +43,15 @@ pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
 }
 
 pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
+    use axum::routing::{get, post};
     router
+        .route("/orgs/{org}/troubleshooting", get(ui::show))
+        .route(
+            "/orgs/{org}/users/{user}/log-level",
+            post(ui_member::set_level),
+        )
+        .route(
+            "/orgs/{org}/users/{user}/log-level/stop",
+            post(ui_member::stop),
+        )
 }

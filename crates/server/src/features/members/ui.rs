@@ -1,9 +1,11 @@
 //! The Users area: the member list with filters and a member's page. The
 //! invite panel is `invitations::ui`; the member actions `ui_actions`, the
-//! "Add solutions" panel `ui_solutions`.
+//! "Add solutions" panel `ui_solutions`; the page's Logs section and its
+//! detailed-logging switch `logs::ui_member`.
 
 use super::views::InvitationView;
 use crate::features::invitations::service as invites;
+use crate::features::logs::ui_member as member_logs;
 use crate::features::members::service as members;
 use crate::http::ui::error::{page, urlencode, UiError, UiResult};
 use crate::http::ui::layout::OrgPage;
@@ -215,6 +217,8 @@ pub async fn list(
 pub struct DetailQuery {
     notice: String,
     error: String,
+    /// What the detailed-logging switch just did, by code (`logs::ui_member`).
+    done: String,
 }
 
 pub async fn detail(
@@ -228,12 +232,17 @@ pub async fn detail(
     let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
     let facts = MemberFacts::read(&state, &view, user_id).await?;
     let visible = crate::features::solutions::ui::visible_solutions(&state, &view).await?;
+    let member = &facts.member;
+    let logs = member_logs::section(&state, &view, user_id, &member.email, member.status).await?;
     let parts = context! {
         ..facts.context(),
         ..facts.solutions_context(&view, &visible),
         ..rights_context(&view, &facts.member)
     };
-    let context = context! { notice => query.notice, error => query.error, ..parts };
+    let (done, refused) = member_logs::notice(&query.done);
+    let notice = done.map(str::to_owned).unwrap_or(query.notice);
+    let error = refused.map(str::to_owned).unwrap_or(query.error);
+    let context = context! { notice, error, logs, ..parts };
     page(
         "user_detail.html",
         view.context("users", uri.path(), context),

@@ -1,7 +1,9 @@
-//! My profile: details, organizations, and the theme switch of the user menu.
+//! My profile: details, organizations, My troubleshooting (`logs::ui_mine`),
+//! and the theme switch of the user menu.
 
 use super::service::{self, MeUpdate};
 use crate::error::AppError;
+use crate::features::logs::ui_mine::{self as my_troubleshooting, MineQuery};
 use crate::http::extract::ClientIp;
 use crate::http::ui::error::{safe_local_path, urlencode, UiError, UiResult};
 use crate::http::ui::layout::{field_errors, render_page, UiForm, UiUser};
@@ -40,14 +42,16 @@ pub struct ProfileQuery {
     error: Option<String>,
 }
 
+/// The page, with what just happened (`notice`, `error`) and My
+/// troubleshooting's values (`mine`).
 async fn render(
     state: &AppState,
     viewer: &UiUser,
     path: &str,
     form: &ProfileForm,
     errors: Value,
-    notice: Option<&str>,
-    error: Option<&str>,
+    (notice, error): (Option<&str>, Option<&str>),
+    mine: Value,
 ) -> UiResult<String> {
     let memberships = membership_rows(viewer);
     let my_solutions = solution_rows(state, viewer).await?;
@@ -63,7 +67,7 @@ async fn render(
         viewer,
         path,
         "profile.html",
-        context! { profile, form, errors, notice, error, memberships, tokens, devices, my_solutions, home_role, themes => ["system", "light", "dark"] },
+        context! { profile, form, errors, notice, error, memberships, tokens, devices, my_solutions, home_role, mine, themes => ["system", "light", "dark"] },
     )
     .await
 }
@@ -139,7 +143,9 @@ pub async fn show(
     State(state): State<AppState>,
     viewer: UiUser,
     uri: Uri,
+    ClientIp(ip): ClientIp,
     Query(query): Query<ProfileQuery>,
+    Query(logs): Query<MineQuery>,
 ) -> UiResult {
     let form = ProfileForm {
         csrf_token: String::new(),
@@ -148,23 +154,30 @@ pub async fn show(
         language: viewer.user.language.clone(),
         theme: viewer.user.theme.as_str().to_owned(),
     };
+    let (mine, refused) = my_troubleshooting::section(&state, &viewer, ip, &logs).await?;
     let html = render(
         &state,
         &viewer,
         uri.path(),
         &form,
         context! {},
-        notice(&query),
-        query.error.as_deref(),
+        (notice(&query), query.error.as_deref()),
+        mine,
     )
     .await?;
-    Ok(Html(html).into_response())
+    let status = if refused {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Html(html)).into_response())
 }
 
 pub async fn save(
     State(state): State<AppState>,
     viewer: UiUser,
     uri: Uri,
+    ClientIp(ip): ClientIp,
     UiForm(form): UiForm<ProfileForm>,
 ) -> UiResult {
     viewer.check_csrf(&form.csrf_token)?;
@@ -182,7 +195,18 @@ pub async fn save(
         // Nothing is kept when a field is wrong.
         drop(tx);
         let errors = field_errors(&invalid);
-        let html = render(&state, &viewer, uri.path(), &form, errors, None, None).await?;
+        let mine = MineQuery::default();
+        let (mine, _) = my_troubleshooting::section(&state, &viewer, ip, &mine).await?;
+        let html = render(
+            &state,
+            &viewer,
+            uri.path(),
+            &form,
+            errors,
+            (None, None),
+            mine,
+        )
+        .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
     }
     tx.commit().await.map_err(muster_store::StoreError::from)?;

@@ -1,7 +1,8 @@
 //! Solutions in Management: the list, the create panel, and a solution's page
-//! with its Users, Groups, Versions and Settings tabs. The forms of that page are
-//! in `ui_actions`. The rules live in `crate::features::solutions::service`; this
-//! file only reads forms and renders pages.
+//! with its Users, Groups, Versions, Logs (`logs::ui_rows::solution_tab`) and
+//! Settings tabs. The forms of that page are in `ui_actions`. The rules live in
+//! `crate::features::solutions::service`; this file only reads forms and
+//! renders pages.
 
 use crate::error::AppError;
 use crate::features::invitations::service::format_time;
@@ -200,7 +201,11 @@ pub async fn detail(
     let add_q = Some(query.add_q.as_str()).filter(|_| tab == "users" && can.assign);
     let rows = TabRows::read(&mut conn, view.org.id, id, add_q).await?;
     drop(conn);
-    let values = detail_context(&view, &solution, &can, tab, &query, rows);
+    let logs = match tab {
+        "logs" => crate::features::logs::ui_rows::solution_tab(&state, &view.scope, id).await?,
+        _ => Value::UNDEFINED,
+    };
+    let values = context! { logs, ..detail_context(&view, &solution, &can, tab, &query, rows) };
     page(
         "solution_detail.html",
         view.context("solutions", uri.path(), values),
@@ -211,6 +216,7 @@ pub async fn detail(
 fn detail_tab<'a>(asked: &'a str, can: &SolutionRights) -> &'a str {
     match asked {
         "groups" | "versions" => asked,
+        "logs" if can.logs => "logs",
         "settings" if can.edit || can.delete => "settings",
         _ => "users",
     }
@@ -275,7 +281,7 @@ fn detail_context(
 }
 
 fn rights_context(can: &SolutionRights) -> Value {
-    context! { edit => can.edit, assign => can.assign, publish => can.publish, delete => can.delete }
+    context! { edit => can.edit, assign => can.assign, publish => can.publish, delete => can.delete, logs => can.logs }
 }
 
 /// The first [`SHOWN`] assigned users, for the Users tab.

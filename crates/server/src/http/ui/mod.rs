@@ -15,17 +15,16 @@ use axum::routing::get;
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/", get(shell::home))
         .route("/no-access", get(shell::no_access))
         .route("/orgs/{org}", get(shell::org_root))
         .route("/orgs/{org}/overview", get(shell::overview))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
-        .route("/static/notifications.js", get(assets::notifications_js));
-    for page in ["usage", "troubleshooting"] {
-        router = router.route(&format!("/orgs/{{org}}/{page}"), get(shell::placeholder));
-    }
+        .route("/static/notifications.js", get(assets::notifications_js))
+        // Usage metrics are still to come.
+        .route("/orgs/{org}/usage", get(shell::placeholder));
     let router = features::auth::ui_routes(router);
     let router = features::setup::ui_routes(router);
     let router = features::profile::ui_routes(router);

@@ -103,11 +103,6 @@ const PLACEHOLDERS: &[(&str, &str, &str)] = &[
         "Usage",
         "Active users, sign-ins and solution opens per day, with CSV export.",
     ),
-    (
-        "troubleshooting",
-        "Troubleshooting",
-        "App logs by time range, level, solution, user and correlation ID.",
-    ),
 ];
 
 pub async fn placeholder(view: OrgPage, uri: Uri) -> UiResult {

@@ -96,6 +96,14 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../templates/notification_detail.html"),
     ),
     ("inbox.html", include_str!("../../../templates/inbox.html")),
+    (
+        "troubleshooting.html",
+        include_str!("../../../templates/troubleshooting.html"),
+    ),
+    (
+        "troubleshooting_parts.html",
+        include_str!("../../../templates/troubleshooting_parts.html"),
+    ),
 ];
 
 /// The compiled templates. They are part of the binary, so a template that does
