@@ -28,7 +28,24 @@ pub async fn insert(
     columns: &[&str],
     rows: Vec<Vec<Cell>>,
 ) -> Result<()> {
-    insert_with(conn, table, columns, rows, "").await.map(drop)
+    insert_with(conn, table, columns, rows, "", MAX_PARAMETERS)
+        .await
+        .map(drop)
+}
+
+/// Like [`insert`], with up to `max_parameters` per statement (at most 30,000,
+/// under SQLite's limit): a batch of log entries goes in one statement instead
+/// of twelve, each of which needs its own statement journal.
+pub async fn insert_wide(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Cell>>,
+    max_parameters: usize,
+) -> Result<()> {
+    insert_with(conn, table, columns, rows, "", max_parameters.min(30_000))
+        .await
+        .map(drop)
 }
 
 /// Like [`insert`], skipping rows a unique constraint already holds; returns
@@ -39,7 +56,15 @@ pub async fn insert_new(
     columns: &[&str],
     rows: Vec<Vec<Cell>>,
 ) -> Result<u64> {
-    insert_with(conn, table, columns, rows, " ON CONFLICT DO NOTHING").await
+    insert_with(
+        conn,
+        table,
+        columns,
+        rows,
+        " ON CONFLICT DO NOTHING",
+        MAX_PARAMETERS,
+    )
+    .await
 }
 
 async fn insert_with(
@@ -48,11 +73,12 @@ async fn insert_with(
     columns: &[&str],
     rows: Vec<Vec<Cell>>,
     suffix: &str,
+    max_parameters: usize,
 ) -> Result<u64> {
     let mut written = 0;
     let anonymous = Dialect::of(conn).anonymous_parameters();
     let width = columns.len().max(1);
-    let per_statement = (MAX_PARAMETERS / width).max(1);
+    let per_statement = (max_parameters / width).max(1);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Cell>> = rows.by_ref().take(per_statement).collect();

@@ -70,7 +70,14 @@ pub async fn insert(conn: &mut Conn, sender: Sender, entries: Vec<NewEntry>) -> 
             ]
         })
         .collect();
-    batch::insert(conn, "log_entries", COLUMNS, rows).await
+    batch::insert_wide(
+        conn,
+        "log_entries",
+        COLUMNS,
+        rows,
+        muster_domain::log::BATCH_MAX * COLUMNS.len(),
+    )
+    .await
 }
 
 /// Which entries a reader asks for, with what they may see already applied.
