@@ -1021,6 +1021,12 @@ async fn every_filter_selects_its_entries(app: TestApp) {
         "a user by email"
     );
     assert_eq!(q("range=month&correlation_id=c-1".into()).await, "AC");
+    assert_eq!(
+        q("correlation_id=c-1".into()).await,
+        "AC",
+        "a correlation ID alone is looked for in everything kept"
+    );
+    assert_eq!(q("range=day&correlation_id=c-1".into()).await, "A");
     assert_eq!(q("range=month&category=sync".into()).await, "AC");
     assert_eq!(
         q("range=month&q=upload".into()).await,
