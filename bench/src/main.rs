@@ -6,11 +6,12 @@
 //! server's memory. Every loop is bounded and talks only to 127.0.0.1.
 //!
 //! cargo build --release --workspace && ./target/release/muster-bench [--postgres URL]
-//! [--only notifications]
+//! [--only notifications|logs] [--log-entries N]
 
 mod bare;
 mod jobs;
 mod lists;
+mod logs;
 mod notifications;
 mod server;
 mod streams;
@@ -51,8 +52,8 @@ struct Args {
     /// Seconds each wrk run lasts.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Run only this section (`notifications`).
-    #[arg(long, value_parser = ["notifications"])]
+    /// Run only this section (`notifications` or `logs`).
+    #[arg(long, value_parser = ["notifications", "logs"])]
     only: Option<String>,
     /// Open event streams timed in the notifications section (one member each).
     #[arg(long, default_value_t = 1_000)]
@@ -60,6 +61,26 @@ struct Args {
     /// Devices with a Web Push subscription in the notifications section.
     #[arg(long, default_value_t = 5_000)]
     pushes: usize,
+    /// Log entries sent through the ingest API in the logs section.
+    #[arg(long, default_value_t = 10_000_000)]
+    log_entries: usize,
+    /// Members sending them (a device token each) in the logs section.
+    #[arg(long, default_value_t = 10_000)]
+    log_users: usize,
+    /// Solutions the log entries name in the logs section.
+    #[arg(long, default_value_t = 50)]
+    log_solutions: usize,
+    /// Clients sending batches of 1,000 log entries at once.
+    #[arg(long, default_value_t = 4)]
+    log_clients: usize,
+    /// Requests per measured log query (one at a time, then `--log-concurrency` at a time).
+    #[arg(long, default_value_t = 200)]
+    log_requests: usize,
+    #[arg(long, default_value_t = 4)]
+    log_concurrency: usize,
+    /// Internal: run the bare logs baseline server on this port.
+    #[arg(long, hide = true)]
+    bare_logs: Option<u16>,
     /// Internal: run the bare SSE baseline server on this port.
     #[arg(long, hide = true)]
     bare_sse: Option<u16>,
@@ -124,6 +145,9 @@ async fn main() -> Result<()> {
     if let Some(port) = args.bare_sse {
         return streams::serve_bare_sse(port).await;
     }
+    if let Some(port) = args.bare_logs {
+        return logs::serve_bare(port).await;
+    }
     if !args.muster.exists() {
         bail!(
             "{} does not exist: run `cargo build --release --workspace` first",
@@ -131,8 +155,10 @@ async fn main() -> Result<()> {
         );
     }
     let postgres = args.postgres.as_deref();
-    if args.only.is_some() {
-        return notifications_section(&args).await;
+    match args.only.as_deref() {
+        Some("notifications") => return notifications_section(&args).await,
+        Some("logs") => return logs_section(&args).await,
+        _ => {}
     }
     let server = Server::start(&args.muster, postgres, &[]).await?;
 
@@ -231,7 +257,8 @@ async fn main() -> Result<()> {
     );
     println!("| SMTP server's peak RSS | {} | |", mb(smtp_peak));
     println!();
-    notifications_section(&args).await
+    notifications_section(&args).await?;
+    logs_section(&args).await
 }
 
 /// The notifications section (`notifications.rs`) and its table.
@@ -255,6 +282,29 @@ async fn notifications_section(args: &Args) -> Result<()> {
         "Muster benchmark · notifications · {backend} · {} recipients · {} streams · {} pushes · 127.0.0.1",
         figures.recipients, figures.streams, figures.pushes
     );
+    println!();
+    println!("| measure | value | target |");
+    println!("|---|---|---|");
+    for (measure, value, target) in figures.rows() {
+        println!("| {measure} | {value} | {target} |");
+    }
+    println!();
+    Ok(())
+}
+
+/// The troubleshooting-log section (`logs.rs`) and its table.
+async fn logs_section(args: &Args) -> Result<()> {
+    let options = logs::Options {
+        entries: args.log_entries,
+        users: args.log_users,
+        solutions: args.log_solutions,
+        clients: args.log_clients,
+        requests: args.log_requests,
+        concurrency: args.log_concurrency,
+    };
+    let figures = logs::run(&args.muster, args.postgres.as_deref(), &options).await?;
+    println!();
+    println!("{}", figures.header());
     println!();
     println!("| measure | value | target |");
     println!("|---|---|---|");
