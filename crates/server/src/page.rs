@@ -55,6 +55,14 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// A page whose list worked out itself where the next one starts.
+    pub fn with_cursor(items: Vec<T>, next: Option<String>) -> Self {
+        Page {
+            items,
+            next_cursor: next.map(|position| URL_SAFE_NO_PAD.encode(position)),
+        }
+    }
+
     /// Builds a page from up to `limit + 1` fetched rows: the extra row only
     /// tells that there is a next page.
     pub fn from_rows(mut rows: Vec<T>, limit: i64, position: impl Fn(&T) -> String) -> Self {

@@ -95,6 +95,8 @@ pub struct Filter {
     pub category: Option<String>,
     /// Text in the message, ignoring case.
     pub text: Option<String>,
+    /// Matches no entry (e.g. a user filter naming nobody in the organization).
+    pub nothing: bool,
 }
 
 /// A stored entry with the names a reader needs beside its ids.
@@ -140,6 +142,9 @@ impl Where {
             sql: String::from("e.org_id = $1"),
             params: vec![Param::Text(org_id.to_string())],
         };
+        if filter.nothing {
+            w.sql.push_str(" AND 1 = 0");
+        }
         if let Some(from) = filter.from {
             w.and("e.time >= ", Param::Int(to_ms(from)));
         }
@@ -249,8 +254,10 @@ pub async fn page(
     let mut w = Where::new(org_id, filter, dialect);
     if let Some(after) = after {
         let (t, i) = (w.next(), w.next() + 1);
+        // The first bound is implied by the second; PostgreSQL needs it
+        // spelled out to start the index scan there instead of at the top.
         w.sql.push_str(&format!(
-            " AND (e.time < ${t} OR (e.time = ${t} AND e.id < ${i}))"
+            " AND e.time <= ${t} AND (e.time < ${t} OR (e.time = ${t} AND e.id < ${i}))"
         ));
         w.params.push(Param::Int(after.time_ms));
         w.params.push(Param::Int(after.id));
@@ -311,11 +318,21 @@ pub struct Correlation {
     pub solution: Option<(SolutionId, Option<String>)>,
 }
 
-/// Where a page of correlations ends: its last (last_at, correlation ID).
+/// Where a page of correlations ends: its last (last_at, correlation ID), and
+/// for a page cut short by the scan's bound, where the scan stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorrelationPosition {
     pub last_ms: i64,
     pub correlation_id: String,
+    /// The next page reads the entries before this millisecond.
+    pub scan_before_ms: Option<i64>,
+}
+
+/// A page of correlation IDs and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct CorrelationPage {
+    pub items: Vec<Correlation>,
+    pub next: Option<CorrelationPosition>,
 }
 
 type CorrelationRow = (
@@ -332,6 +349,9 @@ type CorrelationRow = (
 
 /// Entries read per step of the correlation scan.
 const SCAN_CHUNK: i64 = 1000;
+/// Entries one page reads at most; a page that needs more (few IDs over many
+/// entries) ends early and the next goes on from there.
+const SCAN_MAX: usize = 50_000;
 /// Correlation IDs summed up per statement.
 const SUM_CHUNK: usize = 200;
 /// Correlation IDs the scan remembers having summed up; past it, one may be
@@ -346,15 +366,23 @@ const SEEN_MAX: usize = 100_000;
 /// as a page of entries is, and each correlation ID is summed up the first time
 /// it is met, through the correlation index. The first meeting is at its latest
 /// entry, so the order of meeting is the order of the list, and a page costs
-/// about as many rows as it has entries.
+/// about as many rows as its correlations have entries, at most [`SCAN_MAX`].
 pub async fn correlations(
     conn: &mut Conn,
     org_id: OrgId,
     filter: &Filter,
     after: Option<CorrelationPosition>,
     limit: i64,
-) -> Result<Vec<Correlation>> {
-    let wanted = usize::try_from(limit.max(0)).unwrap_or(0);
+) -> Result<CorrelationPage> {
+    if let Some(id) = &filter.correlation_id {
+        // One ID: summed up directly, whatever the range.
+        let items = match after {
+            Some(_) => Vec::new(),
+            None => sum_up(conn, org_id, filter, std::slice::from_ref(id)).await?,
+        };
+        return Ok(CorrelationPage { items, next: None });
+    }
+    let wanted = usize::try_from(limit.max(1)).unwrap_or(1);
     let is_after = |c: &Correlation| match &after {
         None => true,
         Some(a) => {
@@ -362,18 +390,37 @@ pub async fn correlations(
             last < a.last_ms || (last == a.last_ms && c.correlation_id < a.correlation_id)
         }
     };
-    // Entries at the cursor's own millisecond may belong to the next page.
-    let mut position = after.as_ref().map(|a| EntryPosition {
-        time_ms: a.last_ms,
-        id: i64::MAX,
+    let mut position = after.as_ref().map(|a| match a.scan_before_ms {
+        Some(ms) => EntryPosition {
+            time_ms: ms,
+            id: i64::MIN,
+        },
+        // Entries at the cursor's own millisecond may belong to this page.
+        None => EntryPosition {
+            time_ms: a.last_ms,
+            id: i64::MAX,
+        },
     });
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut found: Vec<Correlation> = Vec::new();
+    let mut scanned = 0;
+    // Once over the bound, the scan only finishes the millisecond it is in,
+    // so that no ID is met on two pages.
+    let mut cut_at: Option<i64> = None;
+    let newest_first = |a: &Correlation, b: &Correlation| {
+        (b.last_at, &b.correlation_id).cmp(&(a.last_at, &a.correlation_id))
+    };
     loop {
         let rows = scan(conn, org_id, filter, position, SCAN_CHUNK).await?;
         let exhausted = rows.len() < usize::try_from(SCAN_CHUNK).unwrap_or(0);
         let mut fresh = Vec::new();
+        let mut left_the_millisecond = false;
         for (correlation_id, time_ms, id) in rows {
+            if cut_at.is_some_and(|ms| time_ms < ms) {
+                left_the_millisecond = true;
+                break;
+            }
+            scanned += 1;
             position = Some(EntryPosition { time_ms, id });
             if seen.len() >= SEEN_MAX {
                 seen.clear();
@@ -388,13 +435,11 @@ pub async fn correlations(
             let sums = sum_up(conn, org_id, filter, chunk).await?;
             found.extend(sums.into_iter().filter(|c| is_after(c)));
         }
-        if exhausted {
+        if exhausted || left_the_millisecond {
             break;
         }
         if found.len() > wanted {
-            found.sort_by(|a, b| {
-                (b.last_at, &b.correlation_id).cmp(&(a.last_at, &a.correlation_id))
-            });
+            found.sort_by(newest_first);
             // Unmet IDs end no later than the scan's position: once it is
             // before the last one the page needs, none of them can come first.
             let boundary = to_ms(found[wanted].last_at);
@@ -402,10 +447,35 @@ pub async fn correlations(
                 break;
             }
         }
+        if cut_at.is_none() && scanned >= SCAN_MAX {
+            cut_at = position.map(|p| p.time_ms);
+        }
     }
-    found.sort_by(|a, b| (b.last_at, &b.correlation_id).cmp(&(a.last_at, &a.correlation_id)));
-    found.truncate(wanted);
-    Ok(found)
+    found.sort_by(newest_first);
+    if found.len() > wanted {
+        found.truncate(wanted);
+        let next = found.last().map(|c| CorrelationPosition {
+            last_ms: to_ms(c.last_at),
+            correlation_id: c.correlation_id.clone(),
+            scan_before_ms: None,
+        });
+        return Ok(CorrelationPage { items: found, next });
+    }
+    // Cut short: every ID not met yet ends before the millisecond the scan
+    // finished, so the next page reads on from there.
+    let next = cut_at.map(|ms| {
+        let (last_ms, correlation_id) = match (found.last(), &after) {
+            (Some(c), _) => (to_ms(c.last_at), c.correlation_id.clone()),
+            (None, Some(a)) => (a.last_ms, a.correlation_id.clone()),
+            (None, None) => (i64::MAX, String::new()),
+        };
+        CorrelationPosition {
+            last_ms,
+            correlation_id,
+            scan_before_ms: Some(ms),
+        }
+    });
+    Ok(CorrelationPage { items: found, next })
 }
 
 /// The next entries of a selection, newest first: their correlation IDs and positions.
@@ -420,8 +490,10 @@ async fn scan(
     let mut w = Where::new(org_id, filter, dialect);
     if let Some(after) = after {
         let (t, i) = (w.next(), w.next() + 1);
+        // The first bound is implied by the second; PostgreSQL needs it
+        // spelled out to start the index scan there instead of at the top.
         w.sql.push_str(&format!(
-            " AND (e.time < ${t} OR (e.time = ${t} AND e.id < ${i}))"
+            " AND e.time <= ${t} AND (e.time < ${t} OR (e.time = ${t} AND e.id < ${i}))"
         ));
         w.params.push(Param::Int(after.time_ms));
         w.params.push(Param::Int(after.id));
@@ -492,23 +564,44 @@ async fn sum_up(
         .collect()
 }
 
-/// Entries of `org_id` older than `before`, at most `limit` of them, deleted;
-/// returns how many.
+/// Entries of `org_id` older than `before`, at most `limit` of them (the
+/// oldest), deleted; returns how many. The batch is bounded by the position of
+/// its last entry, so each batch reads only what it deletes.
 pub async fn delete_older(
     conn: &mut Conn,
     org_id: OrgId,
     before: OffsetDateTime,
     limit: i64,
 ) -> Result<u64> {
-    let done = sqlx::query(
-        "DELETE FROM log_entries WHERE org_id = $1 AND time < $2 AND id IN \
-         (SELECT id FROM log_entries WHERE org_id = $1 AND time < $2 LIMIT $3)",
+    let last: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT time, id FROM log_entries WHERE org_id = $1 AND time < $2 \
+         ORDER BY time, id LIMIT 1 OFFSET $3",
     )
     .bind(org_id.to_string())
     .bind(to_ms(before))
-    .bind(limit)
-    .execute(&mut *conn)
+    .bind((limit - 1).max(0))
+    .fetch_optional(&mut *conn)
     .await?;
+    let done = match last {
+        Some((time, id)) => {
+            sqlx::query(
+                "DELETE FROM log_entries WHERE org_id = $1 AND time <= $2 \
+                 AND (time < $2 OR id <= $3)",
+            )
+            .bind(org_id.to_string())
+            .bind(time)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM log_entries WHERE org_id = $1 AND time < $2")
+                .bind(org_id.to_string())
+                .bind(to_ms(before))
+                .execute(&mut *conn)
+                .await?
+        }
+    };
     Ok(done.rows_affected())
 }
 
@@ -533,49 +626,68 @@ fn partition_name(day: i64) -> String {
 }
 
 /// PostgreSQL: makes sure the partitions of `days` exist. Instances may do this
-/// at once: an advisory lock lets one create each, the others find it made.
+/// at once: a transaction-scoped advisory lock lets one create each day (and
+/// goes with the transaction, however it ends), the others find it made. A day
+/// is made as a table of its own and then attached, which locks the parent
+/// only against other schema changes, so reads and inserts go on meanwhile.
 pub async fn ensure_partitions(conn: &mut Conn, days: &[i64]) -> Result<()> {
+    use sqlx::Connection;
     if Dialect::of(conn) != Dialect::Postgres || days.is_empty() {
         return Ok(());
     }
+    let mut tx = conn.begin().await?;
     // 0x6c6f6773 = "logs": one lock for every partition change.
-    sqlx::query("SELECT pg_advisory_lock(1819240307)")
-        .execute(&mut *conn)
+    sqlx::query("SELECT pg_advisory_xact_lock(1819240307)")
+        .execute(&mut *tx)
         .await?;
-    let mut outcome = Ok(());
+    sqlx::query("SET LOCAL lock_timeout = '10s'")
+        .execute(&mut *tx)
+        .await?;
     for &day in days {
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} PARTITION OF log_entries FOR VALUES FROM ({}) TO ({})",
-            partition_name(day),
+        let name = partition_name(day);
+        let (attached,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM pg_inherits \
+             WHERE inhparent = 'log_entries'::regclass AND inhrelid = to_regclass($1)",
+        )
+        .bind(&name)
+        .fetch_one(&mut *tx)
+        .await?;
+        if attached > 0 {
+            continue;
+        }
+        sqlx::query(&format!(
+            "CREATE TABLE IF NOT EXISTS {name} (LIKE log_entries INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        ))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&format!(
+            "ALTER TABLE log_entries ATTACH PARTITION {name} FOR VALUES FROM ({}) TO ({})",
             day * 86_400_000,
             (day + 1) * 86_400_000
-        );
-        if let Err(error) = sqlx::query(&sql).execute(&mut *conn).await {
-            outcome = Err(error.into());
-            break;
-        }
-    }
-    sqlx::query("SELECT pg_advisory_unlock(1819240307)")
-        .execute(&mut *conn)
+        ))
+        .execute(&mut *tx)
         .await?;
-    outcome
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// PostgreSQL: drops the partitions of days wholly before `before`; returns
-/// the days dropped.
+/// the days dropped. Each is detached concurrently first (reads and inserts
+/// of other days go on), then dropped on its own.
 pub async fn drop_partitions_before(conn: &mut Conn, before: OffsetDateTime) -> Result<Vec<i64>> {
     if Dialect::of(conn) != Dialect::Postgres {
         return Ok(Vec::new());
     }
-    let names: Vec<(String,)> = sqlx::query_as(
-        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-         JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'log_entries'",
+    let parts: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, i.inhdetachpending FROM pg_inherits i \
+         JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'log_entries'::regclass",
     )
     .fetch_all(&mut *conn)
     .await?;
     let last = day_of(before);
     let mut dropped = Vec::new();
-    for (name,) in names {
+    for (name, pending) in parts {
         let Some(day) = name
             .strip_prefix("log_entries_d")
             .and_then(|d| d.parse::<i64>().ok())
@@ -583,19 +695,20 @@ pub async fn drop_partitions_before(conn: &mut Conn, before: OffsetDateTime) -> 
             continue;
         };
         // The partition of `day` ends at the start of `day + 1`.
-        if day < last {
-            sqlx::query("SELECT pg_advisory_lock(1819240307)")
-                .execute(&mut *conn)
-                .await?;
-            let done = sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
-                .execute(&mut *conn)
-                .await;
-            sqlx::query("SELECT pg_advisory_unlock(1819240307)")
-                .execute(&mut *conn)
-                .await?;
-            done?;
-            dropped.push(day);
+        if day >= last {
+            continue;
         }
+        // A detach cut short (a crash) is finished instead of begun again.
+        let detach = if pending { "FINALIZE" } else { "CONCURRENTLY" };
+        sqlx::query(&format!(
+            "ALTER TABLE log_entries DETACH PARTITION {name} {detach}"
+        ))
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+            .execute(&mut *conn)
+            .await?;
+        dropped.push(day);
     }
     Ok(dropped)
 }

@@ -12,6 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 db_tests!(
     the_correlation_list_matches_a_grouping_of_every_entry,
+    a_long_scan_ends_the_page_early_and_the_next_goes_on,
     retention_deletes_what_is_older_and_keeps_the_rest,
 );
 
@@ -123,6 +124,82 @@ async fn the_correlation_list_matches_a_grouping_of_every_entry(app: TestApp) {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), total, "no entry twice");
+}
+
+/// 51,000 entries of one correlation ID above one of another: the list's page
+/// reads at most 50,000 entries, so the first page ends early with the newer ID
+/// and a cursor, and the next goes on to the older one; each once.
+async fn a_long_scan_ends_the_page_early_and_the_next_goes_on(app: TestApp) {
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let api = app.api(&app.token(owner).await);
+    let now = app.clock_now();
+    let entry = |n: usize, correlation: &str| {
+        let time = now - Duration::minutes(40) + Duration::milliseconds(n as i64 * 10);
+        json!({"time": at(time), "level": "error", "message": format!("m{n}"), "correlation_id": correlation})
+    };
+    send(&api, org, (0..3).map(|n| entry(n, "older")).collect()).await;
+    for batch in 0..51 {
+        let entries = (0..1000)
+            .map(|n| entry(10 + batch * 1000 + n, "newer"))
+            .collect();
+        send(&api, org, entries).await;
+        if batch % 4 == 3 {
+            // Within the rate limit of 5,000 a minute.
+            app.clock.advance(Duration::minutes(1));
+        }
+    }
+    let first = json(
+        api.get(format!(
+            "/api/v1/orgs/{org}/logs/correlations?range=hour&limit=5"
+        ))
+        .await,
+        200,
+    )
+    .await;
+    let ids: Vec<&str> = first["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["correlation_id"].as_str().expect("an id"))
+        .collect();
+    assert_eq!(
+        ids,
+        ["newer"],
+        "the page ended at the scan's bound: {first}"
+    );
+    assert_eq!(first["items"][0]["entries"], 51_000);
+    let cursor = first["next_cursor"].as_str().expect("a cursor to go on");
+    let all = all_pages(
+        &api,
+        &format!("/api/v1/orgs/{org}/logs/correlations?range=hour&limit=5"),
+    )
+    .await;
+    let ids: Vec<&str> = all
+        .iter()
+        .map(|c| c["correlation_id"].as_str().expect("an id"))
+        .collect();
+    assert_eq!(ids, ["newer", "older"], "every ID once, in order");
+    assert_eq!(all[1]["entries"], 3);
+    let second = json(
+        api.get(format!(
+            "/api/v1/orgs/{org}/logs/correlations?range=hour&limit=5&cursor={cursor}"
+        ))
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(second["items"][0]["correlation_id"], "older");
+    // One ID asked for is summed up at once, however many entries it has.
+    let one = json(
+        api.get(format!(
+            "/api/v1/orgs/{org}/logs/correlations?correlation_id=newer"
+        ))
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(one["items"][0]["entries"], 51_000);
+    assert!(one["next_cursor"].is_null());
 }
 
 async fn count(api: &Api, org: impl std::fmt::Display) -> usize {

@@ -116,7 +116,7 @@ pub async fn logs_csv(
     let (asked, _) = query.split();
     let filter = {
         let mut conn = state.store.read().await?;
-        let mut filter = service::selection(&mut conn, &asked, scope.now).await?;
+        let mut filter = service::selection(&mut conn, &scope, &asked).await?;
         service::restrict(&mut conn, &scope, &mut filter).await?;
         filter
     };

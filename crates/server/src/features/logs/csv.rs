@@ -12,8 +12,10 @@ use muster_store::logs::{self, Entry, EntryPosition, Filter};
 
 /// Rows of one export.
 pub const MAX_ROWS: usize = 1_000_000;
-/// Rows read per query.
-const PAGE: i64 = 1000;
+/// Rows read per query: one row may be 64 KB as CSV (a message of 8,192
+/// characters and a context of 16 KiB with its quotes doubled), so a chunk
+/// stays within a few megabytes.
+const PAGE: i64 = 100;
 
 const HEADER: [&str; 13] = [
     "time",

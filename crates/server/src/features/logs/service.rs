@@ -278,7 +278,8 @@ fn given(value: &Option<String>) -> Option<&str> {
 }
 
 /// The filter `asked` names, checked field by field (422 naming each).
-pub async fn selection(conn: &mut Conn, asked: &Asked, now: OffsetDateTime) -> AppResult<Filter> {
+pub async fn selection(conn: &mut Conn, scope: &OrgScope, asked: &Asked) -> AppResult<Filter> {
+    let now = scope.now;
     let mut invalid = muster_domain::Invalid::default();
     let mut filter = Filter::default();
     let time = |field: &str, value: Option<&str>, invalid: &mut muster_domain::Invalid| {
@@ -331,10 +332,18 @@ pub async fn selection(conn: &mut Conn, asked: &Asked, now: OffsetDateTime) -> A
         filter.user = match user.parse::<UserId>() {
             Ok(id) => Some(id),
             Err(_) => match Email::parse(user) {
+                // Looked up among this organization's members only: whether an
+                // address has an account elsewhere is nobody's business here.
                 Ok(email) => match users::find_by_email(conn, &email).await? {
-                    Some(found) => Some(found.id),
-                    None => {
-                        invalid.push("user", "nobody has this email address");
+                    Some(found)
+                        if memberships::find(conn, scope.org_id, found.id)
+                            .await?
+                            .is_some() =>
+                    {
+                        Some(found.id)
+                    }
+                    _ => {
+                        filter.nothing = true;
                         None
                     }
                 },
@@ -350,6 +359,9 @@ pub async fn selection(conn: &mut Conn, asked: &Asked, now: OffsetDateTime) -> A
             value.and_then(|v| {
                 if v.chars().count() > max {
                     invalid.push(field, format!("at most {max} characters"));
+                    None
+                } else if v.chars().any(char::is_control) {
+                    invalid.push(field, "must not contain control characters");
                     None
                 } else {
                     Some(v.to_owned())
@@ -411,7 +423,7 @@ pub async fn entries(
     page: &PageQuery,
 ) -> AppResult<Page<logs::Entry>> {
     let mut conn = state.store.read().await?;
-    let mut filter = selection(&mut conn, asked, scope.now).await?;
+    let mut filter = selection(&mut conn, scope, asked).await?;
     restrict(&mut conn, scope, &mut filter).await?;
     entries_page(&mut conn, scope.org_id, &filter, page).await
 }
@@ -428,7 +440,7 @@ pub async fn my_entries(
         user: None,
         ..asked.clone()
     };
-    let mut filter = selection(&mut conn, &asked, scope.now).await?;
+    let mut filter = selection(&mut conn, scope, &asked).await?;
     filter.user = Some(scope.user_id());
     entries_page(&mut conn, scope.org_id, &filter, page).await
 }
@@ -467,7 +479,7 @@ pub async fn correlations(
     page: &PageQuery,
 ) -> AppResult<Page<logs::Correlation>> {
     let mut conn = state.store.read().await?;
-    let mut filter = selection(&mut conn, asked, scope.now).await?;
+    let mut filter = selection(&mut conn, scope, asked).await?;
     restrict(&mut conn, scope, &mut filter).await?;
     correlations_page(&mut conn, scope.org_id, &filter, page).await
 }
@@ -482,27 +494,33 @@ pub async fn correlations_page(
     let after = page
         .after()?
         .map(|cursor| {
-            cursor
-                .split_once(':')
-                .and_then(|(t, c)| {
-                    Some(CorrelationPosition {
-                        last_ms: t.parse().ok()?,
-                        correlation_id: c.to_owned(),
-                    })
+            let mut parts = cursor.splitn(3, ':');
+            let position = (|| {
+                let last_ms = parts.next()?.parse().ok()?;
+                let scan_before_ms = match parts.next()? {
+                    "" => None,
+                    ms => Some(ms.parse().ok()?),
+                };
+                Some(CorrelationPosition {
+                    last_ms,
+                    scan_before_ms,
+                    correlation_id: parts.next()?.to_owned(),
                 })
-                .ok_or_else(|| {
-                    AppError::Malformed("the cursor is not one this API returned".into())
-                })
+            })();
+            position.ok_or_else(|| {
+                AppError::Malformed("the cursor is not one this API returned".into())
+            })
         })
         .transpose()?;
-    let rows = logs::correlations(conn, org_id, filter, after, limit + 1).await?;
-    Ok(Page::from_rows(rows, limit, |c| {
-        format!(
-            "{}:{}",
-            muster_store::time_ms::to_ms(c.last_at),
-            c.correlation_id
-        )
-    }))
+    let found = logs::correlations(conn, org_id, filter, after, limit).await?;
+    let next = found.next.map(|p| {
+        let scan = p
+            .scan_before_ms
+            .map(|ms| ms.to_string())
+            .unwrap_or_default();
+        format!("{}:{scan}:{}", p.last_ms, p.correlation_id)
+    });
+    Ok(Page::with_cursor(found.items, next))
 }
 
 /// A member's temporary logging level, as the member's page shows it.

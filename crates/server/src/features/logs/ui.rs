@@ -299,7 +299,7 @@ async fn read(
     asked: &Asked,
 ) -> AppResult<Shown> {
     let mut conn = state.store.read().await?;
-    let mut filter = service::selection(&mut conn, asked, scope.now).await?;
+    let mut filter = service::selection(&mut conn, scope, asked).await?;
     service::restrict(&mut conn, scope, &mut filter).await?;
     let paging = PageQuery {
         limit: Some(PAGE_SIZE),

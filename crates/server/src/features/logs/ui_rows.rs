@@ -237,7 +237,7 @@ pub async fn latest(
     limit: i64,
 ) -> AppResult<Vec<Entry>> {
     let mut conn = state.store.read().await?;
-    let mut filter = service::selection(&mut conn, asked, scope.now).await?;
+    let mut filter = service::selection(&mut conn, scope, asked).await?;
     service::restrict(&mut conn, scope, &mut filter).await?;
     let page = PageQuery {
         limit: Some(limit),
