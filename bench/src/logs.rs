@@ -17,11 +17,7 @@ use axum::extract::Query;
 use axum::http::{header, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use muster_domain::token::DeviceSecret;
-use muster_domain::{MembershipStatus, OrgId, OrgRole, UserId};
-use muster_store::devices::{self, NewDevice};
-use muster_store::memberships::{self, Membership, NewMembershipRow};
-use muster_store::users::{self, NewUserRow};
+use muster_domain::{OrgId, UserId};
 use muster_store::Store;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -389,8 +385,8 @@ pub async fn run(bin: &Path, postgres: Option<&str>, opts: &Options) -> Result<F
         .await
         .context("the benchmark's connection to the server's database")?;
     let org_id: OrgId = server.org.parse().context("the organization's id")?;
-    let people = add_members(&store, org_id, opts.users).await?;
-    let tokens = add_devices(&store, &people).await?;
+    let people = crate::notifications::add_members(&store, org_id, "log", opts.users).await?;
+    let tokens = crate::notifications::add_devices(&store, &people, None).await?;
     store.close().await;
     let before = db.disk(0, false).await?.total;
 
@@ -519,72 +515,6 @@ async fn api(
         bail!("{method} {path} {body}: expected {expected}, got {status} {text}");
     }
     Ok(serde_json::from_str(&text)?)
-}
-
-/// `count` active members of `org` with the role user, 10,000 to a transaction.
-async fn add_members(store: &Store, org: OrgId, count: usize) -> Result<Vec<UserId>> {
-    let now = OffsetDateTime::now_utc();
-    let mut ids = Vec::with_capacity(count);
-    let mut start = 0;
-    while start < count {
-        let end = (start + 10_000).min(count);
-        let people: Vec<NewUserRow> = (start..end)
-            .map(|n| NewUserRow {
-                id: UserId::new(),
-                email: format!("log{n:06}@bench.test"),
-                first_name: format!("Field{n}"),
-                last_name: format!("Worker{n}"),
-                language: "en".into(),
-            })
-            .collect();
-        let rows: Vec<NewMembershipRow> = people
-            .iter()
-            .map(|p| NewMembershipRow {
-                membership: Membership {
-                    org_id: org,
-                    user_id: p.id,
-                    role: OrgRole::User,
-                    status: MembershipStatus::Active,
-                    invited_by: None,
-                    invited_at: Some(now),
-                    joined_at: Some(now),
-                },
-                email: p.email.clone(),
-                first_name: p.first_name.clone(),
-                last_name: p.last_name.clone(),
-            })
-            .collect();
-        let mut tx = store.begin().await?;
-        users::insert_many(&mut tx, &people, now).await?;
-        memberships::insert_many(&mut tx, &rows, now).await?;
-        tx.commit().await?;
-        ids.extend(people.iter().map(|p| p.id));
-        start = end;
-    }
-    Ok(ids)
-}
-
-/// One device ("Field phone", android) for each of `people`; their tokens.
-async fn add_devices(store: &Store, people: &[UserId]) -> Result<Vec<String>> {
-    let now = OffsetDateTime::now_utc();
-    let mut tokens = Vec::with_capacity(people.len());
-    for chunk in people.chunks(1_000) {
-        let mut tx = store.begin().await?;
-        for user_id in chunk {
-            let secret = DeviceSecret::generate(&mut rand::rngs::OsRng);
-            let new = NewDevice {
-                user_id: *user_id,
-                name: "Field phone",
-                platform: "android",
-                token_hash: &secret.hash(),
-                push: None,
-            };
-            devices::insert(&mut tx, new, now).await?;
-            tokens.push(secret.expose().to_owned());
-        }
-        tx.commit().await?;
-    }
-    Ok(tokens)
 }
 
 // ---------------------------------------------------------------------------

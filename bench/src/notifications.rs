@@ -197,7 +197,12 @@ async fn open_store(server: &Server) -> Result<Store> {
 
 /// `count` new people, active members of `org` with the role user, written
 /// 10,000 to a transaction; their ids.
-async fn add_members(store: &Store, org: OrgId, prefix: &str, count: usize) -> Result<Vec<UserId>> {
+pub(crate) async fn add_members(
+    store: &Store,
+    org: OrgId,
+    prefix: &str,
+    count: usize,
+) -> Result<Vec<UserId>> {
     let now = OffsetDateTime::now_utc();
     let mut ids = Vec::with_capacity(count);
     let mut start = 0;
@@ -241,7 +246,7 @@ async fn add_members(store: &Store, org: OrgId, prefix: &str, count: usize) -> R
 
 /// One device for each of `people`, subscribed to `push` when given; the
 /// device tokens.
-async fn add_devices(
+pub(crate) async fn add_devices(
     store: &Store,
     people: &[UserId],
     push: Option<&[PushSubscription]>,
