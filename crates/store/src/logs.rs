@@ -180,21 +180,16 @@ impl Where {
             w.and("e.category = ", Param::Text(category.clone()));
         }
         if let Some(text) = &filter.text {
-            w.text(text, dialect);
+            let like = match dialect {
+                Dialect::Sqlite => "e.message LIKE ",
+                // Case folded for ASCII letters only, as SQLite's LIKE does:
+                // twice as fast as folding by the database's locale.
+                Dialect::Postgres => "e.message COLLATE \"C\" ILIKE ",
+            };
+            w.and(like, Param::Text(format!("%{}%", escape_like(text))));
+            w.sql.push_str(" ESCAPE '\\'");
         }
         w
-    }
-
-    /// `AND e.message LIKE '%text%'`, ignoring the case of ASCII letters.
-    fn text(&mut self, text: &str, dialect: Dialect) {
-        let like = match dialect {
-            Dialect::Sqlite => "e.message LIKE ",
-            // Case folded for ASCII letters only, as SQLite's LIKE does:
-            // twice as fast as folding by the database's locale.
-            Dialect::Postgres => "e.message COLLATE \"C\" ILIKE ",
-        };
-        self.and(like, Param::Text(format!("%{}%", escape_like(text))));
-        self.sql.push_str(" ESCAPE '\\'");
     }
 
     fn and(&mut self, condition: &str, param: Param) {
@@ -265,45 +260,8 @@ pub async fn page(
     after: Option<EntryPosition>,
     limit: i64,
 ) -> Result<Vec<Entry>> {
-    if let (Dialect::Postgres, Some(_)) = (Dialect::of(conn), &filter.text) {
-        // PostgreSQL cannot tell how common a text is and plans a scan of the
-        // whole range for it; a common one is found among the newest entries,
-        // read from the time index, and only a rare one needs the scan.
-        let found = page_of(conn, org_id, filter, after, limit, Some(TEXT_PROBE)).await?;
-        if i64::try_from(found.len()).unwrap_or(i64::MAX) >= limit {
-            return Ok(found);
-        }
-    }
-    page_of(conn, org_id, filter, after, limit, None).await
-}
-
-/// Entries read newest first before a text filter is tried on PostgreSQL.
-const TEXT_PROBE: i64 = 5000;
-
-/// [`page`], with the text filter (if any) tried on only the `probe` newest
-/// entries of the rest of the selection when given.
-async fn page_of(
-    conn: &mut Conn,
-    org_id: OrgId,
-    filter: &Filter,
-    after: Option<EntryPosition>,
-    limit: i64,
-    probe: Option<i64>,
-) -> Result<Vec<Entry>> {
     let dialect = Dialect::of(conn);
-    let without_text = Filter {
-        text: None,
-        ..filter.clone()
-    };
-    let mut w = Where::new(
-        org_id,
-        if probe.is_some() {
-            &without_text
-        } else {
-            filter
-        },
-        dialect,
-    );
+    let mut w = Where::new(org_id, filter, dialect);
     if let Some(after) = after {
         let (t, i) = (w.next(), w.next() + 1);
         // The first bound is implied by the second; PostgreSQL needs it
@@ -314,26 +272,15 @@ async fn page_of(
         w.params.push(Param::Int(after.time_ms));
         w.params.push(Param::Int(after.id));
     }
-    let (from, condition) = match (probe, &filter.text) {
-        (Some(rows), Some(text)) => {
-            let from = format!(
-                "(SELECT e.* FROM log_entries e WHERE {} ORDER BY e.time DESC, e.id DESC LIMIT {rows}) e",
-                w.sql
-            );
-            w.sql = String::from("TRUE");
-            w.text(text, dialect);
-            (from, w.sql.clone())
-        }
-        _ => (String::from("log_entries e"), w.sql.clone()),
-    };
     let sql = format!(
         "SELECT e.id, e.time, e.received_at, CAST(e.level AS BIGINT), e.category, e.message, e.correlation_id, \
                 e.solution_id, s.name, e.user_id, u.email, e.device_id, d.name, e.context \
-         FROM {from} \
+         FROM log_entries e \
          LEFT JOIN solutions s ON s.id = e.solution_id \
          LEFT JOIN users u ON u.id = e.user_id \
          LEFT JOIN devices d ON d.id = e.device_id \
-         WHERE {condition} ORDER BY e.time DESC, e.id DESC LIMIT {}",
+         WHERE {} ORDER BY e.time DESC, e.id DESC LIMIT {}",
+        w.sql,
         limit.max(0)
     );
     let rows = bind(sqlx::query_as::<_, EntryRow>(&sql), w.params, dialect)
@@ -586,43 +533,22 @@ async fn sum_up(
     let dialect = Dialect::of(conn);
     let mut w = Where::new(org_id, filter, dialect);
     let first = w.next();
-    let sums = match dialect {
-        Dialect::Sqlite => format!(
-            "SELECT e.correlation_id, COUNT(*) AS entries, MIN(e.time) AS first_at, \
-                    MAX(e.time) AS last_at, CAST(MAX(e.level) AS BIGINT) AS highest_level, \
-                    MIN(e.user_id) AS user_id, MIN(e.solution_id) AS solution_id \
-             FROM log_entries e WHERE {} AND e.correlation_id IN ({}) GROUP BY e.correlation_id",
-            w.sql,
-            batch::placeholders(first, ids.len())
-        ),
-        // One probe of the correlation index per ID: given the IDs as a list,
-        // PostgreSQL read the whole range through the time index instead.
-        Dialect::Postgres => {
-            let values: Vec<String> = (first..first + ids.len())
-                .map(|n| format!("(CAST(${n} AS TEXT))"))
-                .collect();
-            format!(
-                "SELECT ids.id AS correlation_id, x.entries, x.first_at, x.last_at, x.highest_level, \
-                        x.user_id, x.solution_id \
-                 FROM (VALUES {}) AS ids (id) CROSS JOIN LATERAL \
-                   (SELECT COUNT(*) AS entries, MIN(e.time) AS first_at, MAX(e.time) AS last_at, \
-                           CAST(MAX(e.level) AS BIGINT) AS highest_level, \
-                           MIN(e.user_id) AS user_id, MIN(e.solution_id) AS solution_id \
-                    FROM log_entries e WHERE {} AND e.correlation_id = ids.id) x \
-                 WHERE x.entries > 0",
-                values.join(", "),
-                w.sql
-            )
-        }
-    };
+    w.sql.push_str(&format!(
+        " AND e.correlation_id IN ({})",
+        batch::placeholders(first, ids.len())
+    ));
     w.params
         .extend(ids.iter().map(|id| Param::Text(id.clone())));
     let sql = format!(
         "SELECT c.correlation_id, c.entries, c.first_at, c.last_at, c.highest_level, \
                 c.user_id, u.email, c.solution_id, s.name \
-         FROM ({sums}) c \
+         FROM (SELECT e.correlation_id, COUNT(*) AS entries, MIN(e.time) AS first_at, \
+                      MAX(e.time) AS last_at, CAST(MAX(e.level) AS BIGINT) AS highest_level, \
+                      MIN(e.user_id) AS user_id, MIN(e.solution_id) AS solution_id \
+               FROM log_entries e WHERE {} GROUP BY e.correlation_id) c \
          LEFT JOIN users u ON u.id = c.user_id \
-         LEFT JOIN solutions s ON s.id = c.solution_id"
+         LEFT JOIN solutions s ON s.id = c.solution_id",
+        w.sql
     );
     let rows = bind(sqlx::query_as::<_, CorrelationRow>(&sql), w.params, dialect)
         .fetch_all(&mut *conn)
