@@ -725,6 +725,14 @@ pub async fn drop_partitions_before(conn: &mut Conn, before: OffsetDateTime) -> 
     Ok(dropped)
 }
 
+/// PostgreSQL: makes the planner's statistics of a day's partition anew.
+pub async fn refresh_statistics(conn: &mut Conn, day: i64) -> Result<()> {
+    sqlx::query(&format!("ANALYZE {}", partition_name(day)))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Whether a write failed because its day has no partition (dropped by
 /// another instance after this one remembered it).
 pub fn is_missing_partition(error: &crate::StoreError) -> bool {

@@ -150,9 +150,10 @@ pub async fn ingest(
         received_at: now,
     };
     let key = rate_key(&scope.caller);
+    let times: Vec<OffsetDateTime> = rows.iter().map(|r| r.time).collect();
     state
         .log_partitions
-        .ensure(&state.store, rows.iter().map(|r| r.time))
+        .ensure(&state.store, times.iter().copied())
         .await?;
     match write(state, &key, submitted, sender, rows.clone()).await {
         Err(AppError::Internal(error))
@@ -170,6 +171,9 @@ pub async fn ingest(
         }
         other => other?,
     }
+    state
+        .log_partitions
+        .written(&state.store, times.into_iter());
     Ok(outcome)
 }
 
