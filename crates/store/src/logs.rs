@@ -192,6 +192,18 @@ impl Where {
         w
     }
 
+    /// Entries after `position` in the order newest first.
+    fn after(&mut self, position: EntryPosition) {
+        let (t, i) = (self.next(), self.next() + 1);
+        // The first bound is implied by the second; PostgreSQL needs it
+        // spelled out to start the index scan there instead of at the top.
+        self.sql.push_str(&format!(
+            " AND e.time <= ${t} AND (e.time < ${t} OR (e.time = ${t} AND e.id < ${i}))"
+        ));
+        self.params.push(Param::Int(position.time_ms));
+        self.params.push(Param::Int(position.id));
+    }
+
     fn and(&mut self, condition: &str, param: Param) {
         self.params.push(param);
         self.sql
@@ -263,14 +275,7 @@ pub async fn page(
     let dialect = Dialect::of(conn);
     let mut w = Where::new(org_id, filter, dialect);
     if let Some(after) = after {
-        let (t, i) = (w.next(), w.next() + 1);
-        // The first bound is implied by the second; PostgreSQL needs it
-        // spelled out to start the index scan there instead of at the top.
-        w.sql.push_str(&format!(
-            " AND e.time <= ${t} AND (e.time < ${t} OR (e.time = ${t} AND e.id < ${i}))"
-        ));
-        w.params.push(Param::Int(after.time_ms));
-        w.params.push(Param::Int(after.id));
+        w.after(after);
     }
     let sql = format!(
         "SELECT e.id, e.time, e.received_at, CAST(e.level AS BIGINT), e.category, e.message, e.correlation_id, \
@@ -499,14 +504,7 @@ async fn scan(
     let dialect = Dialect::of(conn);
     let mut w = Where::new(org_id, filter, dialect);
     if let Some(after) = after {
-        let (t, i) = (w.next(), w.next() + 1);
-        // The first bound is implied by the second; PostgreSQL needs it
-        // spelled out to start the index scan there instead of at the top.
-        w.sql.push_str(&format!(
-            " AND e.time <= ${t} AND (e.time < ${t} OR (e.time = ${t} AND e.id < ${i}))"
-        ));
-        w.params.push(Param::Int(after.time_ms));
-        w.params.push(Param::Int(after.id));
+        w.after(after);
     }
     let sql = format!(
         "SELECT e.correlation_id, e.time, e.id FROM log_entries e WHERE {} \

@@ -3,7 +3,7 @@
 //! (filters, pages, correlations, CSV), one's own logs, who sees what and
 //! that organizations never see each other's entries.
 
-use crate::{json, problem};
+use crate::{assign, json, problem, solution};
 use muster_domain::{OrgId, OrgRole, UserId};
 use muster_test_support::{db_tests, Api, TestApp};
 use serde_json::{json, Value};
@@ -157,31 +157,6 @@ async fn set_org(api: &Api, org: OrgId, body: Value) {
 
 async fn set_org_level(api: &Api, org: OrgId, level: &str) {
     set_org(api, org, json!({ "logging_level": level })).await;
-}
-
-async fn solution(api: &Api, org: OrgId, name: &str) -> String {
-    let created = json(
-        api.post(
-            format!("/api/v1/orgs/{org}/solutions"),
-            json!({ "name": name }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    created["id"].as_str().expect("a solution id").to_owned()
-}
-
-async fn assign(api: &Api, org: OrgId, user: UserId, sol: &str, role: &str) {
-    json(
-        api.put(
-            format!("/api/v1/orgs/{org}/users/{user}/solutions/{sol}"),
-            json!({ "role": role }),
-        )
-        .await,
-        200,
-    )
-    .await;
 }
 
 /// Registers a device "Pixel" for the holder of `api`: (device id, mst_dev_ token).

@@ -55,6 +55,43 @@ pub async fn problem(response: Response, status: u16) -> Value {
     body
 }
 
+/// Creates a solution through the API; its id.
+pub async fn solution(
+    api: &muster_test_support::Api,
+    org: muster_domain::OrgId,
+    name: &str,
+) -> String {
+    let created = json(
+        api.post(
+            format!("/api/v1/orgs/{org}/solutions"),
+            serde_json::json!({ "name": name }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    created["id"].as_str().expect("a solution id").to_owned()
+}
+
+/// Gives `user` the solution role `role` on `sol` through the API.
+pub async fn assign(
+    api: &muster_test_support::Api,
+    org: muster_domain::OrgId,
+    user: muster_domain::UserId,
+    sol: &str,
+    role: &str,
+) {
+    json(
+        api.put(
+            format!("/api/v1/orgs/{org}/users/{user}/solutions/{sol}"),
+            serde_json::json!({ "role": role }),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
+
 pub async fn json(response: Response, status: u16) -> Value {
     let url = response.url().clone();
     let actual = response.status().as_u16();

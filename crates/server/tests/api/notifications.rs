@@ -2,8 +2,8 @@
 //! cancelling, who may send, devices, the inbox, live events and Web Push to
 //! a real push service on 127.0.0.1.
 
-use crate::{json, problem};
-use muster_domain::{MembershipStatus, OrgId, OrgRole, UserId};
+use crate::{assign, json, problem, solution};
+use muster_domain::{MembershipStatus, OrgId, OrgRole};
 use muster_test_support::{db_tests, Api, PushService, TestApp};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -248,31 +248,6 @@ async fn a_retried_post_sends_once(app: TestApp) {
     )
     .await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
-}
-
-async fn solution(api: &Api, org: OrgId, name: &str) -> String {
-    let created = json(
-        api.post(
-            format!("/api/v1/orgs/{org}/solutions"),
-            json!({"name": name}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    created["id"].as_str().expect("id").to_owned()
-}
-
-async fn assign(api: &Api, org: OrgId, user: UserId, sol: &str, role: &str) {
-    json(
-        api.put(
-            format!("/api/v1/orgs/{org}/users/{user}/solutions/{sol}"),
-            json!({"role": role}),
-        )
-        .await,
-        200,
-    )
-    .await;
 }
 
 async fn recipients(api: &Api, org: OrgId, id: &Value) -> Vec<String> {

@@ -6,8 +6,8 @@
 //! troubleshooting, and the settings' logging choices. Entries come in through
 //! `POST /api/v1/app/logs`, as an app sends them.
 
-use crate::json;
-use muster_domain::{OrgId, OrgRole, UserId};
+use crate::{assign, json, solution};
+use muster_domain::{OrgId, OrgRole};
 use muster_test_support::ui::{page, post};
 use muster_test_support::{csrf_field, db_tests, Api, Html, TestApp};
 use serde_json::{json, Value};
@@ -71,31 +71,6 @@ async fn log_everything(owner: &Api, org: OrgId) {
                 json!({"logging_level": "trace"}),
             )
             .await,
-        200,
-    )
-    .await;
-}
-
-async fn solution(api: &Api, org: OrgId, name: &str) -> String {
-    let created = json(
-        api.post(
-            format!("/api/v1/orgs/{org}/solutions"),
-            json!({ "name": name }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    created["id"].as_str().expect("a solution id").to_owned()
-}
-
-async fn assign(api: &Api, org: OrgId, user: UserId, sol: &str, role: &str) {
-    json(
-        api.put(
-            format!("/api/v1/orgs/{org}/users/{user}/solutions/{sol}"),
-            json!({ "role": role }),
-        )
-        .await,
         200,
     )
     .await;
