@@ -11,6 +11,7 @@
 mod bare;
 mod jobs;
 mod lists;
+mod log_plan;
 mod logs;
 mod notifications;
 mod server;

@@ -1,7 +1,8 @@
 //! Troubleshooting over the API: the organization's entries, its correlation
 //! IDs, the CSV export, one's own entries, and a member's temporary level.
 
-use super::service::{self, Asked};
+use super::reading::{self, Asked};
+use super::service;
 use super::views::{CorrelationList, CorrelationView, EntryList, EntryView, MemberLevel};
 use crate::error::{AppError, AppResult};
 use crate::features::auth::caller::Caller;
@@ -77,7 +78,7 @@ pub async fn list_logs(
     AppQuery(query): AppQuery<LogQuery>,
 ) -> AppResult<Json<EntryList>> {
     let (asked, page) = query.split();
-    let found = service::entries(&state, &scope, &asked, &page).await?;
+    let found = reading::entries(&state, &scope, &asked, &page).await?;
     Ok(Json(EntryList {
         items: found.items.into_iter().map(EntryView::from).collect(),
         next_cursor: found.next_cursor,
@@ -95,7 +96,7 @@ pub async fn list_correlations(
     AppQuery(query): AppQuery<LogQuery>,
 ) -> AppResult<Json<CorrelationList>> {
     let (asked, page) = query.split();
-    let found = service::correlations(&state, &scope, &asked, &page).await?;
+    let found = reading::correlations(&state, &scope, &asked, &page).await?;
     Ok(Json(CorrelationList {
         items: found.items.into_iter().map(CorrelationView::from).collect(),
         next_cursor: found.next_cursor,
@@ -116,8 +117,7 @@ pub async fn logs_csv(
     let (asked, _) = query.split();
     let filter = {
         let mut conn = state.store.read().await?;
-        let mut filter = service::selection(&mut conn, &scope, &asked).await?;
-        service::restrict(&mut conn, &scope, &mut filter).await?;
+        let filter = reading::visible(&mut conn, &scope, &asked).await?;
         filter
     };
     Ok(super::csv::response(state, scope.org_id, filter))
@@ -170,7 +170,7 @@ pub async fn my_logs(
         cursor: query.cursor,
     }
     .split();
-    let found = service::my_entries(&state, &scope, &asked, &page).await?;
+    let found = reading::my_entries(&state, &scope, &asked, &page).await?;
     Ok(Json(EntryList {
         items: found.items.into_iter().map(EntryView::from).collect(),
         next_cursor: found.next_cursor,

@@ -7,6 +7,7 @@ pub mod api;
 pub mod app_api;
 pub mod csv;
 pub mod partitions;
+pub mod reading;
 pub mod retention;
 pub mod service;
 pub mod ui;

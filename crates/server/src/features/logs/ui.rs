@@ -3,9 +3,9 @@
 //! selection, its entries newest first, or one correlation's entries oldest
 //! first; each entry's side panel (`:target`, no script needed); and the CSV
 //! of the same selection. Owners and admins read the organization's logs,
-//! creators those of their solutions (`service::restrict`).
+//! creators those of their solutions (`reading::restrict`).
 
-use super::service::{self, Asked};
+use super::reading::{self, Asked};
 use super::ui_rows::{
     correlation_row, entry_row, input_value, level_options, local_input, query_string, url, Links,
     Range, RANGE_BUTTONS,
@@ -299,8 +299,7 @@ async fn read(
     asked: &Asked,
 ) -> AppResult<Shown> {
     let mut conn = state.store.read().await?;
-    let mut filter = service::selection(&mut conn, scope, asked).await?;
-    service::restrict(&mut conn, scope, &mut filter).await?;
+    let filter = reading::visible(&mut conn, scope, asked).await?;
     let paging = PageQuery {
         limit: Some(PAGE_SIZE),
         cursor: Some(query.cursor.clone()).filter(|c| !c.is_empty()),
@@ -310,7 +309,7 @@ async fn read(
             limit: Some(1),
             cursor: None,
         };
-        let summary = service::correlations_page(&mut conn, scope.org_id, &filter, &one)
+        let summary = reading::correlations_page(&mut conn, scope.org_id, &filter, &one)
             .await?
             .items
             .into_iter()
@@ -323,7 +322,7 @@ async fn read(
                 limit: Some(MAX_LIMIT),
                 cursor,
             };
-            let found = service::entries_page(&mut conn, scope.org_id, &filter, &page).await?;
+            let found = reading::entries_page(&mut conn, scope.org_id, &filter, &page).await?;
             rows.extend(found.items);
             match found.next_cursor {
                 Some(next) if rows.len() < CORRELATION_SHOWN => cursor = Some(next),
@@ -335,13 +334,13 @@ async fn read(
         return Ok(Shown::Correlation { summary, rows });
     }
     if query.view == "entries" {
-        let found = service::entries_page(&mut conn, scope.org_id, &filter, &paging).await?;
+        let found = reading::entries_page(&mut conn, scope.org_id, &filter, &paging).await?;
         return Ok(Shown::Entries {
             rows: found.items,
             next: found.next_cursor,
         });
     }
-    let found = service::correlations_page(&mut conn, scope.org_id, &filter, &paging).await?;
+    let found = reading::correlations_page(&mut conn, scope.org_id, &filter, &paging).await?;
     Ok(Shown::Correlations {
         rows: found.items,
         next: found.next_cursor,

@@ -3,7 +3,8 @@
 //! (`service::set_member_level` / `clear_member_level`), whose forms post
 //! here and go back to the member's page with a notice by code.
 
-use super::service::{self, Asked};
+use super::reading::Asked;
+use super::service;
 use super::ui_rows::{clock, entry_row, latest, url, Links, LATEST};
 use crate::error::AppError;
 use crate::http::ui::error::{UiError, UiResult};

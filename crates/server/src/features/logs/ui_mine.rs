@@ -1,10 +1,10 @@
 //! My profile → My troubleshooting: one's own entries in one organization
 //! (any active member, role `user` included), newest first, with the range
 //! buttons and the level, correlation ID and text filters
-//! (`service::my_entries`). Its query parameters start with `logs_` so they
+//! (`reading::my_entries`). Its query parameters start with `logs_` so they
 //! sit beside the profile's own.
 
-use super::service::{self, Asked};
+use super::reading::{self, Asked};
 use super::ui_rows::{entry_row, level_options, url, Links, Range, RANGE_BUTTONS};
 use crate::error::AppError;
 use crate::http::ui::error::UiResult;
@@ -117,7 +117,7 @@ pub async fn section(
         cursor: given(&query.logs_cursor),
     };
     let org = org_id.to_string();
-    let (found, errors) = match service::my_entries(state, &scope, &asked, &paging).await {
+    let (found, errors) = match reading::my_entries(state, &scope, &asked, &paging).await {
         Ok(found) => (Some(found), Invalid::default()),
         Err(AppError::Invalid(invalid)) => (None, prefixed(invalid)),
         Err(AppError::Malformed(message)) => (None, Invalid::field("logs_cursor", message)),

@@ -3,7 +3,7 @@
 //! inputs of a custom range, and the latest entries a solution's or a
 //! member's page shows.
 
-use super::service::{self, Asked};
+use super::reading::{self, Asked};
 use super::views::{rfc3339, CorrelationView, EntryView};
 use crate::error::AppResult;
 use crate::http::ui::error::urlencode;
@@ -237,14 +237,13 @@ pub async fn latest(
     limit: i64,
 ) -> AppResult<Vec<Entry>> {
     let mut conn = state.store.read().await?;
-    let mut filter = service::selection(&mut conn, scope, asked).await?;
-    service::restrict(&mut conn, scope, &mut filter).await?;
+    let filter = reading::visible(&mut conn, scope, asked).await?;
     let page = PageQuery {
         limit: Some(limit),
         cursor: None,
     };
     Ok(
-        service::entries_page(&mut conn, scope.org_id, &filter, &page)
+        reading::entries_page(&mut conn, scope.org_id, &filter, &page)
             .await?
             .items,
     )
