@@ -17,6 +17,7 @@ pub mod secret;
 pub mod solution;
 pub mod spreadsheet;
 pub mod token;
+pub mod usage;
 pub mod validation;
 
 pub use audit::AuditAction;

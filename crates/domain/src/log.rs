@@ -200,7 +200,7 @@ pub fn check_entry(
 
 /// A string field of at most `max` characters; control characters are
 /// refused except, where `multiline`, newlines and tabs.
-fn text(
+pub(crate) fn text(
     field: &'static str,
     value: Option<serde_json::Value>,
     max: usize,

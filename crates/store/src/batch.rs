@@ -11,6 +11,7 @@ pub enum Cell {
     MaybeText(Option<String>),
     Int(i64),
     MaybeInt(Option<i64>),
+    Bytes(Vec<u8>),
 }
 
 /// Parameters per statement, well under both databases' limits. On SQLite the
@@ -111,6 +112,7 @@ async fn insert_with(
                     Cell::MaybeText(v) => query.bind(v),
                     Cell::Int(v) => query.bind(v),
                     Cell::MaybeInt(v) => query.bind(v),
+                    Cell::Bytes(v) => query.bind(v),
                 };
             }
         }

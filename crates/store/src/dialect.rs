@@ -87,6 +87,25 @@ impl Dialect {
     /// Whether the database announces queued jobs itself (`LISTEN`/`NOTIFY`,
     /// delivered to every instance at commit); SQLite's worker is woken in
     /// the process that queued them.
+    /// Run first in a rollup's transaction: on PostgreSQL instances take
+    /// turns, so two rollups of a day never interleave their rewrites; on
+    /// SQLite the single writer does that already.
+    pub fn usage_rollup_lock_sql(self) -> Option<&'static str> {
+        match self {
+            // 0x75736167 = "usag".
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(1970495847)"),
+            Dialect::Sqlite => None,
+        }
+    }
+
+    /// The column that addresses a row of a table without a key of its own.
+    pub fn row_address(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "ctid",
+            Dialect::Sqlite => "rowid",
+        }
+    }
+
     pub fn has_notify(self) -> bool {
         self == Dialect::Postgres
     }

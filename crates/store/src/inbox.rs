@@ -6,7 +6,9 @@ use crate::batch::{self, Cell};
 use crate::error::parse_stored;
 use crate::notifications::{self, Counts, Notification};
 use crate::time_ms::{from_ms, from_ms_opt, to_ms};
+use crate::usage::NewEvent;
 use crate::{Conn, Result};
+use muster_domain::usage::Kind;
 use muster_domain::{InboxItemId, NotificationId, OrgId, UserId};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -212,6 +214,10 @@ pub async fn mark_delivered(conn: &mut Conn, ids: &[String], now: OffsetDateTime
             }
         }
     }
+    for (notification, delta) in &deltas {
+        let id = parse_stored("inbox_items.notification_id", notification)?;
+        crate::usage::record_deliveries(conn, id, delta.delivered, now).await?;
+    }
     apply(conn, deltas).await
 }
 
@@ -246,6 +252,8 @@ pub async fn mark_read(
             ..Counts::default()
         };
         notifications::add_counts(conn, found.notification_id, delta).await?;
+        let opened = NewEvent::by(found.org_id, Kind::NotificationOpened, Some(user), now);
+        crate::usage::record_one(conn, opened, now).await?;
     }
     Ok(true)
 }
@@ -274,6 +282,11 @@ pub async fn read_all(
     }
     mark_delivered(conn, &ids, now).await?;
     apply(conn, deltas).await?;
+    if !ids.is_empty() {
+        let opened = NewEvent::by(org, Kind::NotificationOpened, Some(user), now)
+            .times(i64::try_from(ids.len()).unwrap_or(i64::MAX));
+        crate::usage::record_one(conn, opened, now).await?;
+    }
     Ok(ids.len() as u64)
 }
 

@@ -21,6 +21,7 @@ pub mod members;
 pub mod memberships;
 pub mod notifications;
 pub mod orgs;
+pub mod overview;
 pub mod push;
 pub mod readers;
 pub mod recipients;
@@ -31,6 +32,7 @@ pub mod templates;
 pub mod throttle;
 pub mod time_ms;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 pub use error::StoreError;

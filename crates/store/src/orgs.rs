@@ -15,6 +15,7 @@ pub struct Org {
     pub default_language: String,
     pub invite_lifetime_days: i64,
     pub log_retention_days: i64,
+    pub usage_retention_days: i64,
     pub logging_level: String,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -29,6 +30,7 @@ pub struct OrgSettings {
     pub default_language: String,
     pub invite_lifetime_days: i64,
     pub log_retention_days: i64,
+    pub usage_retention_days: i64,
     pub logging_level: String,
 }
 
@@ -41,6 +43,7 @@ impl Org {
             default_language: self.default_language.clone(),
             invite_lifetime_days: self.invite_lifetime_days,
             log_retention_days: self.log_retention_days,
+            usage_retention_days: self.usage_retention_days,
             logging_level: self.logging_level.clone(),
         }
     }
@@ -55,6 +58,7 @@ struct OrgRow {
     default_language: String,
     invite_lifetime_days: i64,
     log_retention_days: i64,
+    usage_retention_days: i64,
     logging_level: String,
     created_at: i64,
     updated_at: i64,
@@ -71,6 +75,7 @@ impl TryFrom<OrgRow> for Org {
             default_language: row.default_language,
             invite_lifetime_days: row.invite_lifetime_days,
             log_retention_days: row.log_retention_days,
+            usage_retention_days: row.usage_retention_days,
             logging_level: row.logging_level,
             created_at: from_ms(row.created_at),
             updated_at: from_ms(row.updated_at),
@@ -79,7 +84,7 @@ impl TryFrom<OrgRow> for Org {
 }
 
 const COLUMNS: &str = "id, name, description, public_url, default_language, invite_lifetime_days, \
-                       log_retention_days, logging_level, created_at, updated_at";
+                       log_retention_days, usage_retention_days, logging_level, created_at, updated_at";
 
 pub async fn insert(
     conn: &mut Conn,
@@ -121,7 +126,8 @@ pub async fn update(
 ) -> Result<()> {
     let done = sqlx::query(
         "UPDATE organizations SET name = $2, description = $3, public_url = $4, default_language = $5, \
-         invite_lifetime_days = $6, log_retention_days = $7, logging_level = $8, updated_at = $9 WHERE id = $1",
+         invite_lifetime_days = $6, log_retention_days = $7, logging_level = $8, updated_at = $9, \
+         usage_retention_days = $10 WHERE id = $1",
     )
     .bind(id.to_string())
     .bind(&settings.name)
@@ -132,6 +138,7 @@ pub async fn update(
     .bind(settings.log_retention_days)
     .bind(&settings.logging_level)
     .bind(to_ms(now))
+    .bind(settings.usage_retention_days)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -180,7 +187,7 @@ pub async fn list_for_member(
     }
     let rows: Vec<MemberOrgRow> = sqlx::query_as(
         "SELECT o.id, o.name, o.description, o.public_url, o.default_language, o.invite_lifetime_days, \
-         o.log_retention_days, o.logging_level, o.created_at, o.updated_at, m.role \
+         o.log_retention_days, o.usage_retention_days, o.logging_level, o.created_at, o.updated_at, m.role \
          FROM memberships m JOIN organizations o ON o.id = m.org_id \
          WHERE m.user_id = $1 AND m.status = 'active' AND o.id > $2 ORDER BY o.id LIMIT $3",
     )

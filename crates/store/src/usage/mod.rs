@@ -1,0 +1,240 @@
+//! Usage events and their daily rollup: recording events (in the transaction
+//! of whatever caused them), the rollup's bookkeeping, retention, and reading
+//! the daily figures.
+
+mod daily;
+mod rollup;
+
+pub use daily::{counted_since, custom_totals, daily, DailyRow};
+pub use rollup::roll_up;
+
+use crate::batch::{self, Cell};
+use crate::time_ms::to_ms;
+use crate::{Conn, Result};
+use muster_domain::usage::{Day, Kind};
+use muster_domain::{OrgId, UserId};
+use time::OffsetDateTime;
+
+/// One event to record, or a count of like events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub org_id: OrgId,
+    pub kind: Kind,
+    pub time: OffsetDateTime,
+    /// The person who acted, if anyone did.
+    pub user_id: Option<UserId>,
+    pub solution_id: Option<String>,
+    /// A custom event's name, or the token of API calls.
+    pub name: Option<String>,
+    pub count: i64,
+    pub properties: Option<String>,
+}
+
+impl NewEvent {
+    /// One event of `kind` by `user` now, in the whole organization.
+    pub fn by(org_id: OrgId, kind: Kind, user: Option<UserId>, at: OffsetDateTime) -> NewEvent {
+        NewEvent {
+            org_id,
+            kind,
+            time: at,
+            user_id: user,
+            solution_id: None,
+            name: None,
+            count: 1,
+            properties: None,
+        }
+    }
+
+    pub fn in_solution(mut self, solution: Option<String>) -> NewEvent {
+        self.solution_id = solution;
+        self
+    }
+
+    pub fn times(mut self, count: i64) -> NewEvent {
+        self.count = count;
+        self
+    }
+}
+
+const COLUMNS: [&str; 9] = [
+    "org_id",
+    "day",
+    "time",
+    "kind",
+    "name",
+    "solution_id",
+    "user_id",
+    "count",
+    "properties",
+];
+
+/// Records `events` received at `now`. A day before the day received (an
+/// app that was offline) is marked to be rolled up again.
+pub async fn record(conn: &mut Conn, events: Vec<NewEvent>, now: OffsetDateTime) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let today = Day::of(now);
+    let mut late: Vec<i64> = events
+        .iter()
+        .map(|e| Day::of(e.time))
+        .filter(|day| *day < today)
+        .map(|day| day.0)
+        .collect();
+    late.sort_unstable();
+    late.dedup();
+    let rows = events
+        .into_iter()
+        .map(|e| {
+            vec![
+                Cell::Text(e.org_id.to_string()),
+                Cell::Int(Day::of(e.time).0),
+                Cell::Int(to_ms(e.time)),
+                Cell::Text(e.kind.as_str().to_owned()),
+                Cell::MaybeText(e.name),
+                Cell::MaybeText(e.solution_id),
+                Cell::MaybeText(e.user_id.map(|u| u.to_string())),
+                Cell::Int(e.count),
+                Cell::MaybeText(e.properties),
+            ]
+        })
+        .collect();
+    batch::insert_wide(conn, "usage_events", &COLUMNS, rows, 9000).await?;
+    for day in late {
+        sqlx::query(
+            "INSERT INTO usage_late_days (day, marked_at) VALUES ($1, $2) \
+             ON CONFLICT (day) DO UPDATE SET marked_at = excluded.marked_at",
+        )
+        .bind(day)
+        .bind(to_ms(now))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// One event; see [`record`].
+pub async fn record_one(conn: &mut Conn, event: NewEvent, now: OffsetDateTime) -> Result<()> {
+    record(conn, vec![event], now).await
+}
+
+/// `event` for each organization where `user` is an active member (a sign-in
+/// is one in every organization of the person).
+pub async fn record_in_orgs_of(
+    conn: &mut Conn,
+    user: UserId,
+    kind: Kind,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let orgs: Vec<(String,)> =
+        sqlx::query_as("SELECT org_id FROM memberships WHERE user_id = $1 AND status = 'active'")
+            .bind(user.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut events = Vec::with_capacity(orgs.len());
+    for (org,) in orgs {
+        let org_id = crate::error::parse_stored("memberships.org_id", &org)?;
+        events.push(NewEvent::by(org_id, kind, Some(user), now));
+    }
+    record(conn, events, now).await
+}
+
+/// `count` deliveries of a notification, in its organization.
+pub async fn record_deliveries(
+    conn: &mut Conn,
+    notification: muster_domain::NotificationId,
+    count: i64,
+    now: OffsetDateTime,
+) -> Result<()> {
+    if count <= 0 {
+        return Ok(());
+    }
+    let (org,): (String,) = sqlx::query_as("SELECT org_id FROM notifications WHERE id = $1")
+        .bind(notification.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    let org_id = crate::error::parse_stored("notifications.org_id", &org)?;
+    let event = NewEvent::by(org_id, Kind::NotificationDelivered, None, now).times(count);
+    record_one(conn, event, now).await
+}
+
+/// The last day rolled up after it ended, if any was.
+pub async fn closed_through(conn: &mut Conn) -> Result<Option<Day>> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT closed_through FROM usage_rollup_state WHERE id = 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|(day,)| Day(day)))
+}
+
+/// Days up to `day` are rolled up for good (it never moves back).
+pub async fn close_through(conn: &mut Conn, day: Day) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO usage_rollup_state (id, closed_through) VALUES (1, $1) \
+         ON CONFLICT (id) DO UPDATE SET closed_through = excluded.closed_through \
+         WHERE usage_rollup_state.closed_through < excluded.closed_through",
+    )
+    .bind(day.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Days that late events arrived for, with when the last of them did.
+pub async fn late_days(conn: &mut Conn) -> Result<Vec<(Day, OffsetDateTime)>> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT day, marked_at FROM usage_late_days ORDER BY day")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, at)| (Day(day), crate::time_ms::from_ms(at)))
+        .collect())
+}
+
+/// Forgets that `day` had late events, unless one came after `marked_before`.
+pub async fn clear_late_day(
+    conn: &mut Conn,
+    day: Day,
+    marked_before: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query("DELETE FROM usage_late_days WHERE day = $1 AND marked_at < $2")
+        .bind(day.0)
+        .bind(to_ms(marked_before))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Every organization with its usage retention in days.
+pub async fn retentions(conn: &mut Conn) -> Result<Vec<(OrgId, i64)>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, usage_retention_days FROM organizations ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter()
+        .map(|(id, days)| Ok((crate::error::parse_stored("organizations.id", &id)?, days)))
+        .collect()
+}
+
+/// Deletes up to `limit` of the organization's raw events of days before
+/// `first_kept`; returns how many went.
+pub async fn delete_before(
+    conn: &mut Conn,
+    org_id: OrgId,
+    first_kept: Day,
+    limit: i64,
+) -> Result<u64> {
+    let row = crate::dialect::Dialect::of(conn).row_address();
+    let sql = format!(
+        "DELETE FROM usage_events WHERE {row} IN (SELECT {row} FROM usage_events \
+         WHERE org_id = $1 AND day < $2 LIMIT $3)"
+    );
+    let done = sqlx::query(&sql)
+        .bind(org_id.to_string())
+        .bind(first_kept.0)
+        .bind(limit)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}

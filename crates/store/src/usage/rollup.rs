@@ -1,0 +1,151 @@
+//! The rollup of one organization's day: its events summed per solution and
+//! for the whole organization, and the set of people active in each.
+
+use crate::batch::{self, Cell};
+use crate::dialect::Dialect;
+use crate::time_ms::to_ms;
+use crate::{Conn, Result, StoreError};
+use muster_domain::usage::{Day, Kind, Metric};
+use muster_domain::OrgId;
+use roaring::RoaringBitmap;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// The organization's own row, beside one per solution.
+pub const WHOLE_ORG: &str = "";
+
+#[derive(Default)]
+struct Figures {
+    counts: [i64; Metric::ALL.len()],
+    active: RoaringBitmap,
+}
+
+/// Rewrites the organization's figures for `day` from its raw events, in the
+/// caller's transaction; running it again gives the same rows. A day without
+/// events (none came, or retention took them) keeps the rows it has, so the
+/// figures outlive the raw events. Returns whether the day had events.
+pub async fn roll_up(
+    conn: &mut Conn,
+    org_id: OrgId,
+    day: Day,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    if let Some(sql) = Dialect::of(conn).usage_rollup_lock_sql() {
+        sqlx::query(sql).execute(&mut *conn).await?;
+    }
+    let org = org_id.to_string();
+    let sums: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT COALESCE(solution_id, ''), kind, name, CAST(SUM(count) AS BIGINT) \
+         FROM usage_events WHERE org_id = $1 AND day = $2 \
+         GROUP BY COALESCE(solution_id, ''), kind, name",
+    )
+    .bind(&org)
+    .bind(day.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    if sums.is_empty() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO usage_people (user_id) SELECT DISTINCT e.user_id FROM usage_events e \
+         JOIN users u ON u.id = e.user_id WHERE e.org_id = $1 AND e.day = $2 \
+         ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind(&org)
+    .bind(day.0)
+    .execute(&mut *conn)
+    .await?;
+    let active: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT e.solution, p.ordinal FROM (SELECT DISTINCT COALESCE(solution_id, '') AS solution, user_id \
+         FROM usage_events WHERE org_id = $1 AND day = $2 AND user_id IS NOT NULL AND kind <> $3) e \
+         JOIN usage_people p ON p.user_id = e.user_id",
+    )
+    .bind(&org)
+    .bind(day.0)
+    .bind(Kind::NotificationDelivered.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let mut figures: BTreeMap<String, Figures> = BTreeMap::new();
+    let mut custom: BTreeMap<(String, String), i64> = BTreeMap::new();
+    figures.entry(WHOLE_ORG.to_owned()).or_default();
+    for (solution, kind, name, sum) in sums {
+        let Some(kind) = Kind::parse(&kind) else {
+            continue;
+        };
+        let metric = kind.metric().index();
+        if solution != WHOLE_ORG {
+            figures.entry(solution.clone()).or_default().counts[metric] += sum;
+        }
+        if let Some(whole) = figures.get_mut(WHOLE_ORG) {
+            whole.counts[metric] += sum;
+        }
+        if let (Kind::Custom, Some(name)) = (kind, name) {
+            if solution != WHOLE_ORG {
+                *custom.entry((solution, name.clone())).or_default() += sum;
+            }
+            *custom.entry((WHOLE_ORG.to_owned(), name)).or_default() += sum;
+        }
+    }
+    for (solution, ordinal) in active {
+        let Ok(ordinal) = u32::try_from(ordinal) else {
+            continue;
+        };
+        if solution != WHOLE_ORG {
+            figures.entry(solution).or_default().active.insert(ordinal);
+        }
+        if let Some(whole) = figures.get_mut(WHOLE_ORG) {
+            whole.active.insert(ordinal);
+        }
+    }
+
+    for table in ["usage_daily", "usage_custom_daily"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE org_id = $1 AND day = $2"
+        ))
+        .bind(&org)
+        .bind(day.0)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let mut columns = vec!["org_id", "solution_id", "day"];
+    columns.extend(Metric::ALL.iter().map(|m| m.as_str()));
+    columns.extend(["active", "rolled_at"]);
+    let mut rows = Vec::with_capacity(figures.len());
+    for (solution, mut f) in figures {
+        f.counts[Metric::ActiveUsers.index()] = i64::try_from(f.active.len()).unwrap_or(i64::MAX);
+        let mut bytes = Vec::with_capacity(f.active.serialized_size());
+        f.active
+            .serialize_into(&mut bytes)
+            .map_err(|e| StoreError::Corrupt(format!("a set of active people: {e}")))?;
+        let mut row = vec![
+            Cell::Text(org.clone()),
+            Cell::Text(solution),
+            Cell::Int(day.0),
+        ];
+        row.extend(f.counts.iter().map(|c| Cell::Int(*c)));
+        row.extend([Cell::Bytes(bytes), Cell::Int(to_ms(now))]);
+        rows.push(row);
+    }
+    batch::insert(conn, "usage_daily", &columns, rows).await?;
+    let custom_rows = custom
+        .into_iter()
+        .map(|((solution, name), count)| {
+            vec![
+                Cell::Text(org.clone()),
+                Cell::Text(solution),
+                Cell::Int(day.0),
+                Cell::Text(name),
+                Cell::Int(count),
+            ]
+        })
+        .collect();
+    batch::insert(
+        conn,
+        "usage_custom_daily",
+        &["org_id", "solution_id", "day", "name", "count"],
+        custom_rows,
+    )
+    .await?;
+    Ok(true)
+}
