@@ -54,6 +54,10 @@ pub struct Settings {
     /// Log entries one device (or token, or session) may send per minute
     /// (`MUSTER_APP_LOG_RATE`); a call over it is refused whole.
     pub app_log_rate: u64,
+    /// How often today's usage figures are brought up to date
+    /// (`MUSTER_ROLLUP_INTERVAL`, 10s to 1h).
+    #[serde(with = "humantime_serde_compat")]
+    pub rollup_interval: Duration,
 }
 
 impl Default for Settings {
@@ -74,6 +78,7 @@ impl Default for Settings {
             push_allow_loopback: false,
             push_concurrency: 64,
             app_log_rate: 5000,
+            rollup_interval: Duration::from_secs(60),
         }
     }
 }
@@ -157,6 +162,12 @@ impl Settings {
             return Err(SettingsError {
                 setting: "app_log_rate (MUSTER_APP_LOG_RATE)".into(),
                 message: "must be at least 1".into(),
+            });
+        }
+        if !(Duration::from_secs(10)..=Duration::from_secs(3600)).contains(&self.rollup_interval) {
+            return Err(SettingsError {
+                setting: "rollup_interval (MUSTER_ROLLUP_INTERVAL)".into(),
+                message: "must be between 10s and 1h".into(),
             });
         }
         if let Some(url) = &self.smtp_url {

@@ -87,6 +87,20 @@ impl OrgScope {
         OrgScope::resolve(conn, caller, org_id, ip, now).await
     }
 
+    /// [`OrgScope::for_app`] on a connection of its own; a call with a
+    /// personal access token is counted for usage.
+    pub async fn for_app_call(
+        state: &crate::state::AppState,
+        caller: Caller,
+        org: Option<&str>,
+        ip: IpAddr,
+    ) -> AppResult<OrgScope> {
+        let mut conn = state.store.read().await?;
+        let scope = OrgScope::for_app(&mut conn, caller, org, ip, state.now()).await?;
+        state.api_calls.count(&scope);
+        Ok(scope)
+    }
+
     pub fn user_id(&self) -> UserId {
         self.caller.user_id
     }

@@ -21,6 +21,8 @@ pub struct Inner {
     pub push: crate::features::notifications::webpush::Pusher,
     /// The days whose log partition this instance knows to exist (PostgreSQL).
     pub log_partitions: crate::features::logs::partitions::Known,
+    /// API calls with a token on this instance, written once a minute.
+    pub api_calls: crate::features::usage::api_calls::ApiCalls,
 }
 
 impl AppState {
@@ -33,6 +35,7 @@ impl AppState {
             hub: Default::default(),
             push: Default::default(),
             log_partitions: Default::default(),
+            api_calls: Default::default(),
         }))
     }
 

@@ -14,11 +14,13 @@ pub mod profile;
 pub mod setup;
 pub mod solutions;
 pub mod tokens;
+pub mod usage;
 
 /// Every feature's job kinds and housekeeping.
 pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
     let registry = auth::jobs(registry);
     let registry = invitations::jobs(registry);
     let registry = logs::jobs(registry);
+    let registry = usage::jobs(registry);
     notifications::jobs(registry)
 }

@@ -58,6 +58,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let router = features::devices::api_routes(router);
     let router = features::notifications::api_routes(router);
     let router = features::logs::api_routes(router);
+    let router = features::usage::api_routes(router);
     let (router, mut openapi) = router.split_for_parts();
     // After the routes are in: the modifiers of `ApiDoc` run before them.
     super::contract::ProblemResponses.modify(&mut openapi);

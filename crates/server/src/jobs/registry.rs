@@ -24,12 +24,16 @@ pub struct Lane {
     pub background: bool,
     run: Run,
 }
-type Chore = Arc<dyn Fn(AppState, OffsetDateTime) -> ChoreFuture + Send + Sync>;
+pub type Chore = Arc<dyn Fn(AppState, OffsetDateTime) -> ChoreFuture + Send + Sync>;
+
+/// How often a periodic chore runs, from the settings.
+pub type Every = fn(&crate::config::Settings) -> std::time::Duration;
 
 #[derive(Clone, Default)]
 pub struct Registry {
     kinds: HashMap<&'static str, Lane>,
     chores: Vec<(&'static str, Chore)>,
+    periodic: Vec<(&'static str, Every, Chore)>,
 }
 
 impl Registry {
@@ -75,6 +79,28 @@ impl Registry {
             Arc::new(move |state, now| Box::pin(chore(state, now))),
         ));
         self
+    }
+
+    /// `chore` runs on its own, at the start and then every `every(settings)`
+    /// (for work that cannot wait for housekeeping); a failure is logged under
+    /// `name` and tried again next time.
+    pub fn every<F, Fut>(mut self, name: &'static str, every: Every, chore: F) -> Self
+    where
+        F: Fn(AppState, OffsetDateTime) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.periodic.push((
+            name,
+            every,
+            Arc::new(move |state, now| Box::pin(chore(state, now))),
+        ));
+        self
+    }
+
+    pub fn periodic(&self) -> impl Iterator<Item = (&'static str, Every, &Chore)> {
+        self.periodic
+            .iter()
+            .map(|(name, every, chore)| (*name, *every, chore))
     }
 
     /// Runs the job's kind, or fails it for good if no feature knows the kind.

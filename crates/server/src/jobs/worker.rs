@@ -98,10 +98,19 @@ impl Worker {
             tasks.spawn(lane.run(shutdown.clone()));
         }
         tasks.spawn(self.clone().housekeeping(shutdown.clone()));
+        for (name, every, chore) in self.registry.periodic() {
+            let period = every(&self.state.settings);
+            let run = self
+                .clone()
+                .periodic(name, period, chore.clone(), shutdown.clone());
+            tasks.spawn(run);
+        }
         if self.state.store.backend().has_notify() {
             tasks.spawn(listen(self.state.settings.database_url(), shutdown));
         }
         while tasks.join_next().await.is_some() {}
+        // What is counted in memory (API calls) is written before the end.
+        self.tick(self.state.now()).await;
         tracing::info!("worker stopped");
     }
 
@@ -111,6 +120,42 @@ impl Worker {
             tokio::select! {
                 _ = tokio::time::sleep(to_std(MAINTENANCE_EVERY)) => {}
                 changed = shutdown.changed() => if changed.is_err() { break },
+            }
+        }
+    }
+
+    async fn periodic(
+        self,
+        name: &'static str,
+        period: std::time::Duration,
+        chore: super::registry::Chore,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        while !*shutdown.borrow() {
+            if let Err(error) = chore(self.state.clone(), self.state.now()).await {
+                tracing::warn!(
+                    chore = name,
+                    error = format!("{error:#}"),
+                    "periodic work failed"
+                );
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                changed = shutdown.changed() => if changed.is_err() { break },
+            }
+        }
+    }
+
+    /// The periodic chores once, as [`Worker::run`] does every period; for
+    /// tests and the benchmark.
+    pub async fn tick(&self, now: OffsetDateTime) {
+        for (name, _, chore) in self.registry.periodic() {
+            if let Err(error) = chore(self.state.clone(), now).await {
+                tracing::warn!(
+                    chore = name,
+                    error = format!("{error:#}"),
+                    "periodic work failed"
+                );
             }
         }
     }

@@ -5,6 +5,7 @@ use crate::error::AppResult;
 use crate::features::auth::caller::{Caller, Via};
 use crate::state::AppState;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use muster_domain::usage::Kind;
 use muster_domain::{secret, UserId};
 use muster_store::sessions;
 use subtle::ConstantTimeEq;
@@ -45,6 +46,8 @@ pub async fn start(
         now + ttl(state),
     )
     .await?;
+    // A sign-in counts in every organization the person is active in.
+    muster_store::usage::record_in_orgs_of(&mut tx, user_id, Kind::SignIn, now).await?;
     tx.commit().await.map_err(muster_store::StoreError::from)?;
     Ok(NewSession {
         cookie: session_cookie(state, id),

@@ -139,6 +139,13 @@ pub async fn accept(
         return Err(AppError::Gone(LinkProblem::Used.message().into()));
     }
     memberships::activate(conn, invitation.org_id, invitation.user_id, now).await?;
+    let accepted = muster_store::usage::NewEvent::by(
+        invitation.org_id,
+        muster_domain::usage::Kind::InvitationAccepted,
+        Some(invitation.user_id),
+        now,
+    );
+    muster_store::usage::record_one(conn, accepted, now).await?;
     users::set_default_org_if_none(conn, invitation.user_id, invitation.org_id).await?;
     let actor = Actor::load(conn, invitation.user_id, OrgRole::User, None).await?;
     audit::record(

@@ -177,6 +177,16 @@ pub async fn invite_many(
         })
         .collect();
     invitations::insert_many(conn, &invitations, now).await?;
+    let sent = muster_store::usage::NewEvent::by(
+        org.id,
+        muster_domain::usage::Kind::InvitationSent,
+        Some(actor.user_id),
+        now,
+    )
+    .times(i64::try_from(invitations.len()).unwrap_or(i64::MAX));
+    if !invitations.is_empty() {
+        muster_store::usage::record_one(conn, sent, now).await?;
+    }
     let events = pending
         .iter()
         .map(|(_, _, _, invitee)| muster_store::audit::NewEvent {

@@ -329,6 +329,13 @@ async fn issue(
         now,
     )
     .await?;
+    let sent = muster_store::usage::NewEvent::by(
+        org.id,
+        muster_domain::usage::Kind::InvitationSent,
+        Some(actor.user_id),
+        now,
+    );
+    muster_store::usage::record_one(conn, sent, now).await?;
     Ok(Invited {
         invitation_id,
         user_id,

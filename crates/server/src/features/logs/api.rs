@@ -152,10 +152,7 @@ pub async fn my_logs(
     ClientIp(ip): ClientIp,
     AppQuery(query): AppQuery<MyLogQuery>,
 ) -> AppResult<Json<EntryList>> {
-    let scope = {
-        let mut conn = state.store.read().await?;
-        OrgScope::for_app(&mut conn, caller, query.org.as_deref(), ip, state.now()).await?
-    };
+    let scope = OrgScope::for_app_call(&state, caller, query.org.as_deref(), ip).await?;
     let (asked, page) = LogQuery {
         range: query.range,
         from: query.from,

@@ -35,8 +35,7 @@ async fn app_scope(
     ip: std::net::IpAddr,
     org: Option<&str>,
 ) -> AppResult<OrgScope> {
-    let mut conn = state.store.read().await?;
-    OrgScope::for_app(&mut conn, caller, org, ip, state.now()).await
+    OrgScope::for_app_call(state, caller, org, ip).await
 }
 
 /// Send log entries. Each bad entry is rejected by its index and the others

@@ -198,7 +198,9 @@ async fn write(
         });
     }
     if !rows.is_empty() {
+        let errors = crate::features::usage::service::error_logs(&sender, &rows);
         logs::insert(&mut tx, sender, rows).await?;
+        muster_store::usage::record(&mut tx, errors, sender.received_at).await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
@@ -212,24 +214,12 @@ async fn with_solutions(
     kept: Vec<(usize, CheckedEntry)>,
     rejected: &mut Vec<Rejected>,
 ) -> AppResult<Vec<NewEntry>> {
-    let named: HashSet<&str> = kept
-        .iter()
-        .filter_map(|(_, e)| e.solution_id.as_deref())
-        .collect();
-    let known: HashSet<String> = if named.is_empty() {
-        HashSet::new()
-    } else {
-        let named: Vec<String> = named
-            .into_iter()
-            .filter(|id| id.parse::<SolutionId>().is_ok())
-            .map(str::to_owned)
-            .collect();
-        let mut conn = state.store.read().await?;
-        logs::solutions_of_org(&mut conn, org_id, &named)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let known = known_solutions(
+        state,
+        org_id,
+        kept.iter().filter_map(|(_, e)| e.solution_id.as_deref()),
+    )
+    .await?;
     let mut rows = Vec::with_capacity(kept.len());
     for (index, entry) in kept {
         let solution_id = match entry.solution_id.as_deref() {
@@ -257,6 +247,28 @@ async fn with_solutions(
         });
     }
     Ok(rows)
+}
+
+/// Those of `named` that are solutions of the organization.
+pub async fn known_solutions<'a>(
+    state: &AppState,
+    org_id: OrgId,
+    named: impl Iterator<Item = &'a str>,
+) -> AppResult<HashSet<String>> {
+    let mut named: Vec<String> = named
+        .filter(|id| id.parse::<SolutionId>().is_ok())
+        .map(str::to_owned)
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    if named.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut conn = state.store.read().await?;
+    Ok(logs::solutions_of_org(&mut conn, org_id, &named)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// A member's temporary logging level, as the member's page shows it.

@@ -348,7 +348,7 @@ async fn read(
 }
 
 /// The solutions whose logs the viewer may read, for the solution filter.
-async fn readable_solutions(state: &AppState, view: &OrgPage) -> UiResult<Vec<Value>> {
+pub async fn readable_solutions(state: &AppState, view: &OrgPage) -> UiResult<Vec<Value>> {
     let visible = crate::features::solutions::ui::visible_solutions(state, view).await?;
     Ok(visible
         .iter()

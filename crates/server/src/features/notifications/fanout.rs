@@ -90,7 +90,15 @@ async fn start(state: &AppState, id: NotificationId) -> Result<Option<Notificati
 
 async fn finish(state: &AppState, n: &Notification) -> Result<(), JobError> {
     let mut tx = state.store.begin().await?;
-    notifications::transition(&mut tx, n.id, Status::Sending, Status::Sent, state.now()).await?;
+    if notifications::transition(&mut tx, n.id, Status::Sending, Status::Sent, state.now()).await? {
+        let sent = muster_store::usage::NewEvent::by(
+            n.org_id,
+            muster_domain::usage::Kind::NotificationSent,
+            n.created_by,
+            state.now(),
+        );
+        muster_store::usage::record_one(&mut tx, sent, state.now()).await?;
+    }
     if let Some(at) = push::next_retry(&mut tx, n.id).await? {
         let job = PushNotification {
             notification_id: n.id,

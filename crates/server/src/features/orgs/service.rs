@@ -20,8 +20,10 @@ pub struct OrgUpdate {
     pub default_language: Option<String>,
     /// 1–30 days.
     pub invite_lifetime_days: Option<i64>,
-    /// 1–3650 days.
+    /// 1–365 days.
     pub log_retention_days: Option<i64>,
+    /// 1–365 days of raw usage events (the daily figures are kept for good).
+    pub usage_retention_days: Option<i64>,
     /// error, warn, info, debug or trace.
     pub logging_level: Option<String>,
 }
@@ -93,6 +95,17 @@ impl OrgUpdate {
         }
         if let Some(v) = invalid
             .check(
+                "usage_retention_days",
+                self.usage_retention_days
+                    .map(muster_domain::usage::retention_days)
+                    .transpose(),
+            )
+            .flatten()
+        {
+            settings.usage_retention_days = v;
+        }
+        if let Some(v) = invalid
+            .check(
                 "logging_level",
                 self.logging_level
                     .as_deref()
@@ -143,6 +156,7 @@ fn settings_json(settings: &orgs::OrgSettings) -> serde_json::Value {
         "default_language": settings.default_language,
         "invite_lifetime_days": settings.invite_lifetime_days,
         "log_retention_days": settings.log_retention_days,
+        "usage_retention_days": settings.usage_retention_days,
         "logging_level": settings.logging_level,
     })
 }

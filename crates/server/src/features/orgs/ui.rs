@@ -30,6 +30,7 @@ pub struct SettingsForm {
     default_language: String,
     invite_lifetime_days: String,
     log_retention_days: String,
+    usage_retention_days: String,
     logging_level: String,
 }
 
@@ -83,6 +84,7 @@ pub async fn show(
         default_language: org.default_language.clone(),
         invite_lifetime_days: org.invite_lifetime_days.to_string(),
         log_retention_days: org.log_retention_days.to_string(),
+        usage_retention_days: org.usage_retention_days.to_string(),
         logging_level: org.logging_level.clone(),
     };
     let notice = match query.notice.as_str() {
@@ -153,6 +155,16 @@ fn settings_update(form: &SettingsForm) -> (OrgUpdate, muster_domain::Invalid) {
             &form.invite_lifetime_days,
         ),
         log_retention_days: days(&mut invalid, "log_retention_days", &form.log_retention_days),
+        // A form from before the field existed keeps the organization's value.
+        usage_retention_days: if form.usage_retention_days.trim().is_empty() {
+            None
+        } else {
+            days(
+                &mut invalid,
+                "usage_retention_days",
+                &form.usage_retention_days,
+            )
+        },
         logging_level: Some(form.logging_level.clone()),
     };
     (update, invalid)

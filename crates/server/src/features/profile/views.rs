@@ -65,6 +65,7 @@ pub struct OrgView {
     pub default_language: String,
     pub invite_lifetime_days: i64,
     pub log_retention_days: i64,
+    pub usage_retention_days: i64,
     pub logging_level: String,
     /// The caller's role in this organization.
     pub role: OrgRole,
@@ -84,6 +85,7 @@ impl OrgView {
             default_language: org.default_language,
             invite_lifetime_days: org.invite_lifetime_days,
             log_retention_days: org.log_retention_days,
+            usage_retention_days: org.usage_retention_days,
             logging_level: org.logging_level,
             role,
             created_at: org.created_at,

@@ -51,6 +51,7 @@ pub async fn my_solutions(
 ) -> AppResult<Json<AppSolutionList>> {
     let mut conn = state.store.read().await?;
     let scope = OrgScope::for_app(&mut conn, caller, query.org.as_deref(), ip, state.now()).await?;
+    state.api_calls.count(&scope);
     let org_id = scope.org_id;
     let items = assignments::for_member(&mut conn, org_id, scope.user_id())
         .await?

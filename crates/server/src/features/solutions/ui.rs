@@ -205,7 +205,15 @@ pub async fn detail(
         "logs" => crate::features::logs::ui_rows::solution_tab(&state, &view.scope, id).await?,
         _ => Value::UNDEFINED,
     };
-    let values = context! { logs, ..detail_context(&view, &solution, &can, tab, &query, rows) };
+    let usage = match tab {
+        "usage" => {
+            let usage_path = format!("/orgs/{}/usage", view.org.id);
+            crate::features::usage::ui::solution_tab(&state, &view.scope, id, &usage_path).await?
+        }
+        _ => Value::UNDEFINED,
+    };
+    let values =
+        context! { logs, usage, ..detail_context(&view, &solution, &can, tab, &query, rows) };
     page(
         "solution_detail.html",
         view.context("solutions", uri.path(), values),
@@ -216,7 +224,7 @@ pub async fn detail(
 fn detail_tab<'a>(asked: &'a str, can: &SolutionRights) -> &'a str {
     match asked {
         "groups" | "versions" => asked,
-        "logs" if can.logs => "logs",
+        "logs" | "usage" if can.logs => asked,
         "settings" if can.edit || can.delete => "settings",
         _ => "users",
     }

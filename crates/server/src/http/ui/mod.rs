@@ -19,12 +19,9 @@ pub fn router() -> Router<AppState> {
         .route("/", get(shell::home))
         .route("/no-access", get(shell::no_access))
         .route("/orgs/{org}", get(shell::org_root))
-        .route("/orgs/{org}/overview", get(shell::overview))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
-        .route("/static/notifications.js", get(assets::notifications_js))
-        // Usage metrics are still to come.
-        .route("/orgs/{org}/usage", get(shell::placeholder));
+        .route("/static/notifications.js", get(assets::notifications_js));
     let router = features::auth::ui_routes(router);
     let router = features::setup::ui_routes(router);
     let router = features::profile::ui_routes(router);
@@ -36,5 +33,6 @@ pub fn router() -> Router<AppState> {
     let router = features::notifications::ui_routes(router);
     let router = features::logs::ui_routes(router);
     let router = features::devices::ui_routes(router);
+    let router = features::usage::ui_routes(router);
     features::solutions::ui_routes(router)
 }

@@ -1,14 +1,11 @@
-//! The Management shell: home redirect, overview, the pages still to come, and
-//! the page for members without a Management role.
+//! The Management shell: the home redirect and the page for members without a
+//! Management role.
 
-use crate::http::ui::error::{message_page, page, UiError, UiResult};
-use crate::http::ui::layout::{layout, OrgPage, UiUser};
-use crate::state::AppState;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use crate::http::ui::error::{message_page, UiError, UiResult};
+use crate::http::ui::layout::{OrgPage, UiUser};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use muster_domain::permission::{can, Capability};
 use muster_domain::MembershipStatus;
 
 /// `/`: the default organization's overview, or sign-in.
@@ -67,77 +64,6 @@ pub async fn no_access(viewer: UiUser) -> UiResult {
 
 pub async fn org_root(page: OrgPage) -> Response {
     Redirect::to(&format!("/orgs/{}/overview", page.org.id)).into_response()
-}
-
-pub async fn overview(State(state): State<AppState>, view: OrgPage, uri: Uri) -> UiResult {
-    let numbers = {
-        let mut conn = state.store.read().await?;
-        muster_store::memberships::count_by_status(&mut conn, view.org.id).await?
-    };
-    let numbers = context! {
-        active => numbers.active,
-        invited => numbers.invited,
-        disabled => numbers.disabled,
-    };
-    page(
-        "overview.html",
-        layout(
-            &view.viewer,
-            Some((&view.org, view.scope.role)),
-            "overview",
-            uri.path(),
-            context! { numbers, can_manage_org => can(view.scope.role, Capability::ManageOrgSettings) },
-        ),
-    )
-}
-
-/// Pages of Management that later work fills in; each says what it will hold.
-const PLACEHOLDERS: &[(&str, &str, &str)] = &[
-    (
-        "solutions",
-        "Solutions",
-        "Create solutions, publish versions, and manage who uses them.",
-    ),
-    (
-        "usage",
-        "Usage",
-        "Active users, sign-ins and solution opens per day, with CSV export.",
-    ),
-];
-
-pub async fn placeholder(view: OrgPage, uri: Uri) -> UiResult {
-    let key = uri.path().rsplit('/').next().unwrap_or_default();
-    let (key, heading, description) = PLACEHOLDERS
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .ok_or_else(UiError::not_found)?;
-    // A page missing from the role's navigation is not reachable by URL either.
-    if !crate::http::ui::layout::nav_for(view.scope.role)
-        .iter()
-        .any(|item| {
-            item.get_attr("key")
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .as_deref()
-                == Some(*key)
-        })
-    {
-        return Err(UiError::Page {
-            status: StatusCode::FORBIDDEN,
-            heading: "Not allowed".into(),
-            text: "Your role in this organization does not give access to this page.".into(),
-        });
-    }
-    page(
-        "placeholder.html",
-        layout(
-            &view.viewer,
-            Some((&view.org, view.scope.role)),
-            key,
-            uri.path(),
-            context! { heading, description },
-        ),
-    )
 }
 
 pub async fn not_found() -> UiError {

@@ -18,9 +18,10 @@ const FILES: &[(&str, &str)] = &[
         "overview.html",
         include_str!("../../../templates/overview.html"),
     ),
+    ("usage.html", include_str!("../../../templates/usage.html")),
     (
-        "placeholder.html",
-        include_str!("../../../templates/placeholder.html"),
+        "usage_parts.html",
+        include_str!("../../../templates/usage_parts.html"),
     ),
     (
         "profile.html",

@@ -1,0 +1,163 @@
+//! The rollup: a job that rewrites the daily figures of every day that may
+//! have changed (today, the days not closed yet, days late events came for),
+//! queued every `MUSTER_ROLLUP_INTERVAL`; and the deletion of raw events past
+//! each organization's retention, which leaves the figures alone.
+
+use crate::jobs::{JobError, JobKind};
+use crate::state::AppState;
+use muster_domain::usage::Day;
+use muster_domain::JobId;
+use muster_store::{usage, StoreError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use time::{Duration, OffsetDateTime};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RollUp {}
+
+impl JobKind for RollUp {
+    const KIND: &'static str = "usage.rollup";
+    const MAX_ATTEMPTS: i64 = 3;
+    const BACKGROUND: bool = true;
+}
+
+/// How long after a day ends its events may still be on their way (a call
+/// under way at midnight): until then the day is rolled up again.
+const SETTLE: Duration = Duration::minutes(5);
+/// Raw events deleted per transaction, and transactions per run.
+const RETENTION_BATCH: i64 = 5000;
+const RETENTION_BATCHES_PER_RUN: usize = 100;
+
+/// The days a rollup at `now` rewrites: from the day after the last closed one
+/// (yesterday on a new install) up to today, and the days late events came
+/// for; none before the oldest day any organization keeps.
+pub fn days_to_roll(
+    now: OffsetDateTime,
+    closed: Option<Day>,
+    late: &[Day],
+    longest_retention_days: i64,
+) -> BTreeSet<Day> {
+    let today = Day::of(now);
+    let oldest_kept = today.plus(1 - longest_retention_days.max(1));
+    let first = closed
+        .map_or(today.plus(-1), |d| d.plus(1))
+        .max(oldest_kept);
+    let mut days: BTreeSet<Day> = (first.0..=today.0).map(Day).collect();
+    days.extend(
+        late.iter()
+            .copied()
+            .filter(|d| *d >= oldest_kept && *d <= today),
+    );
+    days
+}
+
+pub async fn run(state: &AppState, _id: JobId, _job: RollUp) -> Result<(), JobError> {
+    let now = state.now();
+    let (closed, late, retentions) = {
+        let mut conn = state.store.read().await?;
+        (
+            usage::closed_through(&mut conn).await?,
+            usage::late_days(&mut conn).await?,
+            usage::retentions(&mut conn).await?,
+        )
+    };
+    let longest = retentions.iter().map(|(_, d)| *d).max().unwrap_or(1);
+    let late_days: Vec<Day> = late.iter().map(|(day, _)| *day).collect();
+    let days = days_to_roll(now, closed, &late_days, longest);
+    for day in &days {
+        for (org_id, _) in &retentions {
+            let mut tx = state.store.begin().await?;
+            usage::roll_up(&mut tx, *org_id, *day, now).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+        }
+    }
+    {
+        let mut tx = state.store.begin().await?;
+        usage::close_through(&mut tx, Day::of(now - SETTLE).plus(-1)).await?;
+        for day in late_days {
+            usage::clear_late_day(&mut tx, day, now - SETTLE).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+    }
+    delete_past_retention(state, now, &retentions).await
+}
+
+async fn delete_past_retention(
+    state: &AppState,
+    now: OffsetDateTime,
+    retentions: &[(muster_domain::OrgId, i64)],
+) -> Result<(), JobError> {
+    let mut batches = 0;
+    for (org_id, days) in retentions {
+        let first_kept = Day::of(now).plus(1 - days);
+        while batches < RETENTION_BATCHES_PER_RUN {
+            batches += 1;
+            let mut tx = state.store.begin().await?;
+            let deleted =
+                usage::delete_before(&mut tx, *org_id, first_kept, RETENTION_BATCH).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            if deleted < u64::try_from(RETENTION_BATCH).unwrap_or(u64::MAX) {
+                break;
+            }
+        }
+    }
+    // What is left goes with the next run, a minute on.
+    Ok(())
+}
+
+/// Every rollup interval: a rollup unless one is waiting already.
+pub async fn queue(state: AppState, now: OffsetDateTime) -> anyhow::Result<()> {
+    let mut tx = state.store.begin().await?;
+    if !muster_store::jobs::has_pending(&mut tx, RollUp::KIND).await? {
+        crate::jobs::enqueue(&mut tx, &RollUp {}, now).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use muster_domain::usage::parse_day;
+
+    fn at(text: &str) -> OffsetDateTime {
+        muster_domain::log::parse_time(text).expect("a time")
+    }
+
+    fn day(text: &str) -> Day {
+        parse_day(text).expect("a day")
+    }
+
+    #[test]
+    fn a_new_install_rolls_up_yesterday_and_today() {
+        let days = days_to_roll(at("2026-12-04T10:00:00Z"), None, &[], 90);
+        assert_eq!(
+            days.into_iter().collect::<Vec<_>>(),
+            vec![day("2026-12-03"), day("2026-12-04")]
+        );
+    }
+
+    #[test]
+    fn after_downtime_every_day_since_the_last_closed_one_is_rolled_up() {
+        let days = days_to_roll(at("2026-12-04T10:00:00Z"), Some(day("2026-11-30")), &[], 90);
+        assert_eq!(days.len(), 4, "1, 2, 3 and 4 December");
+        // Never further back than any organization keeps raw events.
+        let days = days_to_roll(at("2026-12-04T10:00:00Z"), Some(day("2026-01-01")), &[], 7);
+        assert_eq!(days.first(), Some(&day("2026-11-28")));
+    }
+
+    #[test]
+    fn days_late_events_came_for_are_rolled_up_again() {
+        let late = [day("2026-11-01"), day("2026-01-01"), day("2026-12-09")];
+        let days = days_to_roll(
+            at("2026-12-04T10:00:00Z"),
+            Some(day("2026-12-03")),
+            &late,
+            90,
+        );
+        assert_eq!(
+            days.into_iter().collect::<Vec<_>>(),
+            vec![day("2026-11-01"), day("2026-12-04")]
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! Usage events without HTTP: what an app sends, and the events other
+//! capabilities record as they happen (each in its own transaction).
+
+use crate::error::{AppError, AppResult};
+use crate::features::logs::service::{known_solutions, Rejected};
+use crate::scope::OrgScope;
+use crate::state::AppState;
+use muster_domain::log::Level;
+use muster_domain::usage::{self, CheckedEvent, Day, EventInput, Kind};
+use muster_store::usage::NewEvent;
+use muster_store::{logs, orgs, StoreError};
+use std::collections::BTreeMap;
+use time::Duration;
+
+/// What became of a batch.
+#[derive(Debug, Default, PartialEq)]
+pub struct Ingested {
+    pub accepted: usize,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Takes a batch from the caller's app: each event checked on its own, the
+/// good ones written in one transaction as the caller's.
+pub async fn ingest(
+    state: &AppState,
+    scope: &OrgScope,
+    events: Vec<serde_json::Value>,
+) -> AppResult<Ingested> {
+    if events.len() > usage::BATCH_MAX {
+        return Err(AppError::invalid(
+            "events",
+            format!("at most {} events per call", usage::BATCH_MAX),
+        ));
+    }
+    let now = scope.now;
+    let retention = {
+        let mut conn = state.store.read().await?;
+        Duration::days(
+            orgs::find(&mut conn, scope.org_id)
+                .await?
+                .usage_retention_days,
+        )
+    };
+    let mut outcome = Ingested::default();
+    let mut kept: Vec<(usize, CheckedEvent)> = Vec::with_capacity(events.len());
+    for (index, value) in events.into_iter().enumerate() {
+        let checked = serde_json::from_value::<EventInput>(value)
+            .map_err(|_| ("event", "must be an object with a type".to_owned()))
+            .and_then(|input| usage::check_event(input, now, retention));
+        match checked {
+            Ok(event) => kept.push((index, event)),
+            Err((field, message)) => outcome.rejected.push(Rejected {
+                index,
+                field: field.into(),
+                message,
+            }),
+        }
+    }
+    let known = known_solutions(
+        state,
+        scope.org_id,
+        kept.iter().filter_map(|(_, e)| e.solution_id.as_deref()),
+    )
+    .await?;
+    let mut rows = Vec::with_capacity(kept.len());
+    for (index, event) in kept {
+        if let Some(id) = event.solution_id.as_deref() {
+            if !known.contains(id) {
+                outcome.rejected.push(Rejected {
+                    index,
+                    field: "solution_id".into(),
+                    message: format!("{id} is not a solution of this organization"),
+                });
+                continue;
+            }
+        }
+        rows.push(NewEvent {
+            org_id: scope.org_id,
+            kind: event.kind,
+            time: event.time,
+            user_id: Some(scope.user_id()),
+            solution_id: event.solution_id,
+            name: event.name,
+            count: 1,
+            properties: event.properties,
+        });
+    }
+    outcome.rejected.sort_by_key(|r| r.index);
+    outcome.accepted = rows.len();
+    let mut tx = state.store.begin().await?;
+    muster_store::usage::record(&mut tx, rows, now).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(outcome)
+}
+
+/// The error (and fatal) entries of a batch of log entries as usage events:
+/// one count per solution and day, recorded with the entries.
+pub fn error_logs(sender: &logs::Sender, rows: &[logs::NewEntry]) -> Vec<NewEvent> {
+    let mut counts: BTreeMap<(Option<String>, Day), (i64, time::OffsetDateTime)> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.level >= Level::Error.rank()) {
+        let key = (row.solution_id.map(|s| s.to_string()), Day::of(row.time));
+        let entry = counts.entry(key).or_insert((0, row.time));
+        entry.0 += 1;
+        entry.1 = entry.1.max(row.time);
+    }
+    counts
+        .into_iter()
+        .map(|((solution, _), (count, time))| {
+            NewEvent::by(sender.org_id, Kind::ErrorLog, Some(sender.user_id), time)
+                .in_solution(solution)
+                .times(count)
+        })
+        .collect()
+}
