@@ -5,8 +5,8 @@
 
 use std::fmt::Write;
 
-const WIDTH: f64 = 720.0;
-const HEIGHT: f64 = 220.0;
+const WIDTH: f64 = 560.0;
+const HEIGHT: f64 = 210.0;
 const LEFT: f64 = 52.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 12.0;
@@ -73,18 +73,21 @@ fn short(value: i64) -> String {
 /// The chart `title` of `bars` as an SVG element labelled by `id`.
 pub fn bars(id: &str, title: &str, bars: &[Bar]) -> String {
     let bars = &bars[..bars.len().min(BARS_MAX)];
-    let max = round_up(bars.iter().map(|b| b.value).max().unwrap_or(0).max(4));
+    // Four steps of a round size up to the highest bar.
+    let highest = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
+    let step = round_up((highest + 3) / 4);
+    let max = step.saturating_mul(4);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let id = escape(id);
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" id="{id}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title>"#,
+        r#"<svg class="chart" id="{id}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title>"#,
         escape(title)
     );
-    for step in 0..=4 {
-        let value = max / 4 * step;
+    for tick in 0..=4 {
+        let value = step * tick;
         let y = TOP + plot_h - plot_h * (value as f64 / max as f64);
         let _ = write!(
             svg,
@@ -153,6 +156,11 @@ mod tests {
         assert_eq!(round_up(1234), 2000);
         assert_eq!(short(1500), "1.5k");
         assert_eq!(short(2_000_000), "2M");
+        let svg = bars("c", "x", &[bar("a", 13)]);
+        assert!(
+            svg.contains(">20</text>") && svg.contains(">15</text>"),
+            "{svg}"
+        );
     }
 
     #[test]
