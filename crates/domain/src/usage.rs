@@ -187,6 +187,29 @@ impl Metric {
         }
     }
 
+    /// What `n` of it are called in a sentence: "1 sign-in", "3 API calls".
+    pub fn unit(self, n: i64) -> &'static str {
+        let (one, many) = match self {
+            Metric::ActiveUsers => ("active user", "active users"),
+            Metric::SignIns => ("sign-in", "sign-ins"),
+            Metric::SolutionOpens => ("solution open", "solution opens"),
+            Metric::ScreenViews => ("screen view", "screen views"),
+            Metric::NotificationOpens => ("notification open", "notification opens"),
+            Metric::ApiCalls => ("API call", "API calls"),
+            Metric::ErrorLogs => ("error log entry", "error log entries"),
+            Metric::InvitationsSent => ("invitation sent", "invitations sent"),
+            Metric::InvitationsAccepted => ("invitation accepted", "invitations accepted"),
+            Metric::NotificationsSent => ("notification sent", "notifications sent"),
+            Metric::NotificationsDelivered => ("notification delivered", "notifications delivered"),
+            Metric::CustomEvents => ("custom event", "custom events"),
+        };
+        if n == 1 {
+            one
+        } else {
+            many
+        }
+    }
+
     /// Its place in [`Metric::ALL`], for figures kept as arrays.
     pub fn index(self) -> usize {
         Metric::ALL
@@ -622,5 +645,7 @@ mod tests {
         for (i, metric) in Metric::ALL.iter().enumerate() {
             assert_eq!(metric.index(), i);
         }
+        assert_eq!(Metric::ApiCalls.unit(1), "API call");
+        assert_eq!(Metric::ErrorLogs.unit(2), "error log entries");
     }
 }

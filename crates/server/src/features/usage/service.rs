@@ -6,7 +6,7 @@ use crate::features::logs::service::{known_solutions, Rejected};
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::log::Level;
-use muster_domain::usage::{self, CheckedEvent, Day, EventInput, Kind};
+use muster_domain::usage::{self, CheckedEvent, EventInput, Kind};
 use muster_store::usage::NewEvent;
 use muster_store::{logs, orgs, StoreError};
 use std::collections::BTreeMap;
@@ -93,20 +93,24 @@ pub async fn ingest(
     Ok(outcome)
 }
 
-/// The error (and fatal) entries of a batch of log entries as usage events:
-/// one count per solution and day, recorded with the entries.
+/// The error (and fatal) entries of a batch of log entries as usage events,
+/// recorded with the entries: one count per solution and minute of the
+/// entries' time, so "the last 24 hours" agrees with Troubleshooting to the
+/// minute however late a batch comes.
 pub fn error_logs(sender: &logs::Sender, rows: &[logs::NewEntry]) -> Vec<NewEvent> {
-    let mut counts: BTreeMap<(Option<String>, Day), (i64, time::OffsetDateTime)> = BTreeMap::new();
+    let mut counts: BTreeMap<(Option<String>, i64), i64> = BTreeMap::new();
     for row in rows.iter().filter(|r| r.level >= Level::Error.rank()) {
-        let key = (row.solution_id.map(|s| s.to_string()), Day::of(row.time));
-        let entry = counts.entry(key).or_insert((0, row.time));
-        entry.0 += 1;
-        entry.1 = entry.1.max(row.time);
+        let minute = row.time.unix_timestamp().div_euclid(60);
+        *counts
+            .entry((row.solution_id.map(|s| s.to_string()), minute))
+            .or_default() += 1;
     }
     counts
         .into_iter()
-        .map(|((solution, _), (count, time))| {
-            NewEvent::by(sender.org_id, Kind::ErrorLog, Some(sender.user_id), time)
+        .map(|((solution, minute), count)| {
+            let at = time::OffsetDateTime::from_unix_timestamp(minute * 60)
+                .unwrap_or(sender.received_at);
+            NewEvent::by(sender.org_id, Kind::ErrorLog, Some(sender.user_id), at)
                 .in_solution(solution)
                 .times(count)
         })

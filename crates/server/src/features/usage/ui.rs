@@ -111,7 +111,7 @@ fn chart(usage: &Usage, metric: Metric, prefix: &str) -> Value {
                 tooltip: format!(
                     "{label}: {} {}",
                     p.value(metric),
-                    metric.label().to_lowercase()
+                    metric.unit(p.value(metric))
                 ),
                 label: short_label(interval, p.from),
                 value: p.value(metric),
