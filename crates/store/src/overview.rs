@@ -63,10 +63,13 @@ pub async fn checklist(conn: &mut Conn, org_id: OrgId) -> Result<Checklist> {
     })
 }
 
-/// Members still invited whose invitation went out before `before`.
+/// Members still invited whose last invitation went out before `before` (a
+/// member invited again since is not waiting that long).
 pub async fn invited_before(conn: &mut Conn, org_id: OrgId, before: OffsetDateTime) -> Result<i64> {
     let (count,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND status = 'invited' AND invited_at < $2",
+        "SELECT COUNT(*) FROM memberships m WHERE m.org_id = $1 AND m.status = 'invited' \
+         AND m.invited_at < $2 AND NOT EXISTS (SELECT 1 FROM invitations i \
+         WHERE i.org_id = m.org_id AND i.user_id = m.user_id AND i.created_at >= $2)",
     )
     .bind(org_id.to_string())
     .bind(to_ms(before))

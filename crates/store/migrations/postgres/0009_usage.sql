@@ -73,3 +73,6 @@ CREATE TABLE usage_late_days (
 );
 
 ALTER TABLE organizations ADD COLUMN usage_retention_days INTEGER NOT NULL DEFAULT 90;
+-- The first day whose raw events retention has not deleted: the days before it
+-- are final, so no event is taken for them and no rollup rewrites them.
+ALTER TABLE organizations ADD COLUMN usage_kept_from BIGINT NOT NULL DEFAULT 0;

@@ -206,15 +206,67 @@ pub async fn clear_late_day(
     Ok(())
 }
 
-/// Every organization with its usage retention in days.
-pub async fn retentions(conn: &mut Conn) -> Result<Vec<(OrgId, i64)>> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT id, usage_retention_days FROM organizations ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await?;
+/// How long an organization keeps raw events, and since when it has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub org_id: OrgId,
+    pub days: i64,
+    /// The days before it are final: their raw events were deleted.
+    pub kept_from: Day,
+}
+
+impl Retention {
+    /// The first day whose raw events are kept at `today`.
+    pub fn first_kept(&self, today: Day) -> Day {
+        today.plus(1 - self.days).max(self.kept_from)
+    }
+}
+
+/// Every organization's retention.
+pub async fn retentions(conn: &mut Conn) -> Result<Vec<Retention>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT id, usage_retention_days, usage_kept_from FROM organizations ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     rows.into_iter()
-        .map(|(id, days)| Ok((crate::error::parse_stored("organizations.id", &id)?, days)))
+        .map(|(id, days, kept_from)| {
+            Ok(Retention {
+                org_id: crate::error::parse_stored("organizations.id", &id)?,
+                days,
+                kept_from: Day(kept_from),
+            })
+        })
         .collect()
+}
+
+/// The organization's retention.
+pub async fn retention(conn: &mut Conn, org_id: OrgId) -> Result<Retention> {
+    let (days, kept_from): (i64, i64) = sqlx::query_as(
+        "SELECT usage_retention_days, usage_kept_from FROM organizations WHERE id = $1",
+    )
+    .bind(org_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(crate::StoreError::NotFound)?;
+    Ok(Retention {
+        org_id,
+        days,
+        kept_from: Day(kept_from),
+    })
+}
+
+/// Makes the days before `day` final, before their raw events are deleted
+/// (it never moves back, so a longer retention later does not reopen them).
+pub async fn keep_from(conn: &mut Conn, org_id: OrgId, day: Day) -> Result<()> {
+    sqlx::query(
+        "UPDATE organizations SET usage_kept_from = $2 WHERE id = $1 AND usage_kept_from < $2",
+    )
+    .bind(org_id.to_string())
+    .bind(day.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Deletes up to `limit` of the organization's raw events of days before

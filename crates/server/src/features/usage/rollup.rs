@@ -29,8 +29,8 @@ const RETENTION_BATCH: i64 = 5000;
 const RETENTION_BATCHES_PER_RUN: usize = 100;
 
 /// The days a rollup at `now` rewrites: from the day after the last closed one
-/// (yesterday on a new install) up to today, and the days late events came
-/// for; none before the oldest day any organization keeps.
+/// (before the first rollup, the oldest day any organization keeps) up to
+/// today, and the days late events came for; none before that oldest day.
 pub fn days_to_roll(
     now: OffsetDateTime,
     closed: Option<Day>,
@@ -39,9 +39,7 @@ pub fn days_to_roll(
 ) -> BTreeSet<Day> {
     let today = Day::of(now);
     let oldest_kept = today.plus(1 - longest_retention_days.max(1));
-    let first = closed
-        .map_or(today.plus(-1), |d| d.plus(1))
-        .max(oldest_kept);
+    let first = closed.map_or(oldest_kept, |d| d.plus(1)).max(oldest_kept);
     let mut days: BTreeSet<Day> = (first.0..=today.0).map(Day).collect();
     days.extend(
         late.iter()
@@ -61,13 +59,15 @@ pub async fn run(state: &AppState, _id: JobId, _job: RollUp) -> Result<(), JobEr
             usage::retentions(&mut conn).await?,
         )
     };
-    let longest = retentions.iter().map(|(_, d)| *d).max().unwrap_or(1);
+    let longest = retentions.iter().map(|r| r.days).max().unwrap_or(1);
     let late_days: Vec<Day> = late.iter().map(|(day, _)| *day).collect();
     let days = days_to_roll(now, closed, &late_days, longest);
+    let today = Day::of(now);
     for day in &days {
-        for (org_id, _) in &retentions {
+        // A day an organization no longer keeps raw events of is final.
+        for retention in retentions.iter().filter(|r| *day >= r.first_kept(today)) {
             let mut tx = state.store.begin().await?;
-            usage::roll_up(&mut tx, *org_id, *day, now).await?;
+            usage::roll_up(&mut tx, retention.org_id, *day, now).await?;
             tx.commit().await.map_err(StoreError::from)?;
         }
     }
@@ -85,11 +85,18 @@ pub async fn run(state: &AppState, _id: JobId, _job: RollUp) -> Result<(), JobEr
 async fn delete_past_retention(
     state: &AppState,
     now: OffsetDateTime,
-    retentions: &[(muster_domain::OrgId, i64)],
+    retentions: &[usage::Retention],
 ) -> Result<(), JobError> {
     let mut batches = 0;
-    for (org_id, days) in retentions {
-        let first_kept = Day::of(now).plus(1 - days);
+    for retention in retentions {
+        let org_id = &retention.org_id;
+        let first_kept = retention.first_kept(Day::of(now));
+        if first_kept > retention.kept_from {
+            // Final before any of it goes, so no rollup rewrites a day half gone.
+            let mut tx = state.store.begin().await?;
+            usage::keep_from(&mut tx, *org_id, first_kept).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+        }
         while batches < RETENTION_BATCHES_PER_RUN {
             batches += 1;
             let mut tx = state.store.begin().await?;
@@ -129,12 +136,11 @@ mod tests {
     }
 
     #[test]
-    fn a_new_install_rolls_up_yesterday_and_today() {
-        let days = days_to_roll(at("2026-12-04T10:00:00Z"), None, &[], 90);
-        assert_eq!(
-            days.into_iter().collect::<Vec<_>>(),
-            vec![day("2026-12-03"), day("2026-12-04")]
-        );
+    fn the_first_rollup_covers_every_day_still_kept() {
+        let days = days_to_roll(at("2026-12-04T10:00:00Z"), None, &[], 7);
+        assert_eq!(days.first(), Some(&day("2026-11-28")));
+        assert_eq!(days.last(), Some(&day("2026-12-04")));
+        assert_eq!(days.len(), 7);
     }
 
     #[test]

@@ -6,9 +6,9 @@ use crate::features::logs::service::{known_solutions, Rejected};
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::log::Level;
-use muster_domain::usage::{self, CheckedEvent, EventInput, Kind};
+use muster_domain::usage::{self, CheckedEvent, Day, EventInput, Kind};
 use muster_store::usage::NewEvent;
-use muster_store::{logs, orgs, StoreError};
+use muster_store::{logs, StoreError};
 use std::collections::BTreeMap;
 use time::Duration;
 
@@ -33,20 +33,18 @@ pub async fn ingest(
         ));
     }
     let now = scope.now;
-    let retention = {
+    let kept_days = {
         let mut conn = state.store.read().await?;
-        Duration::days(
-            orgs::find(&mut conn, scope.org_id)
-                .await?
-                .usage_retention_days,
-        )
+        muster_store::usage::retention(&mut conn, scope.org_id).await?
     };
+    let retention = Duration::days(kept_days.days);
     let mut outcome = Ingested::default();
     let mut kept: Vec<(usize, CheckedEvent)> = Vec::with_capacity(events.len());
     for (index, value) in events.into_iter().enumerate() {
         let checked = serde_json::from_value::<EventInput>(value)
             .map_err(|_| ("event", "must be an object with a type".to_owned()))
-            .and_then(|input| usage::check_event(input, now, retention));
+            .and_then(|input| usage::check_event(input, now, retention))
+            .and_then(|event| final_day(event, kept_days.kept_from));
         match checked {
             Ok(event) => kept.push((index, event)),
             Err((field, message)) => outcome.rejected.push(Rejected {
@@ -91,6 +89,22 @@ pub async fn ingest(
     muster_store::usage::record(&mut tx, rows, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(outcome)
+}
+
+/// The event, unless its day is final: retention deleted that day's raw
+/// events (under a shorter retention than today's), so its figures stay as
+/// they are.
+fn final_day(event: CheckedEvent, kept_from: Day) -> Result<CheckedEvent, usage::EventError> {
+    if Day::of(event.time) < kept_from {
+        return Err((
+            "time",
+            format!(
+                "is before {}: the raw events of that day were deleted and its figures are final",
+                usage::format_day(kept_from)
+            ),
+        ));
+    }
+    Ok(event)
 }
 
 /// The error (and fatal) entries of a batch of log entries as usage events,

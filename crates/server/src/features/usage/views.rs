@@ -73,8 +73,9 @@ pub struct UsageView {
     /// cut to the window.
     pub interval: &'static str,
     pub solution_id: Option<SolutionId>,
-    /// The figures of your solutions only (a creator's view): sign-ins and API
-    /// calls, which belong to no solution, are not in them.
+    /// The figures of your solutions only (a creator's view): sign-ins, API
+    /// calls, invitations and notifications belong to the whole organization,
+    /// not to a solution, so they are not in them.
     pub restricted: bool,
     pub active: ActiveView,
     pub periods: Vec<PeriodView>,
