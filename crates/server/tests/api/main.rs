@@ -23,7 +23,9 @@ mod ui_logs;
 mod ui_notifications;
 mod ui_solutions;
 mod ui_tokens;
+mod ui_usage;
 mod ui_users;
+mod usage;
 
 use reqwest::Response;
 use serde_json::Value;

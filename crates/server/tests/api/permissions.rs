@@ -354,6 +354,22 @@ fn routes() -> Vec<Route> {
             200,
         ),
         route(M::GET, "/orgs/{org}/logs.csv", Needs(ViewUsageAndLogs), 200),
+        // Usage: any member's app sends events; reading needs ViewUsageAndLogs
+        // (a creator gets their solutions' figures, `user` members 403).
+        with_body(
+            M::POST,
+            "/app/usage?org={org}",
+            || json!({"events": [{"type": "screen_viewed"}]}),
+            Member,
+            202,
+        ),
+        route(M::GET, "/orgs/{org}/usage", Needs(ViewUsageAndLogs), 200),
+        route(
+            M::GET,
+            "/orgs/{org}/usage.csv",
+            Needs(ViewUsageAndLogs),
+            200,
+        ),
         // A member's temporary logging level: owners and admins only (the
         // logging level is an organization setting, SPEC §2).
         route(

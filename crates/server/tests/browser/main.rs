@@ -4,6 +4,7 @@ mod notifications;
 mod solutions;
 mod tokens;
 mod troubleshooting;
+mod usage;
 mod users;
 
 use fantoccini::{Client, Locator};
