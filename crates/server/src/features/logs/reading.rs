@@ -30,7 +30,8 @@ pub struct Asked {
 /// Characters of `q=`.
 pub const TEXT_MAX: usize = 200;
 
-fn given(value: &Option<String>) -> Option<&str> {
+/// A query parameter that says something: trimmed, and none when blank.
+pub fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 

@@ -3,6 +3,7 @@
 //! rollup (active users as a union of each day's people, never a sum).
 
 use crate::error::{AppError, AppResult};
+use crate::features::logs::reading::given;
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::permission::{Capability, Grant};
@@ -40,10 +41,6 @@ pub struct Selection {
     pub keys: Vec<String>,
     /// A creator's figures: their solutions only.
     pub restricted: bool,
-}
-
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// The days of the window asked for: `from`/`to`, or the last `days` days up
