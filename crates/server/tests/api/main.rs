@@ -26,6 +26,8 @@ mod ui_tokens;
 mod ui_usage;
 mod ui_users;
 mod usage;
+mod usage_reading;
+mod usage_rollup;
 
 use reqwest::Response;
 use serde_json::Value;

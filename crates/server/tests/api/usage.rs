@@ -7,7 +7,7 @@
 //! Every test starts with the clock at a fixed Wednesday noon (UTC), so that
 //! days, weeks and months are known and no test runs across a midnight.
 
-use crate::{assign, json, problem, solution};
+use crate::{json, problem, solution};
 use muster_domain::{MembershipStatus, OrgId, OrgRole, SolutionId, UserId};
 use muster_test_support::{db_tests, invite_link, outbox, ui, Api, Html, TestApp};
 use serde_json::{json, Value};
@@ -23,54 +23,43 @@ db_tests!(
     invitations_sent_and_accepted_are_counted,
     notifications_sent_delivered_and_opened_are_counted,
     only_error_and_fatal_log_entries_are_counted,
-    the_rollup_can_run_again_and_late_events_land_on_their_day,
-    days_without_a_rollup_are_caught_up,
-    retention_deletes_raw_events_and_keeps_the_figures,
-    figures_of_a_purged_day_survive_a_late_event,
-    each_role_reads_what_it_may,
-    csv_has_a_row_per_period_and_the_totals,
-    bad_queries_are_named_by_field,
-    the_overview_shows_the_organization_at_a_glance,
-    a_reinvited_member_is_no_longer_waiting_on_the_overview,
-    the_overview_counts_error_entries_of_the_last_24_hours_only,
-    notifications_count_for_the_whole_organization_not_a_solution,
 );
 
 // ---------------------------------------------------------------- helpers
 
 /// Wednesday 18 November 2026, noon UTC.
-const START: &str = "2026-11-18T12:00:00Z";
+pub(crate) const START: &str = "2026-11-18T12:00:00Z";
 
-fn start() -> OffsetDateTime {
+pub(crate) fn start() -> OffsetDateTime {
     OffsetDateTime::parse(START, &Rfc3339).expect("the start time")
 }
 
 /// Puts the clock at [`START`]; called before anything is created.
-fn pin(app: &TestApp) {
+pub(crate) fn pin(app: &TestApp) {
     app.clock.set(start());
 }
 
-fn rfc(at: OffsetDateTime) -> String {
+pub(crate) fn rfc(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).expect("an RFC 3339 time")
 }
 
 /// The UTC day of `at`, `2026-11-18`.
-fn day(at: OffsetDateTime) -> String {
+pub(crate) fn day(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC).date().to_string()
 }
 
 /// The app's day, `by` days from now.
-fn today_plus(app: &TestApp, by: i64) -> String {
+pub(crate) fn today_plus(app: &TestApp, by: i64) -> String {
     day(app.clock_now() + Duration::days(by))
 }
 
 /// Days since 1970-01-01 of `at` (as the store numbers them).
-fn day_number(at: OffsetDateTime) -> i64 {
+pub(crate) fn day_number(at: OffsetDateTime) -> i64 {
     at.unix_timestamp().div_euclid(86_400)
 }
 
 /// POST /app/usage?org= with `events`; the answer must be 202.
-async fn send(api: &Api, org: OrgId, events: Value) -> Value {
+pub(crate) async fn send(api: &Api, org: OrgId, events: Value) -> Value {
     json(
         api.post(
             format!("/api/v1/app/usage?org={org}"),
@@ -83,7 +72,7 @@ async fn send(api: &Api, org: OrgId, events: Value) -> Value {
 }
 
 /// `n` events of `kind` at `time` (now when `None`), in `solution`.
-fn events(n: usize, kind: &str, solution: Option<&str>, time: Option<String>) -> Value {
+pub(crate) fn events(n: usize, kind: &str, solution: Option<&str>, time: Option<String>) -> Value {
     let mut event = json!({ "type": kind });
     if let Some(sol) = solution {
         event["solution_id"] = json!(sol);
@@ -95,7 +84,7 @@ fn events(n: usize, kind: &str, solution: Option<&str>, time: Option<String>) ->
 }
 
 /// (index, field) of each rejected event.
-fn rejected(answer: &Value) -> Vec<(u64, String)> {
+pub(crate) fn rejected(answer: &Value) -> Vec<(u64, String)> {
     answer["rejected"]
         .as_array()
         .unwrap_or_else(|| panic!("rejected in {answer}"))
@@ -112,14 +101,14 @@ fn rejected(answer: &Value) -> Vec<(u64, String)> {
 
 /// Brings the figures up to date as the worker does every minute: API call
 /// counts written, a rollup queued, and the jobs run.
-async fn roll(app: &TestApp) {
+pub(crate) async fn roll(app: &TestApp) {
     let worker = app.worker();
     worker.tick(app.clock_now()).await;
     worker.run_until_idle().await.expect("the jobs run");
 }
 
 /// A rollup job alone (no API call counts written first).
-async fn roll_only(app: &TestApp) {
+pub(crate) async fn roll_only(app: &TestApp) {
     let mut tx = app.store().begin().await.expect("a transaction");
     muster_server::jobs::enqueue(
         &mut tx,
@@ -132,7 +121,7 @@ async fn roll_only(app: &TestApp) {
     app.worker().run_until_idle().await.expect("the jobs run");
 }
 
-async fn usage(api: &Api, org: OrgId, query: &str) -> Value {
+pub(crate) async fn usage(api: &Api, org: OrgId, query: &str) -> Value {
     json(
         api.get(format!("/api/v1/orgs/{org}/usage?{query}")).await,
         200,
@@ -141,7 +130,7 @@ async fn usage(api: &Api, org: OrgId, query: &str) -> Value {
 }
 
 /// Usage read with a session (which makes no API call count).
-async fn usage_by_session(
+pub(crate) async fn usage_by_session(
     app: &TestApp,
     client: &reqwest::Client,
     org: OrgId,
@@ -159,7 +148,7 @@ async fn usage_by_session(
 }
 
 /// The series of `metric` in a usage answer.
-fn series<'a>(view: &'a Value, metric: &str) -> &'a Value {
+pub(crate) fn series<'a>(view: &'a Value, metric: &str) -> &'a Value {
     view["series"]
         .as_array()
         .unwrap_or_else(|| panic!("series in {view}"))
@@ -168,7 +157,7 @@ fn series<'a>(view: &'a Value, metric: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no series {metric} in {view}"))
 }
 
-fn values(view: &Value, metric: &str) -> Vec<i64> {
+pub(crate) fn values(view: &Value, metric: &str) -> Vec<i64> {
     series(view, metric)["values"]
         .as_array()
         .unwrap_or_else(|| panic!("values of {metric} in {view}"))
@@ -177,14 +166,14 @@ fn values(view: &Value, metric: &str) -> Vec<i64> {
         .collect()
 }
 
-fn total(view: &Value, metric: &str) -> i64 {
+pub(crate) fn total(view: &Value, metric: &str) -> i64 {
     series(view, metric)["total"]
         .as_i64()
         .unwrap_or_else(|| panic!("a total of {metric} in {view}"))
 }
 
 /// (from, to) of each period.
-fn periods(view: &Value) -> Vec<(String, String)> {
+pub(crate) fn periods(view: &Value) -> Vec<(String, String)> {
     view["periods"]
         .as_array()
         .unwrap_or_else(|| panic!("periods in {view}"))
@@ -198,7 +187,7 @@ fn periods(view: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn customs(view: &Value) -> Vec<(String, i64)> {
+pub(crate) fn customs(view: &Value) -> Vec<(String, i64)> {
     view["custom_events"]
         .as_array()
         .unwrap_or_else(|| panic!("custom_events in {view}"))
@@ -212,12 +201,12 @@ fn customs(view: &Value) -> Vec<(String, i64)> {
         .collect()
 }
 
-fn pairs(list: &[(&str, i64)]) -> Vec<(String, i64)> {
+pub(crate) fn pairs(list: &[(&str, i64)]) -> Vec<(String, i64)> {
     list.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect()
 }
 
 /// The fields a 422 problem names.
-fn fields(body: &Value) -> BTreeSet<String> {
+pub(crate) fn fields(body: &Value) -> BTreeSet<String> {
     body["errors"]
         .as_array()
         .unwrap_or_else(|| panic!("errors in {body}"))
@@ -226,26 +215,31 @@ fn fields(body: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-async fn member_api(app: &TestApp, org: OrgId, email: &str, role: OrgRole) -> (UserId, Api) {
+pub(crate) async fn member_api(
+    app: &TestApp,
+    org: OrgId,
+    email: &str,
+    role: OrgRole,
+) -> (UserId, Api) {
     let user = app.member(org, email, role).await;
     (user, app.api(&app.token(user).await))
 }
 
 /// A client signed in through POST /api/v1/auth/login.
-async fn api_session(app: &TestApp, email: &str) -> reqwest::Client {
+pub(crate) async fn api_session(app: &TestApp, email: &str) -> reqwest::Client {
     let client = app.client();
     app.login(&client, email).await;
     client
 }
 
-async fn overview(app: &TestApp, client: &reqwest::Client, org: OrgId) -> Html {
+pub(crate) async fn overview(app: &TestApp, client: &reqwest::Client, org: OrgId) -> Html {
     let (status, page) = ui::page(client, app.url(&format!("/orgs/{org}/overview"))).await;
     assert_eq!(status, 200, "the overview:\n{page}");
     page
 }
 
 /// The class (done or todo) of each Quick start step, by its key.
-fn steps(page: &Html) -> Vec<(String, String)> {
+pub(crate) fn steps(page: &Html) -> Vec<(String, String)> {
     let keys = page.attrs("li[data-step]", "data-step");
     keys.into_iter()
         .map(|key| {
@@ -257,7 +251,7 @@ fn steps(page: &Html) -> Vec<(String, String)> {
         .collect()
 }
 
-fn step_list(list: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn step_list(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(k, c)| ((*k).to_owned(), (*c).to_owned()))
         .collect()
@@ -671,7 +665,7 @@ async fn invitations_sent_and_accepted_are_counted(app: TestApp) {
 // ---------------------------------------------------------------- notifications
 
 /// Registers a device for the holder of `api`; an API client with its device token.
-async fn device_token(app: &TestApp, api: &Api) -> Api {
+pub(crate) async fn device_token(app: &TestApp, api: &Api) -> Api {
     let created = json(
         api.post(
             "/api/v1/app/devices",
@@ -829,867 +823,4 @@ async fn only_error_and_fatal_log_entries_are_counted(app: TestApp) {
     )
     .await;
     assert_eq!(values(&of_sol, "error_logs"), [0, 1]);
-}
-
-// ---------------------------------------------------------------- the rollup
-
-async fn the_rollup_can_run_again_and_late_events_land_on_their_day(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let api = app.api(&app.token(ada).await);
-    let sol = solution(&api, org, "Orders").await;
-    let (_, alice) = member_api(&app, org, "alice@example.com", OrgRole::User).await;
-    let (_, bob) = member_api(&app, org, "bob@example.com", OrgRole::User).await;
-    send(&alice, org, events(2, "solution_opened", Some(&sol), None)).await;
-    send(&bob, org, events(1, "order.placed", Some(&sol), None)).await;
-    roll(&app).await;
-    let day0 = day(app.clock_now());
-    let query = format!("from={day0}&to={day0}");
-    let first = usage(&api, org, &query).await;
-    assert_eq!(total(&first, "solution_opens"), 2);
-    roll_only(&app).await;
-    roll_only(&app).await;
-    assert_eq!(usage(&api, org, &query).await, first, "the same figures");
-
-    // The next day an app that was offline sends what happened yesterday
-    // (the last of it a minute before midnight), and something of today.
-    app.clock.advance(Duration::days(1));
-    let before_midnight = start() + Duration::hours(12) - Duration::minutes(1);
-    let late = send(
-        &bob,
-        org,
-        json!([
-            {"type": "solution_opened", "solution_id": sol, "time": rfc(start() - Duration::hours(2))},
-            {"type": "solution_opened", "solution_id": sol, "time": rfc(before_midnight)},
-            {"type": "order.placed", "solution_id": sol},
-        ]),
-    )
-    .await;
-    assert_eq!(late["accepted"], 3);
-    roll(&app).await;
-    let day1 = today_plus(&app, 0);
-    let both = usage(&api, org, &format!("from={day0}&to={day1}")).await;
-    assert_eq!(values(&both, "solution_opens"), [4, 0]);
-    assert_eq!(values(&both, "custom_events"), [1, 1]);
-    let people = values(&both, "active_users");
-    assert!(people[0] >= 2, "Alice and Bob on the first day: {both}");
-    let day0_again = usage(&api, org, &query).await;
-    assert_eq!(total(&day0_again, "solution_opens"), 4);
-    assert_eq!(
-        total(&day0_again, "active_users"),
-        total(&first, "active_users"),
-        "Bob was already counted that day"
-    );
-}
-
-async fn days_without_a_rollup_are_caught_up(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let api = app.api(&app.token(ada).await);
-    let sol = solution(&api, org, "Orders").await;
-    let (_, alice) = member_api(&app, org, "alice@example.com", OrgRole::User).await;
-    // The worker rolls up once as it starts, then is down for three days.
-    roll(&app).await;
-    let day0 = day(app.clock_now());
-    for n in 1..=4 {
-        let sent = send(&alice, org, events(n, "solution_opened", Some(&sol), None)).await;
-        assert_eq!(sent["accepted"], n);
-        if n < 4 {
-            app.clock.advance(Duration::days(1));
-        }
-    }
-    roll(&app).await;
-    let day3 = today_plus(&app, 0);
-    let view = usage(&api, org, &format!("from={day0}&to={day3}")).await;
-    assert_eq!(values(&view, "solution_opens"), [1, 2, 3, 4]);
-    assert_eq!(total(&view, "solution_opens"), 10);
-    let of_sol = usage(&api, org, &format!("from={day0}&to={day3}&solution={sol}")).await;
-    assert_eq!(
-        values(&of_sol, "active_users"),
-        [1, 1, 1, 1],
-        "Alice each day"
-    );
-    assert_eq!(total(&of_sol, "active_users"), 1);
-}
-
-// ---------------------------------------------------------------- retention
-
-async fn raw_events_before(app: &TestApp, org: OrgId, first_kept: i64) -> (i64, i64) {
-    let mut conn = app.store().read().await.expect("a connection");
-    sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN day < $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-                CAST(COALESCE(SUM(CASE WHEN day >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM usage_events WHERE org_id = $1",
-    )
-    .bind(org.to_string())
-    .bind(first_kept)
-    .fetch_one(&mut *conn)
-    .await
-    .expect("the raw events")
-}
-
-async fn retention_deletes_raw_events_and_keeps_the_figures(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let api = app.api(&app.token(ada).await);
-    let sol = solution(&api, org, "Orders").await;
-    let (_, alice) = member_api(&app, org, "alice@example.com", OrgRole::User).await;
-    let shown = json(api.get(format!("/api/v1/orgs/{org}")).await, 200).await;
-    assert_eq!(shown["usage_retention_days"], 90, "the default");
-    send(&alice, org, events(2, "solution_opened", Some(&sol), None)).await;
-    roll(&app).await;
-    let day0 = day(app.clock_now());
-
-    for bad in [json!(0), json!(366), json!(-1), json!("ten")] {
-        let refused = problem(
-            api.patch(
-                format!("/api/v1/orgs/{org}"),
-                json!({"usage_retention_days": bad}),
-            )
-            .await,
-            422,
-        )
-        .await;
-        assert_eq!(
-            fields(&refused),
-            BTreeSet::from(["usage_retention_days".to_owned()]),
-            "{bad}"
-        );
-    }
-    json(
-        api.patch(
-            format!("/api/v1/orgs/{org}"),
-            json!({"usage_retention_days": 365}),
-        )
-        .await,
-        200,
-    )
-    .await;
-
-    app.clock.advance(Duration::days(5));
-    let changed = json(
-        api.patch(
-            format!("/api/v1/orgs/{org}"),
-            json!({"usage_retention_days": 2}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(changed["usage_retention_days"], 2, "{changed}");
-    // Two days kept: today and yesterday.
-    let now = app.clock_now();
-    let answer = send(
-        &alice,
-        org,
-        json!([
-            {"type": "screen_viewed", "solution_id": sol, "time": rfc(now - Duration::days(2))},
-            {"type": "screen_viewed", "solution_id": sol, "time": rfc(now - Duration::days(1))},
-            {"type": "screen_viewed", "solution_id": sol},
-        ]),
-    )
-    .await;
-    assert_eq!(answer["accepted"], 2);
-    assert_eq!(rejected(&answer), [(0, "time".to_owned())]);
-
-    roll(&app).await;
-    let first_kept = day_number(now - Duration::days(1));
-    let (old, kept) = raw_events_before(&app, org, first_kept).await;
-    assert_eq!(old, 0, "raw events before yesterday are deleted");
-    assert!(kept >= 2, "yesterday's and today's stay: {kept}");
-
-    let today = today_plus(&app, 0);
-    let view = usage(&api, org, &format!("from={day0}&to={today}")).await;
-    assert_eq!(
-        values(&view, "solution_opens"),
-        [2, 0, 0, 0, 0, 0],
-        "the figures outlive the raw events"
-    );
-    assert_eq!(values(&view, "screen_views"), [0, 0, 0, 0, 1, 1]);
-    assert_eq!(
-        values(&view, "active_users")[0],
-        2,
-        "Ada and Alice that day"
-    );
-    // A later rollup leaves the day alone too.
-    app.clock.advance(Duration::hours(1));
-    roll(&app).await;
-    let again = usage(&api, org, &format!("from={day0}&to={day0}")).await;
-    assert_eq!(total(&again, "solution_opens"), 2);
-}
-
-/// The daily figures are kept for good: when retention grows again after a
-/// day's raw events were deleted, that day is final, so an event that arrives
-/// late for it is refused by its index and the figures stay what was counted.
-async fn figures_of_a_purged_day_survive_a_late_event(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let api = app.api(&app.token(ada).await);
-    let sol = solution(&api, org, "Orders").await;
-    let (_, alice) = member_api(&app, org, "alice@example.com", OrgRole::User).await;
-    let day0_time = app.clock_now();
-    send(&alice, org, events(3, "solution_opened", Some(&sol), None)).await;
-    roll(&app).await;
-    let day0 = day(day0_time);
-    let query = format!("from={day0}&to={day0}");
-    assert_eq!(total(&usage(&api, org, &query).await, "solution_opens"), 3);
-
-    app.clock.advance(Duration::days(5));
-    json(
-        api.patch(
-            format!("/api/v1/orgs/{org}"),
-            json!({"usage_retention_days": 2}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    roll(&app).await;
-    assert_eq!(
-        total(&usage(&api, org, &query).await, "solution_opens"),
-        3,
-        "kept after the raw events went"
-    );
-
-    json(
-        api.patch(
-            format!("/api/v1/orgs/{org}"),
-            json!({"usage_retention_days": 90}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let late = send(
-        &alice,
-        org,
-        events(
-            1,
-            "solution_opened",
-            Some(&sol),
-            Some(rfc(day0_time + Duration::hours(1))),
-        ),
-    )
-    .await;
-    assert_eq!(late["accepted"], 0, "{late}");
-    assert_eq!(late["rejected"][0]["field"], "time", "{late}");
-    roll(&app).await;
-    assert_eq!(
-        total(&usage(&api, org, &query).await, "solution_opens"),
-        3,
-        "the final day's figures are what was counted"
-    );
-}
-
-// ---------------------------------------------------------------- who reads
-
-async fn each_role_reads_what_it_may(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let api = app.api(&app.token(ada).await);
-    let a = solution(&api, org, "Alpha").await;
-    let b = solution(&api, org, "Beta").await;
-    let (cy, cy_api) = member_api(&app, org, "cy@example.com", OrgRole::Creator).await;
-    assign(&api, org, cy, &a, "editor").await;
-    assign(&api, org, cy, &b, "user").await;
-    let (_, zed_api) = member_api(&app, org, "zed@example.com", OrgRole::Creator).await;
-    let (_, ursula_api) = member_api(&app, org, "ursula@example.com", OrgRole::User).await;
-    let (_, admin_api) = member_api(&app, org, "adam@example.com", OrgRole::Admin).await;
-    let (_, alice) = member_api(&app, org, "alice@example.com", OrgRole::User).await;
-    let (_, oscar) = app.create_org("Other", "oscar@example.com").await;
-    let outsider = app.api(&app.token(oscar).await);
-
-    send(&alice, org, events(2, "solution_opened", Some(&a), None)).await;
-    send(&alice, org, events(3, "solution_opened", Some(&b), None)).await;
-    send(&alice, org, events(1, "alpha.thing", Some(&a), None)).await;
-    send(&alice, org, events(1, "beta.thing", Some(&b), None)).await;
-    let entries = json!({"entries": [
-        {"level": "error", "message": "m", "correlation_id": "c", "solution_id": a},
-        {"level": "error", "message": "m", "correlation_id": "c", "solution_id": b},
-        {"level": "error", "message": "m", "correlation_id": "c", "solution_id": b},
-        {"level": "fatal", "message": "m", "correlation_id": "c"},
-    ]});
-    json(
-        alice
-            .post(format!("/api/v1/app/logs?org={org}"), entries)
-            .await,
-        202,
-    )
-    .await;
-    api_session(&app, "alice@example.com").await;
-    roll(&app).await;
-
-    let today = day(app.clock_now());
-    let query = format!("from={today}&to={today}");
-    for reader in [&api, &admin_api] {
-        let whole = usage(reader, org, &query).await;
-        assert_eq!(whole["restricted"], false);
-        assert_eq!(total(&whole, "solution_opens"), 5);
-        assert_eq!(total(&whole, "sign_ins"), 1);
-        assert_eq!(total(&whole, "error_logs"), 4);
-        assert_eq!(customs(&whole).len(), 2);
-    }
-
-    // A creator reads the solutions they edit, owner or admin of.
-    let mine = usage(&cy_api, org, &query).await;
-    assert_eq!(mine["restricted"], true);
-    assert_eq!(total(&mine, "solution_opens"), 2, "Alpha only");
-    assert_eq!(
-        total(&mine, "sign_ins"),
-        0,
-        "sign-ins belong to no solution"
-    );
-    assert_eq!(total(&mine, "error_logs"), 1);
-    assert_eq!(customs(&mine), pairs(&[("alpha.thing", 1)]));
-    let alpha = usage(&cy_api, org, &format!("{query}&solution={a}")).await;
-    assert_eq!(alpha["restricted"], true);
-    assert_eq!(alpha["solution_id"], a.as_str());
-    assert_eq!(total(&alpha, "solution_opens"), 2);
-    let denied = problem(
-        cy_api
-            .get(format!("/api/v1/orgs/{org}/usage?{query}&solution={b}"))
-            .await,
-        403,
-    )
-    .await;
-    assert!(denied["detail"].as_str().is_some_and(|d| !d.is_empty()));
-    problem(
-        cy_api
-            .get(format!("/api/v1/orgs/{org}/usage.csv?{query}&solution={b}"))
-            .await,
-        403,
-    )
-    .await;
-    // A creator with no solution of their own sees nothing, not the organization.
-    let none = usage(&zed_api, org, &query).await;
-    assert_eq!(none["restricted"], true);
-    for metric in [
-        "active_users",
-        "solution_opens",
-        "sign_ins",
-        "error_logs",
-        "api_calls",
-    ] {
-        assert_eq!(total(&none, metric), 0, "{metric}");
-    }
-    assert!(customs(&none).is_empty());
-
-    // `user` members read no usage; other organizations' members find none.
-    for path in ["usage", "usage.csv"] {
-        problem(
-            ursula_api
-                .get(format!("/api/v1/orgs/{org}/{path}?{query}"))
-                .await,
-            403,
-        )
-        .await;
-        problem(
-            outsider
-                .get(format!("/api/v1/orgs/{org}/{path}?{query}"))
-                .await,
-            404,
-        )
-        .await;
-    }
-    // A solution that does not exist, or is another organization's.
-    problem(
-        api.get(format!(
-            "/api/v1/orgs/{org}/usage?solution={}",
-            SolutionId::new()
-        ))
-        .await,
-        404,
-    )
-    .await;
-
-    // The Overview of a creator: their solutions' error log entries only.
-    let cy_client = app.form_session("cy@example.com").await;
-    let page = overview(&app, &cy_client, org).await;
-    assert!(page.has("#restricted-note"), "{page}");
-    assert_eq!(page.text_of("#error-logs"), "1");
-    let ada_client = app.form_session("ada@example.com").await;
-    let page = overview(&app, &ada_client, org).await;
-    assert!(!page.has("#restricted-note"));
-    assert_eq!(page.text_of("#error-logs"), "4");
-}
-
-// ---------------------------------------------------------------- CSV
-
-async fn csv_has_a_row_per_period_and_the_totals(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let api = app.api(&app.token(ada).await);
-    let sol = solution(&api, org, "Orders").await;
-    let (_, alice) = member_api(&app, org, "alice@example.com", OrgRole::User).await;
-    let (_, bob) = member_api(&app, org, "bob@example.com", OrgRole::User).await;
-    send(
-        &alice,
-        org,
-        events(
-            2,
-            "solution_opened",
-            Some(&sol),
-            Some("2026-11-16T09:00:00Z".into()),
-        ),
-    )
-    .await;
-    send(
-        &bob,
-        org,
-        events(
-            1,
-            "screen_viewed",
-            Some(&sol),
-            Some("2026-11-17T09:00:00Z".into()),
-        ),
-    )
-    .await;
-    send(
-        &alice,
-        org,
-        events(3, "order.placed", None, Some("2026-11-17T10:00:00Z".into())),
-    )
-    .await;
-    roll(&app).await;
-
-    let query = "from=2026-11-16&to=2026-11-18";
-    let view = usage(&api, org, query).await;
-    let response = api
-        .get(format!("/api/v1/orgs/{org}/usage.csv?{query}"))
-        .await;
-    assert_eq!(response.status(), 200);
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    assert!(
-        header("content-type").starts_with("text/csv"),
-        "{}",
-        header("content-type")
-    );
-    let disposition = header("content-disposition");
-    assert!(
-        disposition.starts_with("attachment")
-            && disposition.contains("usage-2026-11-16-2026-11-18.csv"),
-        "{disposition}"
-    );
-    let text = response.text().await.expect("the CSV");
-    assert!(text.ends_with("\r\n"), "{text:?}");
-    let rows: Vec<Vec<String>> = text
-        .lines()
-        .map(|l| {
-            l.trim_end_matches('\r')
-                .split(',')
-                .map(str::to_owned)
-                .collect()
-        })
-        .collect();
-    let metrics = [
-        "active_users",
-        "sign_ins",
-        "solution_opens",
-        "screen_views",
-        "notification_opens",
-        "api_calls",
-        "error_logs",
-        "invitations_sent",
-        "invitations_accepted",
-        "notifications_sent",
-        "notifications_delivered",
-        "custom_events",
-    ];
-    let mut expected_header = vec!["period", "from", "to"];
-    expected_header.extend(metrics);
-    assert_eq!(rows[0], expected_header, "{text}");
-    assert_eq!(
-        rows.len(),
-        1 + 3 + 1,
-        "a header, three days and the total: {text}"
-    );
-    for (i, date) in ["2026-11-16", "2026-11-17", "2026-11-18"]
-        .iter()
-        .enumerate()
-    {
-        let row = &rows[1 + i];
-        assert_eq!(row[..3], ["day", date, date], "{text}");
-        for (m, metric) in metrics.iter().enumerate() {
-            assert_eq!(
-                row[3 + m],
-                values(&view, metric)[i].to_string(),
-                "{metric} on {date}"
-            );
-        }
-    }
-    let totals = &rows[4];
-    assert_eq!(totals[..3], ["total", "2026-11-16", "2026-11-18"]);
-    for (m, metric) in metrics.iter().enumerate() {
-        assert_eq!(totals[3 + m], total(&view, metric).to_string(), "{metric}");
-    }
-    assert_eq!(totals[5], "2", "solution opens");
-    assert_eq!(totals[14], "3", "custom events");
-    assert_eq!(rows[2][3], "2", "Alice and Bob on the 17th");
-
-    // By week: the rows are weeks, the totals the same.
-    let weekly = api
-        .get(format!(
-            "/api/v1/orgs/{org}/usage.csv?{query}&interval=week"
-        ))
-        .await
-        .text()
-        .await
-        .expect("the CSV");
-    let lines: Vec<&str> = weekly.lines().collect();
-    assert_eq!(lines.len(), 3, "{weekly}");
-    assert!(
-        lines[1].starts_with("week,2026-11-16,2026-11-18,"),
-        "{weekly}"
-    );
-    assert_eq!(
-        lines[2].split(',').skip(3).collect::<Vec<_>>(),
-        totals[3..].iter().map(String::as_str).collect::<Vec<_>>()
-    );
-}
-
-// ---------------------------------------------------------------- bad input
-
-async fn bad_queries_are_named_by_field(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let api = app.api(&app.token(ada).await);
-    let bad = |query: &'static str, wanted: &'static [&'static str]| {
-        let api = api.clone();
-        async move {
-            for path in ["usage", "usage.csv"] {
-                let body = problem(
-                    api.get(format!("/api/v1/orgs/{org}/{path}?{query}")).await,
-                    422,
-                )
-                .await;
-                assert_eq!(
-                    fields(&body),
-                    wanted
-                        .iter()
-                        .map(|f| (*f).to_owned())
-                        .collect::<BTreeSet<_>>(),
-                    "{path}?{query}: {body}"
-                );
-            }
-        }
-    };
-    bad("from=yesterday", &["from"]).await;
-    bad("to=2026-13-01", &["to"]).await;
-    bad("from=2026-11-18&to=2026-11-17", &["to"]).await;
-    bad("from=2024-11-17&to=2026-11-18", &["from"]).await;
-    bad("interval=hour", &["interval"]).await;
-    bad("solution=nope", &["solution"]).await;
-    bad("from=soon&interval=hourly", &["from", "interval"]).await;
-
-    // The longest window, and the defaults.
-    let longest = usage(&api, org, "from=2024-11-18&to=2026-11-18&interval=month").await;
-    assert_eq!(longest["from"], "2024-11-18");
-    assert_eq!(periods(&longest).len(), 25);
-    let default = usage(&api, org, "").await;
-    assert_eq!(default["to"], "2026-11-18", "today");
-    assert_eq!(default["from"], "2026-10-20", "30 days");
-    assert_eq!(default["interval"], "day");
-    assert_eq!(periods(&default).len(), 30);
-    let blank = usage(&api, org, "from=&to=&interval=&solution=").await;
-    assert_eq!(blank["from"], default["from"]);
-    // A whole time is its UTC day.
-    let timed = usage(&api, org, "from=2026-11-17T23:30:00-02:00&to=2026-11-18").await;
-    assert_eq!(timed["from"], "2026-11-18");
-
-    // Sending: no JSON, the wrong shape.
-    let url = app.url(&format!("/api/v1/app/usage?org={org}"));
-    let token = app.token(ada).await;
-    let not_json = reqwest::Client::new()
-        .post(&url)
-        .bearer_auth(&token)
-        .body("events")
-        .send()
-        .await
-        .expect("send");
-    problem(not_json, 415).await;
-    let wrong = problem(
-        api.post(
-            format!("/api/v1/app/usage?org={org}"),
-            json!({"events": "x"}),
-        )
-        .await,
-        422,
-    )
-    .await;
-    assert_eq!(fields(&wrong), BTreeSet::from(["events".to_owned()]));
-    let empty = send(&api, org, json!([])).await;
-    assert_eq!(empty["accepted"], 0);
-}
-
-// ---------------------------------------------------------------- overview
-
-async fn the_overview_shows_the_organization_at_a_glance(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let bob = app.member(org, "bob@example.com", OrgRole::User).await;
-    let dee = app.create_user("dee@example.com").await;
-    app.add_member(org, dee, OrgRole::User, MembershipStatus::Disabled)
-        .await;
-    let client = app.form_session("ada@example.com").await;
-
-    let page = overview(&app, &client, org).await;
-    assert_eq!(page.text_of("#active-members"), "2");
-    assert_eq!(page.text_of("#invited-members"), "0");
-    assert_eq!(page.text_of("#disabled-members"), "1");
-    assert_eq!(page.text_of("#solution-count"), "0");
-    assert_eq!(page.text_of("#error-logs"), "0");
-    assert!(!page.has("#waiting-invitations"));
-    assert_eq!(page.text_of("#steps-done"), "0 of 5 done");
-    assert_eq!(
-        steps(&page),
-        step_list(&[
-            ("template", "todo"),
-            ("invite", "todo"),
-            ("solution", "todo"),
-            ("token", "todo"),
-            ("notification", "todo"),
-        ])
-    );
-
-    // A token, a reviewed template, an invitation, a solution, error logs.
-    let token = app.token(ada).await;
-    let api = app.api(&token);
-    app.clock.advance(Duration::minutes(1));
-    json(
-        api.put(
-            format!("/api/v1/orgs/{org}/invite-templates/en"),
-            json!({"subject": "Join {{ organization }}", "body": "Hi {{ first_name }}, {{ invite_link }}"}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    json(
-        api.post(
-            format!("/api/v1/orgs/{org}/invitations"),
-            json!({"email": "eve@example.com"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    solution(&api, org, "Orders").await;
-    let bob = app.api(&app.token(bob).await);
-    let entry = |level: &str| json!({"level": level, "message": "m", "correlation_id": "c"});
-    json(
-        bob.post(
-            format!("/api/v1/app/logs?org={org}"),
-            json!({"entries": [entry("error"), entry("fatal"), entry("warn"), entry("error")]}),
-        )
-        .await,
-        202,
-    )
-    .await;
-    roll(&app).await;
-
-    let page = overview(&app, &client, org).await;
-    assert_eq!(page.text_of("#invited-members"), "1");
-    assert_eq!(page.text_of("#solution-count"), "1");
-    assert_eq!(
-        page.text_of("#error-logs"),
-        "3",
-        "errors and the fatal, not the warning"
-    );
-    assert_eq!(
-        page.attr("#errors-link", "href").as_deref(),
-        Some(format!("/orgs/{org}/troubleshooting?range=day&level=error").as_str())
-    );
-    assert_eq!(page.text_of("#active-today"), "2", "Ada and Bob");
-    assert_eq!(page.text_of("#steps-done"), "4 of 5 done");
-    assert_eq!(
-        steps(&page),
-        step_list(&[
-            ("template", "done"),
-            ("invite", "done"),
-            ("solution", "done"),
-            ("token", "done"),
-            ("notification", "todo"),
-        ])
-    );
-    assert!(!page.has("#waiting-invitations"), "sent just now");
-
-    json(
-        api.post(
-            format!("/api/v1/orgs/{org}/notifications"),
-            json!({"title": "Hello", "body": "b", "scope": "org"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    roll(&app).await;
-    let page = overview(&app, &client, org).await;
-    assert_eq!(page.text_of("#steps-done"), "5 of 5 done");
-    assert!(page.has("#all-done"));
-    assert!(!page.has("li[data-step]"));
-    assert_eq!(page.text_of("#notifications-week"), "1");
-
-    // A day on, yesterday's error entries are past the last 24 hours; four
-    // days on, Eve's invitation is waiting.
-    app.clock.advance(Duration::hours(25));
-    let client = app.form_session("ada@example.com").await;
-    roll(&app).await;
-    let page = overview(&app, &client, org).await;
-    assert_eq!(page.text_of("#error-logs"), "0");
-    assert_eq!(page.text_of("#active-today"), "1", "Ada, signed in again");
-    assert!(!page.has("#waiting-invitations"));
-    app.clock.advance(Duration::days(3));
-    let client = app.form_session("ada@example.com").await;
-    let page = overview(&app, &client, org).await;
-    let waiting = page.text_of("#waiting-invitations");
-    assert!(
-        waiting.starts_with("1 invitation sent more than 3 days ago has not been accepted yet."),
-        "{waiting}"
-    );
-    assert_eq!(
-        page.attr("#waiting-invitations a", "href").as_deref(),
-        Some(format!("/orgs/{org}/users?status=invited").as_str())
-    );
-}
-
-async fn a_reinvited_member_is_no_longer_waiting_on_the_overview(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let api = app.api(&app.token(ada).await);
-    let eve = json(
-        api.post(
-            format!("/api/v1/orgs/{org}/invitations"),
-            json!({"email": "eve@example.com"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let eve = eve["user_id"].as_str().expect("a user id").to_owned();
-    app.clock.advance(Duration::days(4));
-    let client = app.form_session("ada@example.com").await;
-    assert!(overview(&app, &client, org)
-        .await
-        .has("#waiting-invitations"));
-    // Sent again today: the invitation that is out is a fresh one.
-    json(
-        api.post(
-            format!("/api/v1/orgs/{org}/users/{eve}/reinvite"),
-            json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let page = overview(&app, &client, org).await;
-    assert!(
-        !page.has("#waiting-invitations"),
-        "an invitation sent again just now is not waiting for 3 days: {}",
-        page.select("#waiting-invitations").join(" ")
-    );
-}
-
-async fn the_overview_counts_error_entries_of_the_last_24_hours_only(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let api = app.api(&app.token(ada).await);
-    let now = app.clock_now();
-    // Both on yesterday's UTC day: one 26 hours ago, one 23 hours ago.
-    let entry = |ago: i64| {
-        json!({"level": "error", "message": "m", "correlation_id": "c",
-               "time": rfc(now - Duration::hours(ago))})
-    };
-    let sent = json(
-        api.post(
-            format!("/api/v1/app/logs?org={org}"),
-            json!({"entries": [entry(26), entry(23)]}),
-        )
-        .await,
-        202,
-    )
-    .await;
-    assert_eq!(sent["accepted"], 2, "{sent}");
-    let client = app.form_session("ada@example.com").await;
-    let page = overview(&app, &client, org).await;
-    assert_eq!(
-        page.text_of("#error-logs"),
-        "1",
-        "only the entry of 23 hours ago is in the last 24 hours"
-    );
-}
-
-/// A notification is the organization's, even one sent to a solution's people
-/// (it may reach several solutions, or people by email): the whole
-/// organization's figures count it, its delivery and opening; a solution's
-/// figures and a creator's view (their solutions only, as the page says) do
-/// not.
-async fn notifications_count_for_the_whole_organization_not_a_solution(app: TestApp) {
-    pin(&app);
-    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
-    let api = app.api(&app.token(ada).await);
-    let sol = solution(&api, org, "Orders").await;
-    let (bob, bob_api) = member_api(&app, org, "bob@example.com", OrgRole::User).await;
-    assign(&api, org, bob, &sol, "user").await;
-    let (cy, cy_api) = member_api(&app, org, "cy@example.com", OrgRole::Creator).await;
-    assign(&api, org, cy, &sol, "admin").await;
-    json(
-        cy_api
-            .post(
-                format!("/api/v1/orgs/{org}/notifications"),
-                json!({"title": "New version", "body": "b", "scope": "solutions",
-                       "solution_ids": [sol]}),
-            )
-            .await,
-        201,
-    )
-    .await;
-    app.worker()
-        .run_until_idle()
-        .await
-        .expect("the fan-out runs");
-    let dev = device_token(&app, &bob_api).await;
-    json(
-        dev.post_empty(format!("/api/v1/app/notifications/read-all?org={org}"))
-            .await,
-        200,
-    )
-    .await;
-    roll(&app).await;
-
-    let today = day(app.clock_now());
-    let whole = usage(&api, org, &format!("from={today}&to={today}")).await;
-    assert_eq!(total(&whole, "notifications_sent"), 1);
-    assert_eq!(total(&whole, "notifications_delivered"), 1);
-    assert_eq!(total(&whole, "notification_opens"), 1);
-    assert_eq!(
-        total(&whole, "active_users"),
-        3,
-        "the sender, Bob who opened it, and Ada"
-    );
-    let of_sol = usage(
-        &api,
-        org,
-        &format!("from={today}&to={today}&solution={sol}"),
-    )
-    .await;
-    assert_eq!(
-        (
-            total(&of_sol, "notifications_sent"),
-            total(&of_sol, "notifications_delivered"),
-            total(&of_sol, "notification_opens"),
-        ),
-        (0, 0, 0),
-        "the organization's notification is not the solution's: {of_sol}"
-    );
-    let creators = usage(&cy_api, org, &format!("from={today}&to={today}")).await;
-    assert_eq!(creators["restricted"], true, "{creators}");
-    assert_eq!(total(&creators, "notifications_sent"), 0, "{creators}");
-    assert_eq!(total(&creators, "notification_opens"), 0, "{creators}");
 }
