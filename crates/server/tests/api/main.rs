@@ -21,6 +21,7 @@ mod tokens;
 mod ui;
 mod ui_logs;
 mod ui_notifications;
+mod ui_overview;
 mod ui_solutions;
 mod ui_tokens;
 mod ui_usage;

@@ -1,16 +1,13 @@
-//! Usage metrics and the Overview in the web UI through plain HTTP (no
-//! JavaScript), on both databases: the Usage page (a bar per period with its
-//! tooltip, the numbers under each chart, the totals and custom events, the
-//! range buttons, the per-solution and interval filters, a custom window with
-//! its errors next to the fields, the CSV link), what creators and `user`
-//! members see, a solution's Usage tab, and the Overview's numbers and Quick
-//! start ticked from what the organization really did. Events come in through
-//! `POST /api/v1/app/usage` from a device, as an app sends them, and from what
-//! people do (signing in, API calls with a token, invitations, notifications,
-//! error logs); the rollup job runs as the worker would.
+//! The Usage page in the web UI through plain HTTP (no JavaScript), on both
+//! databases: a bar per period with its tooltip, the numbers under each chart,
+//! the totals and custom events, the range buttons, the per-solution and
+//! interval filters, a custom window with its errors next to the fields, the
+//! CSV link, what creators and `user` members see, and a solution's Usage tab.
+//! Events come in through `POST /api/v1/app/usage` from a device, as an app
+//! sends them, and from what people do; the rollup job runs as the worker would.
 
 use crate::json;
-use muster_domain::{MembershipStatus, OrgId, OrgRole, UserId};
+use muster_domain::{OrgId, OrgRole, UserId};
 use muster_test_support::ui::page;
 use muster_test_support::{db_tests, Api, Html, TestApp};
 use reqwest::Method;
@@ -28,19 +25,16 @@ db_tests!(
     a_user_member_cannot_open_usage,
     the_csv_link_downloads_the_window_on_the_page,
     a_solutions_usage_tab_shows_its_own_figures,
-    the_overview_ticks_quick_start_from_what_the_organization_did,
-    the_overview_compares_weeks_counts_errors_and_waiting_invitations,
-    the_overview_error_count_is_the_last_24_hours_troubleshooting_shows,
 );
 
 // ---------------------------------------------------------------- helpers
 
 /// The UTC day `days` before the app's clock.
-fn day(app: &TestApp, days: i64) -> Date {
+pub(crate) fn day(app: &TestApp, days: i64) -> Date {
     (app.clock_now() - Duration::days(days)).date()
 }
 
-fn ymd(date: Date) -> String {
+pub(crate) fn ymd(date: Date) -> String {
     format!(
         "{:04}-{:02}-{:02}",
         date.year(),
@@ -50,7 +44,7 @@ fn ymd(date: Date) -> String {
 }
 
 /// The time `days` before the app's clock, as an app sends it.
-fn ago(app: &TestApp, days: i64) -> String {
+pub(crate) fn ago(app: &TestApp, days: i64) -> String {
     (app.clock_now() - Duration::days(days))
         .format(&Rfc3339)
         .expect("an RFC 3339 time")
@@ -59,7 +53,7 @@ fn ago(app: &TestApp, days: i64) -> String {
 /// A device of `user`, registered with their personal access token (which
 /// makes no organization call, so counts no API call): the device token's
 /// client, as the person's app holds it.
-async fn device(app: &TestApp, user: UserId) -> Api {
+pub(crate) async fn device(app: &TestApp, user: UserId) -> Api {
     let pat = app.api(&app.token(user).await);
     let created = json(
         pat.post(
@@ -74,7 +68,7 @@ async fn device(app: &TestApp, user: UserId) -> Api {
 }
 
 /// Sends usage `events` as the holder of `api`; every one must be accepted.
-async fn send_usage(api: &Api, org: OrgId, events: Value) {
+pub(crate) async fn send_usage(api: &Api, org: OrgId, events: Value) {
     let count = events.as_array().map(Vec::len).unwrap_or_default();
     let answer = json(
         api.post(
@@ -89,7 +83,7 @@ async fn send_usage(api: &Api, org: OrgId, events: Value) {
 }
 
 /// Brings the figures up to date, as the worker does every minute.
-async fn roll_up(app: &TestApp) {
+pub(crate) async fn roll_up(app: &TestApp) {
     let worker = app.worker();
     worker.tick(app.clock_now()).await;
     worker.run_until_idle().await.expect("the jobs run");
@@ -98,14 +92,14 @@ async fn roll_up(app: &TestApp) {
 /// A browser's session, signed in through `POST /api/v1/auth/login` (a
 /// sign-in, as the form's): it opens pages and calls the API with its cookie
 /// and CSRF header, so no personal access token is made or used.
-struct Session {
+pub(crate) struct Session {
     web: reqwest::Client,
     csrf: String,
     base: String,
 }
 
 impl Session {
-    async fn sign_in(app: &TestApp, email: &str) -> Session {
+    pub(crate) async fn sign_in(app: &TestApp, email: &str) -> Session {
         let web = app.client();
         let csrf = app.login(&web, email).await;
         Session {
@@ -115,7 +109,7 @@ impl Session {
         }
     }
 
-    async fn call(&self, method: Method, path: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn call(&self, method: Method, path: &str, body: Value) -> reqwest::Response {
         self.web
             .request(method.clone(), format!("{}{path}", self.base))
             .header("x-csrf-token", &self.csrf)
@@ -125,12 +119,12 @@ impl Session {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
-    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> reqwest::Response {
         self.call(Method::POST, path, body).await
     }
 
     /// The page at `path`, which must open (200).
-    async fn page(&self, path: &str) -> Html {
+    pub(crate) async fn page(&self, path: &str) -> Html {
         let url = format!("{}{path}", self.base);
         let (status, html) = page(&self.web, &url).await;
         assert_eq!(status, 200, "{url}: {html}");
@@ -138,16 +132,16 @@ impl Session {
     }
 }
 
-fn usage_path(org: OrgId, query: &str) -> String {
+pub(crate) fn usage_path(org: OrgId, query: &str) -> String {
     format!("/orgs/{org}/usage?{query}")
 }
 
-fn chart(metric: &str) -> String {
+pub(crate) fn chart(metric: &str) -> String {
     format!("figure.chart-card[data-metric={metric}]")
 }
 
 /// The tooltips of a chart's bars, oldest first.
-fn tooltips(page: &Html, metric: &str) -> Vec<String> {
+pub(crate) fn tooltips(page: &Html, metric: &str) -> Vec<String> {
     page.select(&format!(
         "{} svg.chart rect.chart-bar > title",
         chart(metric)
@@ -155,7 +149,7 @@ fn tooltips(page: &Html, metric: &str) -> Vec<String> {
 }
 
 /// The rows (period, value) of the table under a chart.
-fn numbers(page: &Html, metric: &str) -> Vec<Vec<String>> {
+pub(crate) fn numbers(page: &Html, metric: &str) -> Vec<Vec<String>> {
     page.rows(&format!(
         "{} details.chart-numbers table tbody tr",
         chart(metric)
@@ -163,18 +157,18 @@ fn numbers(page: &Html, metric: &str) -> Vec<Vec<String>> {
 }
 
 /// The total of a figure in the totals table.
-fn total(page: &Html, metric: &str) -> String {
+pub(crate) fn total(page: &Html, metric: &str) -> String {
     page.text_of(&format!("table#usage-totals tr[data-metric={metric}] td"))
 }
 
 /// The custom events table: (name, total) rows.
-fn custom_events(page: &Html) -> Vec<Vec<String>> {
+pub(crate) fn custom_events(page: &Html) -> Vec<Vec<String>> {
     page.rows("table#custom-events tbody tr")
 }
 
 /// `from..=to` cut into the periods of `interval` (weeks Monday to Sunday,
 /// calendar months), each cut to the window.
-fn periods(from: Date, to: Date, interval: &str) -> Vec<(Date, Date)> {
+pub(crate) fn periods(from: Date, to: Date, interval: &str) -> Vec<(Date, Date)> {
     let mut out = Vec::new();
     let mut start = from;
     while start <= to {
@@ -199,11 +193,11 @@ fn periods(from: Date, to: Date, interval: &str) -> Vec<(Date, Date)> {
 }
 
 /// What the seeded organization holds.
-struct Seeded {
-    org: OrgId,
-    bob: UserId,
-    field: String,
-    yard: String,
+pub(crate) struct Seeded {
+    pub(crate) org: OrgId,
+    pub(crate) bob: UserId,
+    pub(crate) field: String,
+    pub(crate) yard: String,
 }
 
 /// Acme with Ada (owner), Bob and Cy (user role) and two solutions made with
@@ -216,7 +210,7 @@ struct Seeded {
 /// | today |                                          | 1 view of Yard, 2 `order.placed` in Yard |
 ///
 /// Ada signs in today (by the caller) and is active through it and her calls.
-async fn seed(app: &TestApp) -> Seeded {
+pub(crate) async fn seed(app: &TestApp) -> Seeded {
     let (org, ada) = app.create_org("Acme", "ada@example.com").await;
     let bob = app.member(org, "bob@example.com", OrgRole::User).await;
     let cy = app.member(org, "cy@example.com", OrgRole::User).await;
@@ -1138,345 +1132,4 @@ async fn a_solutions_usage_tab_shows_its_own_figures(app: TestApp) {
     assert!(!no_tab.has("#tab-usage"));
     assert!(!no_tab.has("section#solution-usage"));
     assert!(no_tab.has("#tab-users[aria-current=page]"));
-}
-
-// ---------------------------------------------------------------- the Overview
-
-/// The Quick start steps as (step, class).
-fn steps(overview: &Html) -> Vec<(String, String)> {
-    overview
-        .attrs("section#quick-start ol li[data-step]", "data-step")
-        .into_iter()
-        .zip(overview.attrs("section#quick-start ol li[data-step]", "class"))
-        .collect()
-}
-
-fn step_states(done: &[&str]) -> Vec<(String, String)> {
-    ["template", "invite", "solution", "token", "notification"]
-        .iter()
-        .map(|s| {
-            let class = if done.contains(s) { "done" } else { "todo" };
-            ((*s).to_owned(), class.to_owned())
-        })
-        .collect()
-}
-
-async fn the_overview_ticks_quick_start_from_what_the_organization_did(app: TestApp) {
-    let (org, _) = app.create_org("Acme", "ada@example.com").await;
-    app.member(org, "bob@example.com", OrgRole::User).await;
-    let dee = app.create_user("dee@example.com").await;
-    app.add_member(org, dee, OrgRole::User, MembershipStatus::Disabled)
-        .await;
-    let ada = Session::sign_in(&app, "ada@example.com").await;
-    let overview_path = format!("/orgs/{org}/overview");
-
-    let fresh = ada.page(&overview_path).await;
-    assert_eq!(fresh.text_of("main h1"), "Overview");
-    assert_eq!(fresh.text_of("#active-members"), "2");
-    assert_eq!(fresh.text_of("#invited-members"), "0");
-    assert_eq!(fresh.text_of("#disabled-members"), "1");
-    assert_eq!(fresh.text_of("#solution-count"), "0");
-    assert_eq!(fresh.text_of("#steps-done"), "0 of 5 done");
-    assert_eq!(steps(&fresh), step_states(&[]));
-    assert_eq!(
-        fresh.attrs("section#quick-start ol li[data-step] a", "href"),
-        [
-            format!("/orgs/{org}/settings#invites"),
-            format!("/orgs/{org}/users"),
-            format!("/orgs/{org}/solutions"),
-            "/me#tokens".to_owned(),
-            format!("/orgs/{org}/notifications"),
-        ]
-    );
-    assert!(!fresh.has("#all-done") && !fresh.has("#waiting-invitations"));
-    assert_eq!(fresh.text_of("#notifications-week"), "0");
-    assert_eq!(fresh.text_of("#error-logs"), "0");
-
-    // Each step is ticked by doing it.
-    app.clock.advance(Duration::minutes(5));
-    json(
-        ada.call(
-            Method::PUT,
-            &format!("/api/v1/orgs/{org}/invite-templates/en"),
-            json!({"subject": "Join {{ organization }}",
-                   "body": "Hello {{ first_name }}, join us: {{ invite_link }}"}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let after_template = ada.page(&overview_path).await;
-    assert_eq!(steps(&after_template), step_states(&["template"]));
-    assert_eq!(after_template.text_of("#steps-done"), "1 of 5 done");
-    assert_eq!(
-        after_template.text_of("li[data-step=template] .visually-hidden"),
-        "(done)"
-    );
-
-    json(
-        ada.post(
-            &format!("/api/v1/orgs/{org}/invitations"),
-            json!({"email": "eve@example.com", "first_name": "Eve", "last_name": "Adams"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let after_invite = ada.page(&overview_path).await;
-    assert_eq!(steps(&after_invite), step_states(&["template", "invite"]));
-    assert_eq!(after_invite.text_of("#invited-members"), "1");
-
-    json(
-        ada.post(
-            &format!("/api/v1/orgs/{org}/solutions"),
-            json!({"name": "Field app"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let after_solution = ada.page(&overview_path).await;
-    assert_eq!(
-        steps(&after_solution),
-        step_states(&["template", "invite", "solution"])
-    );
-    assert_eq!(after_solution.text_of("#solution-count"), "1");
-    let one_solution = after_solution.text_of("a.number:has(#solution-count) .label");
-
-    json(
-        ada.post("/api/v1/me/tokens", json!({"name": "CI pipeline"}))
-            .await,
-        201,
-    )
-    .await;
-    let after_token = ada.page(&overview_path).await;
-    assert_eq!(
-        steps(&after_token),
-        step_states(&["template", "invite", "solution", "token"])
-    );
-    assert_eq!(after_token.text_of("#steps-done"), "4 of 5 done");
-
-    json(
-        ada.post(
-            &format!("/api/v1/orgs/{org}/notifications"),
-            json!({"title": "Shift change", "body": "Tomorrow at 7", "scope": "org"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    roll_up(&app).await;
-    let done = ada.page(&overview_path).await;
-    assert_eq!(done.text_of("#steps-done"), "5 of 5 done");
-    assert_eq!(
-        done.text_of("#all-done"),
-        "Every step is done: your organization is set up."
-    );
-    assert!(
-        !done.has("section#quick-start li[data-step]"),
-        "no list of steps left"
-    );
-    assert_eq!(done.text_of("#notifications-week"), "1");
-    assert_eq!(done.text_of("#active-today"), "1", "Ada did all of it");
-    assert_eq!(done.text_of("#active-week"), "1");
-    assert_eq!(
-        done.text_of("#active-week-before"),
-        "0 in the 7 days before"
-    );
-    assert!(
-        !done.has("#active-change"),
-        "no week before to compare with"
-    );
-
-    // The same steps on the Usage page: an invitation and a notification sent.
-    let usage = ada.page(&usage_path(org, "range=7")).await;
-    assert_eq!(total(&usage, "invitations_sent"), "1");
-    assert_eq!(total(&usage, "notifications_sent"), "1");
-    assert_eq!(total(&usage, "sign_ins"), "1");
-
-    // One solution is not "1 solutions".
-    assert_eq!(one_solution, "solution", "the label under a count of 1");
-}
-
-async fn the_overview_compares_weeks_counts_errors_and_waiting_invitations(app: TestApp) {
-    let (org, _) = app.create_org("Acme", "ada@example.com").await;
-    let bob = app.member(org, "bob@example.com", OrgRole::User).await;
-    let cy = app.member(org, "cy@example.com", OrgRole::User).await;
-    let dan = app.member(org, "dan@example.com", OrgRole::User).await;
-    let (bob_phone, cy_phone, dan_phone) = (
-        device(&app, bob).await,
-        device(&app, cy).await,
-        device(&app, dan).await,
-    );
-    // The week before: Bob and Cy. This week: Bob and Dan, and Ada today.
-    send_usage(
-        &bob_phone,
-        org,
-        json!([{"type": "shift.started", "time": ago(&app, 10)},
-               {"type": "shift.started", "time": ago(&app, 2)}]),
-    )
-    .await;
-    send_usage(
-        &cy_phone,
-        org,
-        json!([{"type": "shift.started", "time": ago(&app, 9)}]),
-    )
-    .await;
-    send_usage(
-        &dan_phone,
-        org,
-        json!([{"type": "shift.started", "time": ago(&app, 5)}]),
-    )
-    .await;
-    let ada = Session::sign_in(&app, "ada@example.com").await;
-    json(
-        ada.call(
-            Method::PATCH,
-            &format!("/api/v1/orgs/{org}"),
-            json!({"logging_level": "trace"}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    // Bob's phone logs three errors in the last day, a warning, and an older error.
-    let now = app.clock_now();
-    let at = |by: Duration| (now - by).format(&Rfc3339).expect("a time");
-    let logged = json(
-        bob_phone
-            .post(
-                format!("/api/v1/app/logs?org={org}"),
-                json!({"entries": [
-                    {"time": at(Duration::ZERO), "level": "error", "message": "upload failed", "correlation_id": "c-upload"},
-                    {"time": at(Duration::ZERO), "level": "error", "message": "upload failed again", "correlation_id": "c-upload"},
-                    {"time": at(Duration::hours(1)), "level": "fatal", "message": "crash on start", "correlation_id": "c-crash"},
-                    {"time": at(Duration::minutes(3)), "level": "warn", "message": "slow sync", "correlation_id": "c-slow"},
-                    {"time": at(Duration::hours(30)), "level": "error", "message": "old failure", "correlation_id": "c-old"},
-                ]}),
-            )
-            .await,
-        202,
-    )
-    .await;
-    assert_eq!(logged["accepted"], 5, "{logged}");
-    json(
-        ada.post(
-            &format!("/api/v1/orgs/{org}/invitations"),
-            json!({"email": "walt@example.com", "first_name": "Walt"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    roll_up(&app).await;
-    let overview_path = format!("/orgs/{org}/overview");
-
-    let overview = ada.page(&overview_path).await;
-    assert_eq!(
-        overview.text_of("#active-today"),
-        "2",
-        "Ada and Bob's phone"
-    );
-    assert_eq!(overview.text_of("#active-week"), "3", "Ada, Bob and Dan");
-    assert_eq!(
-        overview.text_of("#active-week-before"),
-        "2 in the 7 days before"
-    );
-    assert_eq!(overview.text_of("#active-change"), "+50%");
-    assert_eq!(overview.text_of("#error-logs"), "3", "the last 24 hours");
-    assert!(overview.has("a#errors-link.attention"));
-    let errors = overview
-        .attr("a#errors-link", "href")
-        .expect("a link to Troubleshooting");
-    assert_eq!(
-        errors,
-        format!("/orgs/{org}/troubleshooting?range=day&level=error")
-    );
-    assert!(!overview.has("#waiting-invitations"), "a fresh invitation");
-    assert_eq!(overview.text_of("#invited-members"), "1");
-
-    // The link leads to the errors of the last day.
-    let troubleshooting = ada.page(&errors).await;
-    assert_eq!(troubleshooting.text_of("main h1"), "Troubleshooting");
-    let listed = troubleshooting.attrs("table#correlations tbody tr", "data-correlation");
-    assert!(
-        listed.contains(&"c-upload".to_owned()) && listed.contains(&"c-crash".to_owned()),
-        "{listed:?}"
-    );
-    assert!(
-        !listed.contains(&"c-slow".to_owned()) && !listed.contains(&"c-old".to_owned()),
-        "{listed:?}"
-    );
-
-    // An invitation unanswered after three days is pointed out, not before.
-    app.clock.advance(Duration::days(2));
-    let ada = Session::sign_in(&app, "ada@example.com").await;
-    let two_days = ada.page(&overview_path).await;
-    assert!(!two_days.has("#waiting-invitations"));
-    app.clock.advance(Duration::days(1) + Duration::minutes(1));
-    let ada = Session::sign_in(&app, "ada@example.com").await;
-    let waiting = ada.page(&overview_path).await;
-    assert_eq!(
-        waiting.text_of("#waiting-invitations"),
-        "1 invitation sent more than 3 days ago has not been accepted yet. You can send them again from each member's page."
-    );
-    assert_eq!(
-        waiting.attr("#waiting-invitations a", "href"),
-        Some(format!("/orgs/{org}/users?status=invited"))
-    );
-    // Three days on, yesterday's errors are no longer the last 24 hours'.
-    assert_eq!(waiting.text_of("#error-logs"), "0");
-    assert!(!waiting.has("a#errors-link.attention"));
-}
-
-async fn the_overview_error_count_is_the_last_24_hours_troubleshooting_shows(app: TestApp) {
-    let (org, _) = app.create_org("Acme", "ada@example.com").await;
-    let bob = app.member(org, "bob@example.com", OrgRole::User).await;
-    let bob_phone = device(&app, bob).await;
-    // 02:00 UTC the next day: yesterday 01:00 is 25 hours ago, 23:00 three.
-    let tomorrow = day(&app, -1);
-    app.clock
-        .set(tomorrow.with_hms(2, 0, 0).expect("a time").assume_utc());
-    let yesterday = tomorrow - Duration::days(1);
-    let at = |hour: u8| {
-        yesterday
-            .with_hms(hour, 0, 0)
-            .expect("a time")
-            .assume_utc()
-            .format(&Rfc3339)
-            .expect("a time")
-    };
-    // The phone was offline and sends yesterday's errors in one call.
-    let logged = json(
-        bob_phone
-            .post(
-                format!("/api/v1/app/logs?org={org}"),
-                json!({"entries": [
-                    {"time": at(1), "level": "error", "message": "sync failed at 1 am", "correlation_id": "c-early"},
-                    {"time": at(23), "level": "error", "message": "sync failed at 11 pm", "correlation_id": "c-late"},
-                ]}),
-            )
-            .await,
-        202,
-    )
-    .await;
-    assert_eq!(logged["accepted"], 2, "{logged}");
-    let ada = Session::sign_in(&app, "ada@example.com").await;
-    roll_up(&app).await;
-
-    let overview = ada.page(&format!("/orgs/{org}/overview")).await;
-    let link = overview
-        .attr("a#errors-link", "href")
-        .expect("a link to Troubleshooting");
-    let troubleshooting = ada.page(&link).await;
-    assert_eq!(
-        troubleshooting.attrs("table#correlations tbody tr", "data-correlation"),
-        ["c-late"],
-        "the last day's errors"
-    );
-    assert_eq!(
-        overview.text_of("#error-logs"),
-        "1",
-        "the 1 am error is 25 hours old: not one of the last 24 hours"
-    );
 }
