@@ -11,6 +11,32 @@ use roaring::RoaringBitmap;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
+/// Custom event names kept per solution and day; the rest add up under
+/// [`OTHER_NAMES`], so an app inventing names cannot grow the table without end.
+pub const NAMES_PER_DAY: usize = 100;
+/// Not a name an app may send (it has parentheses).
+pub const OTHER_NAMES: &str = "(other)";
+
+/// The [`NAMES_PER_DAY`] most counted names of each solution, the rest as one.
+fn most_named(custom: BTreeMap<(String, String), i64>) -> BTreeMap<(String, String), i64> {
+    let mut by_solution: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    for ((solution, name), count) in custom {
+        by_solution.entry(solution).or_default().push((name, count));
+    }
+    let mut kept = BTreeMap::new();
+    for (solution, mut names) in by_solution {
+        names.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let rest: i64 = names.iter().skip(NAMES_PER_DAY).map(|(_, c)| c).sum();
+        for (name, count) in names.into_iter().take(NAMES_PER_DAY) {
+            kept.insert((solution.clone(), name), count);
+        }
+        if rest > 0 {
+            kept.insert((solution, OTHER_NAMES.to_owned()), rest);
+        }
+    }
+    kept
+}
+
 /// The organization's own row, beside one per solution.
 pub const WHOLE_ORG: &str = "";
 
@@ -128,7 +154,7 @@ pub async fn roll_up(
         rows.push(row);
     }
     batch::insert(conn, "usage_daily", &columns, rows).await?;
-    let custom_rows = custom
+    let custom_rows = most_named(custom)
         .into_iter()
         .map(|((solution, name), count)| {
             vec![
@@ -148,4 +174,32 @@ pub async fn roll_up(
     )
     .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_past_the_most_counted_add_up_as_other() {
+        let mut custom = BTreeMap::new();
+        for i in 0..(NAMES_PER_DAY + 5) {
+            let count = i64::try_from(i).unwrap_or(0) + 1;
+            custom.insert((String::new(), format!("n{i:03}")), count);
+        }
+        custom.insert(("s".to_owned(), "one".to_owned()), 7);
+        let kept = most_named(custom);
+        assert_eq!(
+            kept.len(),
+            NAMES_PER_DAY + 2,
+            "100 names and (other) for the org, one for s"
+        );
+        // The five least counted (1 to 5) are one row.
+        assert_eq!(
+            kept.get(&(String::new(), OTHER_NAMES.to_owned())),
+            Some(&15)
+        );
+        assert_eq!(kept.get(&(String::new(), "n104".to_owned())), Some(&105));
+        assert_eq!(kept.get(&("s".to_owned(), "one".to_owned())), Some(&7));
+    }
 }
