@@ -249,8 +249,13 @@ fn entry_time(
     Ok(time)
 }
 
+/// An RFC 3339 time, in UTC; none for a time whose UTC date is past the
+/// calendar's end (9999-12-31T23:30:00-01:00), so that no later conversion
+/// to UTC can fail.
 pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()
+    OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()?
+        .checked_to_offset(time::UtcOffset::UTC)
 }
 
 /// The named ranges of Troubleshooting, each ending now.

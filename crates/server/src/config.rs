@@ -54,6 +54,9 @@ pub struct Settings {
     /// Log entries one device (or token, or session) may send per minute
     /// (`MUSTER_APP_LOG_RATE`); a call over it is refused whole.
     pub app_log_rate: u64,
+    /// Usage events one device (or token, or session) may send per minute
+    /// (`MUSTER_APP_USAGE_RATE`); a call over it is refused whole.
+    pub app_usage_rate: u64,
     /// How often today's usage figures are brought up to date
     /// (`MUSTER_ROLLUP_INTERVAL`, 10s to 1h).
     #[serde(with = "humantime_serde_compat")]
@@ -78,6 +81,7 @@ impl Default for Settings {
             push_allow_loopback: false,
             push_concurrency: 64,
             app_log_rate: 5000,
+            app_usage_rate: 6000,
             rollup_interval: Duration::from_secs(60),
         }
     }
@@ -161,6 +165,12 @@ impl Settings {
         if self.app_log_rate == 0 {
             return Err(SettingsError {
                 setting: "app_log_rate (MUSTER_APP_LOG_RATE)".into(),
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.app_usage_rate == 0 {
+            return Err(SettingsError {
+                setting: "app_usage_rate (MUSTER_APP_USAGE_RATE)".into(),
                 message: "must be at least 1".into(),
             });
         }

@@ -72,6 +72,16 @@ impl Running {
         if let Some(worker) = self.worker {
             worker.await.context("the worker task failed")?;
         }
+        // The API calls counted since the worker's last write, now that no
+        // request is left to count more.
+        if let Err(error) =
+            crate::features::usage::api_calls::flush(self.state.clone(), self.state.now()).await
+        {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "the last API call counts were not written"
+            );
+        }
         self.state.store.close().await;
         Ok(())
     }

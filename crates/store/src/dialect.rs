@@ -84,9 +84,6 @@ impl Dialect {
         self == Dialect::Sqlite
     }
 
-    /// Whether the database announces queued jobs itself (`LISTEN`/`NOTIFY`,
-    /// delivered to every instance at commit); SQLite's worker is woken in
-    /// the process that queued them.
     /// Run first in a rollup's transaction: on PostgreSQL instances take
     /// turns, so two rollups of a day never interleave their rewrites; on
     /// SQLite the single writer does that already.
@@ -106,6 +103,9 @@ impl Dialect {
         }
     }
 
+    /// Whether the database announces queued jobs itself (`LISTEN`/`NOTIFY`,
+    /// delivered to every instance at commit); SQLite's worker is woken in
+    /// the process that queued them.
     pub fn has_notify(self) -> bool {
         self == Dialect::Postgres
     }

@@ -438,6 +438,19 @@ pub async fn listen_on(url: &str, channels: &[&str]) -> Result<sqlx::postgres::P
     Ok(listener)
 }
 
+/// Forgets the jobs of `kind` that succeeded before `before` (a recurring job
+/// would otherwise leave a row behind every time it runs).
+pub async fn forget_succeeded(conn: &mut Conn, kind: &str, before: OffsetDateTime) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM jobs WHERE kind = $1 AND status = 'succeeded' AND updated_at < $2",
+    )
+    .bind(kind)
+    .bind(to_ms(before))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Whether a job of `kind` is queued or running (so a recurring chore queues
 /// it once).
 pub async fn has_pending(conn: &mut Conn, kind: &str) -> Result<bool> {

@@ -11,8 +11,14 @@ pub struct Day(pub i64);
 const EPOCH_JULIAN: i64 = 2_440_588;
 
 impl Day {
+    /// The UTC day of `at`; a time whose UTC day is past the calendar's end
+    /// (year 9999 in an offset behind UTC) is on its own day.
     pub fn of(at: OffsetDateTime) -> Day {
-        Day::from_date(at.to_offset(time::UtcOffset::UTC).date())
+        Day::from_date(Day::utc_date(at).unwrap_or(at.date()))
+    }
+
+    fn utc_date(at: OffsetDateTime) -> Option<Date> {
+        at.checked_to_offset(time::UtcOffset::UTC).map(|t| t.date())
     }
 
     pub fn from_date(date: Date) -> Day {
@@ -190,6 +196,14 @@ mod tests {
             Some(day("2026-12-05"))
         );
         assert_eq!(parse_day("yesterday"), None);
+        // Its UTC day would be in the year 10000: not a day, and no panic.
+        assert_eq!(parse_day("9999-12-31T23:30:00-01:00"), None);
+        let edge = OffsetDateTime::parse(
+            "9999-12-31T23:30:00-01:00",
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("a time");
+        assert_eq!(format_day(Day::of(edge)), "9999-12-31");
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub fn check_event(
     };
     let (kind, name) = match Kind::parse(&kind_text) {
         Some(kind @ (Kind::SolutionOpened | Kind::ScreenViewed)) => (kind, None),
+        // "custom" itself is just a name of the app's own.
+        Some(Kind::Custom) => (Kind::Custom, Some(kind_text)),
         Some(_) => {
             return Err((
                 "type",

@@ -173,6 +173,19 @@ impl Metric {
         }
     }
 
+    /// Whether events of a solution add to it; the others (sign-ins, API
+    /// calls, invitations, notifications) belong to the whole organization.
+    pub fn of_solutions(self) -> bool {
+        matches!(
+            self,
+            Metric::ActiveUsers
+                | Metric::SolutionOpens
+                | Metric::ScreenViews
+                | Metric::ErrorLogs
+                | Metric::CustomEvents
+        )
+    }
+
     /// What `n` of it are called in a sentence: "1 sign-in", "3 API calls".
     pub fn unit(self, n: i64) -> &'static str {
         let (one, many) = match self {

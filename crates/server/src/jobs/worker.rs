@@ -109,8 +109,6 @@ impl Worker {
             tasks.spawn(listen(self.state.settings.database_url(), shutdown));
         }
         while tasks.join_next().await.is_some() {}
-        // What is counted in memory (API calls) is written before the end.
-        self.tick(self.state.now()).await;
         tracing::info!("worker stopped");
     }
 

@@ -613,14 +613,37 @@ async fn the_solution_filter_narrows_every_figure(app: TestApp) {
     );
     for (metric, expected) in [
         ("active_users", "2"),
-        ("sign_ins", "0"),
         ("solution_opens", "3"),
         ("screen_views", "1"),
-        ("api_calls", "0"),
         ("custom_events", "1"),
     ] {
         assert_eq!(total(&field, metric), expected, "Field app's {metric}");
     }
+    // The organization's own figures would read 0 for a solution: not shown,
+    // and the page says why.
+    assert_eq!(
+        field.attrs("figure.chart-card", "data-metric"),
+        [
+            "active_users",
+            "solution_opens",
+            "screen_views",
+            "error_logs"
+        ]
+    );
+    for metric in [
+        "sign_ins",
+        "api_calls",
+        "notification_opens",
+        "invitations_sent",
+    ] {
+        assert!(
+            !field.has(&format!("table#usage-totals tr[data-metric={metric}]")),
+            "{metric} is the organization's"
+        );
+    }
+    assert!(field
+        .text_of("#solution-note")
+        .contains("sign-ins, API calls"));
     assert_eq!(
         (
             field.text_of("#dau"),
@@ -868,14 +891,17 @@ async fn a_creator_sees_only_the_usage_of_their_solutions(app: TestApp) {
     );
     for (metric, expected) in [
         ("active_users", "2"),
-        ("sign_ins", "0"),
         ("solution_opens", "3"),
         ("screen_views", "1"),
-        ("api_calls", "0"),
         ("custom_events", "1"),
     ] {
         assert_eq!(total(&usage, metric), expected, "carl's {metric}");
     }
+    assert!(
+        !usage.has("table#usage-totals tr[data-metric=sign_ins]")
+            && !usage.has("figure.chart-card[data-metric=api_calls]"),
+        "the organization's own figures are not a creator's"
+    );
     assert_eq!(custom_events(&usage), [["photo.taken", "1"]]);
     assert!(!usage.mentions("order.placed") && !usage.mentions("Yard app"));
     let csv = usage.attr("a#download-csv", "href").expect("a CSV link");
@@ -1066,7 +1092,11 @@ async fn a_solutions_usage_tab_shows_its_own_figures(app: TestApp) {
         "Usage in the last 30 days"
     );
     let within = |css: &str| format!("section#solution-usage {css}");
-    assert_eq!(tab.count(&within("figure.chart-card svg.chart")), 7);
+    assert_eq!(
+        tab.count(&within("figure.chart-card svg.chart")),
+        4,
+        "active users, opens, views and error logs: the solution's own"
+    );
     assert_eq!(
         tab.count(&within(&format!(
             "{} rect.chart-bar",
@@ -1081,10 +1111,7 @@ async fn a_solutions_usage_tab_shows_its_own_figures(app: TestApp) {
         "3",
         "Field app's opens only"
     );
-    assert_eq!(
-        tab.text_of(&within("table#usage-totals tr[data-metric=sign_ins] td")),
-        "0"
-    );
+    assert!(!tab.has(&within("table#usage-totals tr[data-metric=sign_ins]")));
     assert_eq!(tab.text_of(&within("#wau")), "2");
     assert_eq!(
         tab.rows(&within("table#custom-events tbody tr")),

@@ -65,14 +65,20 @@ CREATE TABLE usage_rollup_state (
     closed_through INTEGER NOT NULL
 );
 
--- Days before the one an event arrived on (an app that was offline), to roll
--- up again.
+-- An organization's days before the one an event arrived on (an app that was
+-- offline), to roll up again.
 CREATE TABLE usage_late_days (
-    day       INTEGER PRIMARY KEY,
-    marked_at BIGINT NOT NULL
+    org_id    TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    day       INTEGER NOT NULL,
+    marked_at BIGINT NOT NULL,
+    PRIMARY KEY (org_id, day)
 );
 
 ALTER TABLE organizations ADD COLUMN usage_retention_days INTEGER NOT NULL DEFAULT 90;
 -- The first day whose raw events retention has not deleted: the days before it
 -- are final, so no event is taken for them and no rollup rewrites them.
 ALTER TABLE organizations ADD COLUMN usage_kept_from INTEGER NOT NULL DEFAULT 0;
+
+-- A rollup is queued every minute: finding the one waiting and forgetting
+-- the ones done reads a kind's jobs, not every job.
+CREATE INDEX jobs_kind ON jobs (kind, status);

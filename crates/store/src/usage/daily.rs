@@ -102,9 +102,10 @@ pub async fn custom_totals(
     Ok(totals)
 }
 
-/// The organization's raw events of `kind` since `since` (for the Overview's
-/// last 24 hours), in `solutions` if given. Reads the days the span touches
-/// through the index, never the whole table.
+/// The organization's raw events of `kind` in the day from `since` (the
+/// Overview's last 24 hours), in `solutions` if given: each of the two days it
+/// touches is one equality on the index's (org, day, kind), so only that
+/// kind's entries are read.
 pub async fn counted_since(
     conn: &mut Conn,
     org_id: OrgId,
@@ -117,16 +118,17 @@ pub async fn counted_since(
         Some([]) => return Ok(0),
         Some(keys) => format!(
             " AND solution_id IN ({})",
-            batch::placeholders(5, keys.len())
+            batch::placeholders(6, keys.len())
         ),
     };
     let sql = format!(
         "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM usage_events \
-         WHERE org_id = $1 AND day >= $2 AND kind = $3 AND time >= $4{filter}"
+         WHERE org_id = $1 AND day IN ($2, $3) AND kind = $4 AND time >= $5{filter}"
     );
     let mut query = sqlx::query_as::<_, (i64,)>(&sql)
         .bind(org_id.to_string())
         .bind(Day::of(since).0)
+        .bind(Day::of(since).plus(1).0)
         .bind(kind.as_str())
         .bind(to_ms(since));
     for key in solutions.unwrap_or_default() {

@@ -6,7 +6,7 @@ mod daily;
 mod rollup;
 
 pub use daily::{counted_since, custom_totals, daily, DailyRow};
-pub use rollup::roll_up;
+pub use rollup::{roll_up, WHOLE_ORG};
 
 use crate::batch::{self, Cell};
 use crate::time_ms::to_ms;
@@ -75,14 +75,11 @@ pub async fn record(conn: &mut Conn, events: Vec<NewEvent>, now: OffsetDateTime)
         return Ok(());
     }
     let today = Day::of(now);
-    let mut late: Vec<i64> = events
+    let late: std::collections::BTreeSet<(String, i64)> = events
         .iter()
-        .map(|e| Day::of(e.time))
-        .filter(|day| *day < today)
-        .map(|day| day.0)
+        .filter(|e| Day::of(e.time) < today)
+        .map(|e| (e.org_id.to_string(), Day::of(e.time).0))
         .collect();
-    late.sort_unstable();
-    late.dedup();
     let rows = events
         .into_iter()
         .map(|e| {
@@ -100,11 +97,14 @@ pub async fn record(conn: &mut Conn, events: Vec<NewEvent>, now: OffsetDateTime)
         })
         .collect();
     batch::insert_wide(conn, "usage_events", &COLUMNS, rows, 9000).await?;
-    for day in late {
+    for (org, day) in late {
         sqlx::query(
-            "INSERT INTO usage_late_days (day, marked_at) VALUES ($1, $2) \
-             ON CONFLICT (day) DO UPDATE SET marked_at = excluded.marked_at",
+            "INSERT INTO usage_late_days (org_id, day, marked_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (org_id, day) DO UPDATE SET marked_at = CASE \
+             WHEN excluded.marked_at > usage_late_days.marked_at THEN excluded.marked_at \
+             ELSE usage_late_days.marked_at END",
         )
+        .bind(org)
         .bind(day)
         .bind(to_ms(now))
         .execute(&mut *conn)
@@ -180,26 +180,49 @@ pub async fn close_through(conn: &mut Conn, day: Day) -> Result<()> {
     Ok(())
 }
 
-/// Days that late events arrived for, with when the last of them did.
-pub async fn late_days(conn: &mut Conn) -> Result<Vec<(Day, OffsetDateTime)>> {
-    let rows: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT day, marked_at FROM usage_late_days ORDER BY day")
-            .fetch_all(&mut *conn)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(day, at)| (Day(day), crate::time_ms::from_ms(at)))
-        .collect())
+/// An organization's day that late events arrived for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LateDay {
+    pub org_id: OrgId,
+    pub day: Day,
 }
 
-/// Forgets that `day` had late events, unless one came after `marked_before`.
+/// Every organization's days that late events arrived for.
+pub async fn late_days(conn: &mut Conn) -> Result<Vec<LateDay>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT org_id, day FROM usage_late_days ORDER BY org_id, day")
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter()
+        .map(|(org, day)| {
+            Ok(LateDay {
+                org_id: crate::error::parse_stored("usage_late_days.org_id", &org)?,
+                day: Day(day),
+            })
+        })
+        .collect()
+}
+
+/// Whether the organization has raw events on `day`.
+pub async fn has_events(conn: &mut Conn, org_id: OrgId, day: Day) -> Result<bool> {
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM usage_events WHERE org_id = $1 AND day = $2 LIMIT 1")
+            .bind(org_id.to_string())
+            .bind(day.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Forgets that a day had late events, unless one came after `marked_before`.
 pub async fn clear_late_day(
     conn: &mut Conn,
-    day: Day,
+    late: LateDay,
     marked_before: OffsetDateTime,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM usage_late_days WHERE day = $1 AND marked_at < $2")
-        .bind(day.0)
+    sqlx::query("DELETE FROM usage_late_days WHERE org_id = $1 AND day = $2 AND marked_at < $3")
+        .bind(late.org_id.to_string())
+        .bind(late.day.0)
         .bind(to_ms(marked_before))
         .execute(&mut *conn)
         .await?;

@@ -72,25 +72,36 @@ pub async fn roll_up(
     if sums.is_empty() {
         return Ok(false);
     }
+    // Only those without a number yet: on PostgreSQL a conflicting row would
+    // still use up a number of the identity, every minute, for every person.
     sqlx::query(
         "INSERT INTO usage_people (user_id) SELECT DISTINCT e.user_id FROM usage_events e \
          JOIN users u ON u.id = e.user_id WHERE e.org_id = $1 AND e.day = $2 \
+         AND NOT EXISTS (SELECT 1 FROM usage_people p WHERE p.user_id = e.user_id) \
          ON CONFLICT (user_id) DO NOTHING",
     )
     .bind(&org)
     .bind(day.0)
     .execute(&mut *conn)
     .await?;
-    let active: Vec<(String, i64)> = sqlx::query_as(
+    let passive: Vec<&str> = Kind::ALL
+        .iter()
+        .filter(|k| !k.is_activity())
+        .map(|k| k.as_str())
+        .collect();
+    let sql = format!(
         "SELECT e.solution, p.ordinal FROM (SELECT DISTINCT COALESCE(solution_id, '') AS solution, user_id \
-         FROM usage_events WHERE org_id = $1 AND day = $2 AND user_id IS NOT NULL AND kind <> $3) e \
+         FROM usage_events WHERE org_id = $1 AND day = $2 AND user_id IS NOT NULL AND kind NOT IN ({})) e \
          JOIN usage_people p ON p.user_id = e.user_id",
-    )
-    .bind(&org)
-    .bind(day.0)
-    .bind(Kind::NotificationDelivered.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
+        batch::placeholders(3, passive.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql)
+        .bind(&org)
+        .bind(day.0);
+    for kind in passive {
+        query = query.bind(kind);
+    }
+    let active = query.fetch_all(&mut *conn).await?;
 
     let mut figures: BTreeMap<String, Figures> = BTreeMap::new();
     let mut custom: BTreeMap<(String, String), i64> = BTreeMap::new();
@@ -114,9 +125,9 @@ pub async fn roll_up(
         }
     }
     for (solution, ordinal) in active {
-        let Ok(ordinal) = u32::try_from(ordinal) else {
-            continue;
-        };
+        let ordinal = u32::try_from(ordinal).map_err(|_| {
+            StoreError::Corrupt(format!("usage_people.ordinal {ordinal} is past 32 bits"))
+        })?;
         if solution != WHOLE_ORG {
             figures.entry(solution).or_default().active.insert(ordinal);
         }

@@ -74,7 +74,7 @@ pub async fn app_config(state: &AppState, scope: &OrgScope) -> AppResult<LevelIn
 }
 
 /// What the rate limit counts a call under: the device, the token or the session.
-fn rate_key(caller: &Caller) -> String {
+pub fn rate_key(caller: &Caller) -> String {
     match &caller.via {
         Via::Device { id } => format!("device:{id}"),
         Via::Token { id } => format!("token:{id}"),

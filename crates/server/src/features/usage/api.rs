@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UsageQuery {
-    /// First day (`2026-11-05`, UTC); 30 days before `to` when absent.
+    /// First day (`2026-11-05`, UTC); when absent, the 30 days up to `to`.
     pub from: Option<String>,
     /// Last day, included; today when absent. At most 731 days from `from`.
     pub to: Option<String>,

@@ -25,10 +25,12 @@ pub struct UsageBatch {
 /// own). Each bad event is rejected by its index and the others are kept; the
 /// user is the caller. Events older than the organization's usage retention
 /// are refused; a time ahead of the server's is taken as the time received.
+/// Over the rate limit (per device, token or session) the call gets 429 and
+/// nothing of it is written.
 #[utoipa::path(post, path = "/app/usage", tag = "app", params(OrgQuery), request_body = UsageBatch,
     responses((status = 202, body = UsageIngestResult), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem),
-              (status = 415, body = Problem), (status = 422, body = Problem)))]
+              (status = 415, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn send_usage(
     State(state): State<AppState>,
     AppCaller(caller): AppCaller,

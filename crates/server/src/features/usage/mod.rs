@@ -29,7 +29,8 @@ pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
     registry
         .kind(|state, id, job: rollup::RollUp| async move { rollup::run(&state, id, job).await })
-        // The counts first, so the rollup after them has them.
+        // Each runs on its own timer; in `Worker::tick` (tests, the
+        // benchmark) the counts are written before the rollup is queued.
         .every(
             "API call counts",
             |_| std::time::Duration::from_secs(60),

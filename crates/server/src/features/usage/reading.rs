@@ -9,13 +9,11 @@ use crate::state::AppState;
 use muster_domain::permission::{Capability, Grant};
 use muster_domain::usage::{self, Day, Interval, Metric, Window};
 use muster_domain::{Invalid, SolutionId};
-use muster_store::usage::DailyRow;
+use muster_store::usage::{DailyRow, WHOLE_ORG};
 use muster_store::{logs, solutions, Conn};
 use roaring::RoaringBitmap;
 use std::collections::BTreeMap;
 
-/// The whole organization's rows, beside one per solution.
-const WHOLE_ORG: &str = "";
 /// Custom event names listed per read.
 const CUSTOM_MAX: i64 = 20;
 

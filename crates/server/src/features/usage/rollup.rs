@@ -28,29 +28,30 @@ const SETTLE: Duration = Duration::minutes(5);
 const RETENTION_BATCH: i64 = 5000;
 const RETENTION_BATCHES_PER_RUN: usize = 100;
 
-/// The days a rollup at `now` rewrites: from the day after the last closed one
-/// (before the first rollup, the oldest day any organization keeps) up to
-/// today, and the days late events came for; none before that oldest day.
+/// The days a rollup at `now` rewrites for an organization that keeps raw
+/// events from `first_kept`: from the day after the last closed one (before
+/// the first rollup, every day kept) up to today, and the days its late events
+/// came for; none before `first_kept`.
 pub fn days_to_roll(
     now: OffsetDateTime,
     closed: Option<Day>,
     late: &[Day],
-    longest_retention_days: i64,
+    first_kept: Day,
 ) -> BTreeSet<Day> {
     let today = Day::of(now);
-    let oldest_kept = today.plus(1 - longest_retention_days.max(1));
-    let first = closed.map_or(oldest_kept, |d| d.plus(1)).max(oldest_kept);
+    let first = closed.map_or(first_kept, |d| d.plus(1)).max(first_kept);
     let mut days: BTreeSet<Day> = (first.0..=today.0).map(Day).collect();
     days.extend(
         late.iter()
             .copied()
-            .filter(|d| *d >= oldest_kept && *d <= today),
+            .filter(|d| *d >= first_kept && *d <= today),
     );
     days
 }
 
 pub async fn run(state: &AppState, _id: JobId, _job: RollUp) -> Result<(), JobError> {
     let now = state.now();
+    let today = Day::of(now);
     let (closed, late, retentions) = {
         let mut conn = state.store.read().await?;
         (
@@ -59,22 +60,30 @@ pub async fn run(state: &AppState, _id: JobId, _job: RollUp) -> Result<(), JobEr
             usage::retentions(&mut conn).await?,
         )
     };
-    let longest = retentions.iter().map(|r| r.days).max().unwrap_or(1);
-    let late_days: Vec<Day> = late.iter().map(|(day, _)| *day).collect();
-    let days = days_to_roll(now, closed, &late_days, longest);
-    let today = Day::of(now);
-    for day in &days {
-        // A day an organization no longer keeps raw events of is final.
-        for retention in retentions.iter().filter(|r| *day >= r.first_kept(today)) {
-            let mut tx = state.store.begin().await?;
-            usage::roll_up(&mut tx, retention.org_id, *day, now).await?;
-            tx.commit().await.map_err(StoreError::from)?;
+    for retention in &retentions {
+        let org_late: Vec<Day> = late
+            .iter()
+            .filter(|l| l.org_id == retention.org_id)
+            .map(|l| l.day)
+            .collect();
+        // A day the organization no longer keeps raw events of is final.
+        for day in days_to_roll(now, closed, &org_late, retention.first_kept(today)) {
+            // An idle organization costs a read, not a write transaction.
+            let busy = {
+                let mut conn = state.store.read().await?;
+                usage::has_events(&mut conn, retention.org_id, day).await?
+            };
+            if busy {
+                let mut tx = state.store.begin().await?;
+                usage::roll_up(&mut tx, retention.org_id, day, now).await?;
+                tx.commit().await.map_err(StoreError::from)?;
+            }
         }
     }
     {
         let mut tx = state.store.begin().await?;
         usage::close_through(&mut tx, Day::of(now - SETTLE).plus(-1)).await?;
-        for day in late_days {
+        for day in late {
             usage::clear_late_day(&mut tx, day, now - SETTLE).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
@@ -97,12 +106,16 @@ async fn delete_past_retention(
             usage::keep_from(&mut tx, *org_id, first_kept).await?;
             tx.commit().await.map_err(StoreError::from)?;
         }
+        // Only batches that deleted something count against the run, so
+        // organizations with nothing to delete never starve the ones after.
         while batches < RETENTION_BATCHES_PER_RUN {
-            batches += 1;
             let mut tx = state.store.begin().await?;
             let deleted =
                 usage::delete_before(&mut tx, *org_id, first_kept, RETENTION_BATCH).await?;
             tx.commit().await.map_err(StoreError::from)?;
+            if deleted > 0 {
+                batches += 1;
+            }
             if deleted < u64::try_from(RETENTION_BATCH).unwrap_or(u64::MAX) {
                 break;
             }
@@ -118,6 +131,8 @@ pub async fn queue(state: AppState, now: OffsetDateTime) -> anyhow::Result<()> {
     if !muster_store::jobs::has_pending(&mut tx, RollUp::KIND).await? {
         crate::jobs::enqueue(&mut tx, &RollUp {}, now).await?;
     }
+    // The runs of the last hour stay to be looked at; older ones go.
+    muster_store::jobs::forget_succeeded(&mut tx, RollUp::KIND, now - Duration::HOUR).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
@@ -137,7 +152,7 @@ mod tests {
 
     #[test]
     fn the_first_rollup_covers_every_day_still_kept() {
-        let days = days_to_roll(at("2026-12-04T10:00:00Z"), None, &[], 7);
+        let days = days_to_roll(at("2026-12-04T10:00:00Z"), None, &[], day("2026-11-28"));
         assert_eq!(days.first(), Some(&day("2026-11-28")));
         assert_eq!(days.last(), Some(&day("2026-12-04")));
         assert_eq!(days.len(), 7);
@@ -145,10 +160,20 @@ mod tests {
 
     #[test]
     fn after_downtime_every_day_since_the_last_closed_one_is_rolled_up() {
-        let days = days_to_roll(at("2026-12-04T10:00:00Z"), Some(day("2026-11-30")), &[], 90);
+        let days = days_to_roll(
+            at("2026-12-04T10:00:00Z"),
+            Some(day("2026-11-30")),
+            &[],
+            day("2026-09-06"),
+        );
         assert_eq!(days.len(), 4, "1, 2, 3 and 4 December");
-        // Never further back than any organization keeps raw events.
-        let days = days_to_roll(at("2026-12-04T10:00:00Z"), Some(day("2026-01-01")), &[], 7);
+        // Never further back than the organization keeps raw events.
+        let days = days_to_roll(
+            at("2026-12-04T10:00:00Z"),
+            Some(day("2026-01-01")),
+            &[],
+            day("2026-11-28"),
+        );
         assert_eq!(days.first(), Some(&day("2026-11-28")));
     }
 
@@ -159,7 +184,7 @@ mod tests {
             at("2026-12-04T10:00:00Z"),
             Some(day("2026-12-03")),
             &late,
-            90,
+            day("2026-09-06"),
         );
         assert_eq!(
             days.into_iter().collect::<Vec<_>>(),

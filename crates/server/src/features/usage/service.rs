@@ -2,7 +2,7 @@
 //! capabilities record as they happen (each in its own transaction).
 
 use crate::error::{AppError, AppResult};
-use crate::features::logs::service::{known_solutions, Rejected};
+use crate::features::logs::service::{known_solutions, rate_key, Rejected};
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::log::Level;
@@ -33,6 +33,7 @@ pub async fn ingest(
         ));
     }
     let now = scope.now;
+    let submitted = events.len();
     let kept_days = {
         let mut conn = state.store.read().await?;
         muster_store::usage::retention(&mut conn, scope.org_id).await?
@@ -85,7 +86,23 @@ pub async fn ingest(
     }
     outcome.rejected.sort_by_key(|r| r.index);
     outcome.accepted = rows.len();
+    // The call counts against the rate limit whole, in the transaction that
+    // writes it: a call over the limit writes nothing and uses none of it.
+    let key = format!("usage:{}", rate_key(&scope.caller));
+    let submitted = i64::try_from(submitted).unwrap_or(i64::MAX);
+    let limit = i64::try_from(state.settings.app_usage_rate).unwrap_or(i64::MAX);
     let mut tx = state.store.begin().await?;
+    if logs::count_sent(&mut tx, &key, submitted, now).await? > limit {
+        tx.rollback().await.map_err(StoreError::from)?;
+        let retry_after_secs = logs::rate_window_left(now);
+        return Err(AppError::Throttled {
+            detail: format!(
+                "at most {limit} usage events per minute from one device or token; \
+                 nothing of this call was written, send it again in {retry_after_secs} s"
+            ),
+            retry_after_secs,
+        });
+    }
     muster_store::usage::record(&mut tx, rows, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(outcome)

@@ -17,6 +17,7 @@ use minijinja::{context, Value};
 use muster_domain::permission::{grant, Capability, Grant};
 use muster_domain::usage::{format_day, Interval, Metric};
 use muster_domain::{Invalid, SolutionId};
+use muster_store::usage::WHOLE_ORG;
 use serde::Deserialize;
 
 /// The charts of a page, in order; the other figures are in the totals table.
@@ -174,9 +175,13 @@ fn period_label(
 
 /// The charts and figures of `usage`, for the page and the solution tab.
 pub fn figures(usage: &Usage, prefix: &str) -> Value {
+    // Figures of solutions only: the organization's own would read 0.
+    let of_solutions = usage.selection.keys.iter().any(|k| k != WHOLE_ORG);
+    let shown = |m: &&Metric| !of_solutions || m.of_solutions();
     context! {
-        charts => CHARTED.iter().map(|m| chart(usage, *m, prefix)).collect::<Vec<_>>(),
-        totals => Metric::ALL.iter().map(|m| context! {
+        of_solutions,
+        charts => CHARTED.iter().filter(shown).map(|m| chart(usage, *m, prefix)).collect::<Vec<_>>(),
+        totals => Metric::ALL.iter().filter(shown).map(|m| context! {
             metric => m.as_str(), label => m.label(), total => usage.totals.value(*m),
         }).collect::<Vec<_>>(),
         active => context! { dau => usage.active.day, wau => usage.active.week, mau => usage.active.month },
