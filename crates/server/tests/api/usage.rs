@@ -23,6 +23,7 @@ db_tests!(
     invitations_sent_and_accepted_are_counted,
     notifications_sent_delivered_and_opened_are_counted,
     only_error_and_fatal_log_entries_are_counted,
+    a_call_over_the_rate_gets_429_and_writes_nothing,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -823,4 +824,57 @@ async fn only_error_and_fatal_log_entries_are_counted(app: TestApp) {
     )
     .await;
     assert_eq!(values(&of_sol, "error_logs"), [0, 1]);
+}
+
+// ---------------------------------------------------------------- rate
+
+/// One device sends at most `MUSTER_APP_USAGE_RATE` events a minute: a call
+/// over it is refused whole with 429 and Retry-After, counts none of the
+/// allowance and writes nothing; the next minute it goes through.
+async fn a_call_over_the_rate_gets_429_and_writes_nothing(app: TestApp) {
+    let db = app.db;
+    app.shutdown().await;
+    let Some(app) = TestApp::start_custom(db, false, |s| s.app_usage_rate = 10).await else {
+        return;
+    };
+    pin(&app);
+    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
+    let api = app.api(&app.token(ada).await);
+    let (_, alice) = member_api(&app, org, "alice@example.com", OrgRole::User).await;
+    assert_eq!(
+        send(&alice, org, events(6, "first", None, None)).await["accepted"],
+        6
+    );
+    let refused = alice
+        .post(
+            format!("/api/v1/app/usage?org={org}"),
+            json!({ "events": events(5, "refused", None, None) }),
+        )
+        .await;
+    let retry: u64 = refused
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .expect("a Retry-After in seconds");
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    problem(refused, 429).await;
+    // The refused call used none of the allowance: 6 + 4 is the limit.
+    assert_eq!(
+        send(&alice, org, events(4, "second", None, None)).await["accepted"],
+        4
+    );
+    app.clock.advance(Duration::minutes(1));
+    assert_eq!(
+        send(&alice, org, events(3, "later", None, None)).await["accepted"],
+        3
+    );
+    roll(&app).await;
+    let today = today_plus(&app, 0);
+    let view = usage(&api, org, &format!("from={today}&to={today}")).await;
+    assert_eq!(
+        customs(&view),
+        pairs(&[("first", 6), ("second", 4), ("later", 3)]),
+        "nothing of the refused call"
+    );
 }

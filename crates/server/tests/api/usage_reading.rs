@@ -325,6 +325,8 @@ async fn bad_queries_are_named_by_field(app: TestApp) {
     bad("interval=hour", &["interval"]).await;
     bad("solution=nope", &["solution"]).await;
     bad("from=soon&interval=hourly", &["from", "interval"]).await;
+    // Its UTC day would be in the year 10000.
+    bad("to=9999-12-31T23:30:00-01:00", &["to"]).await;
 
     // The longest window, and the defaults.
     let longest = usage(&api, org, "from=2024-11-18&to=2026-11-18&interval=month").await;
