@@ -82,3 +82,7 @@ ALTER TABLE organizations ADD COLUMN usage_kept_from INTEGER NOT NULL DEFAULT 0;
 -- A rollup is queued every minute: finding the one waiting and forgetting
 -- the ones done reads a kind's jobs, not every job.
 CREATE INDEX jobs_kind ON jobs (kind, status);
+
+-- The Overview's invitations waiting for more than 3 days: the old ones only,
+-- not every invited member with a lookup each.
+CREATE INDEX memberships_invited ON memberships (org_id, status, invited_at);
