@@ -6,7 +6,7 @@
 //! server's memory. Every loop is bounded and talks only to 127.0.0.1.
 //!
 //! cargo build --release --workspace && ./target/release/muster-bench [--postgres URL]
-//! [--only notifications|logs] [--log-entries N]
+//! [--only notifications|logs|usage] [--log-entries N] [--usage-events N]
 
 mod bare;
 mod jobs;
@@ -16,6 +16,8 @@ mod logs;
 mod notifications;
 mod server;
 mod streams;
+mod usage;
+mod usage_plan;
 mod wrk;
 
 use anyhow::{bail, Context, Result};
@@ -53,8 +55,8 @@ struct Args {
     /// Seconds each wrk run lasts.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Run only this section (`notifications` or `logs`).
-    #[arg(long, value_parser = ["notifications", "logs"])]
+    /// Run only this section (`notifications`, `logs` or `usage`).
+    #[arg(long, value_parser = ["notifications", "logs", "usage"])]
     only: Option<String>,
     /// Open event streams timed in the notifications section (one member each).
     #[arg(long, default_value_t = 1_000)]
@@ -79,6 +81,38 @@ struct Args {
     log_requests: usize,
     #[arg(long, default_value_t = 4)]
     log_concurrency: usize,
+    /// Usage events over 90 days in the usage section.
+    #[arg(long, default_value_t = 10_000_000)]
+    usage_events: usize,
+    /// Members recording them (a device token each); events / 1,000 (at most
+    /// 10,000) when absent, so that each member's 90 days are one full call.
+    #[arg(long)]
+    usage_users: Option<usize>,
+    /// Of the events, about this many go through HTTP (whole members' 90
+    /// days); the rest through the store. Half the events, at most 1,000,000,
+    /// when absent.
+    #[arg(long)]
+    usage_http_events: Option<usize>,
+    /// Solutions the usage events name.
+    #[arg(long, default_value_t = 20)]
+    usage_solutions: usize,
+    /// Clients sending calls of 1,000 usage events at once.
+    #[arg(long, default_value_t = 4)]
+    usage_clients: usize,
+    /// Members of the organization in the usage section (for the Overview).
+    #[arg(long, default_value_t = 100_000)]
+    usage_members: usize,
+    /// Requests per measured usage read (one at a time, then `--usage-concurrency` at a time).
+    #[arg(long, default_value_t = 200)]
+    usage_requests: usize,
+    #[arg(long, default_value_t = 4)]
+    usage_concurrency: usize,
+    /// Calls of 1,000 fresh events (the last ten minutes) sent at the end.
+    #[arg(long, default_value_t = 200)]
+    usage_fresh_calls: usize,
+    /// Internal: run the bare usage baseline server on this port.
+    #[arg(long, hide = true)]
+    bare_usage: Option<u16>,
     /// Internal: run the bare logs baseline server on this port.
     #[arg(long, hide = true)]
     bare_logs: Option<u16>,
@@ -149,6 +183,9 @@ async fn main() -> Result<()> {
     if let Some(port) = args.bare_logs {
         return logs::serve_bare(port).await;
     }
+    if let Some(port) = args.bare_usage {
+        return usage::serve_bare(port).await;
+    }
     if !args.muster.exists() {
         bail!(
             "{} does not exist: run `cargo build --release --workspace` first",
@@ -159,6 +196,7 @@ async fn main() -> Result<()> {
     match args.only.as_deref() {
         Some("notifications") => return notifications_section(&args).await,
         Some("logs") => return logs_section(&args).await,
+        Some("usage") => return usage_section(&args).await,
         _ => {}
     }
     let server = Server::start(&args.muster, postgres, &[]).await?;
@@ -259,7 +297,8 @@ async fn main() -> Result<()> {
     println!("| SMTP server's peak RSS | {} | |", mb(smtp_peak));
     println!();
     notifications_section(&args).await?;
-    logs_section(&args).await
+    logs_section(&args).await?;
+    usage_section(&args).await
 }
 
 /// The notifications section (`notifications.rs`) and its table.
@@ -310,6 +349,32 @@ async fn logs_section(args: &Args) -> Result<()> {
     println!("| measure | value | target |");
     println!("|---|---|---|");
     for (measure, value, target) in figures.rows() {
+        println!("| {measure} | {value} | {target} |");
+    }
+    println!();
+    Ok(())
+}
+
+/// The usage-metrics section (`usage.rs`) and its table.
+async fn usage_section(args: &Args) -> Result<()> {
+    let options = usage::Options {
+        events: args.usage_events,
+        users: args.usage_users,
+        http_events: args.usage_http_events,
+        solutions: args.usage_solutions,
+        clients: args.usage_clients,
+        members: args.usage_members,
+        requests: args.usage_requests,
+        concurrency: args.usage_concurrency,
+        fresh_calls: args.usage_fresh_calls,
+    };
+    let report = usage::run(&args.muster, args.postgres.as_deref(), &options).await?;
+    println!();
+    println!("{}", report.header);
+    println!();
+    println!("| measure | value | target |");
+    println!("|---|---|---|");
+    for (measure, value, target) in &report.rows {
         println!("| {measure} | {value} | {target} |");
     }
     println!();
