@@ -18,6 +18,7 @@ mod server;
 mod streams;
 mod usage;
 mod usage_plan;
+mod usage_reads;
 mod wrk;
 
 use anyhow::{bail, Context, Result};
