@@ -1,9 +1,16 @@
 //! Invite templates: a subject and a body per language, rendered in a sandboxed
 //! engine (minijinja: no file or network access, bounded work, and an unknown
 //! variable is an error rather than silently empty).
+//!
+//! What a template can make is bounded, not only how long it runs: it may use
+//! the variables, `if` blocks, `~` and a few text filters, but nothing that
+//! repeats or rebinds text (`*`, `set`, `macro`, loops), since a few of those
+//! double a string at each step and fill the memory long before the fuel runs
+//! out. The rendered mail is cut off at [`MAX_RENDERED`] all the same.
 
 use minijinja::{context, Environment, UndefinedBehavior};
 use serde::Serialize;
+use std::io::Write;
 
 /// The variables a template may use.
 #[derive(Debug, Clone, Serialize)]
@@ -17,7 +24,7 @@ pub struct InviteVars {
 }
 
 impl InviteVars {
-    /// Plausible values for previews and for checking a template before saving.
+    /// Plausible values for previews.
     pub fn sample(organization: &str) -> Self {
         InviteVars {
             first_name: "Alex".into(),
@@ -43,6 +50,10 @@ The link works until {{ expires_at }}.
 
 const MAX_SUBJECT: usize = 300;
 const MAX_BODY: usize = 20_000;
+/// The most a rendered subject or body may hold.
+pub const MAX_RENDERED: usize = 256 * 1024;
+/// The block tags a template may use.
+const ALLOWED_BLOCKS: [&str; 6] = ["if", "elif", "else", "endif", "raw", "endraw"];
 
 /// Which part of a template failed, and why, in words for the editor.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,13 +63,80 @@ pub struct TemplateError {
     pub message: String,
 }
 
+/// No global functions (`range`, `namespace`, …) and only filters whose
+/// output grows no faster than their input.
 fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
+    use minijinja::{filters, tests};
+    let mut env = Environment::empty();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(50_000));
     // Plain-text mail: nothing to escape.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.add_filter("upper", filters::upper);
+    env.add_filter("lower", filters::lower);
+    env.add_filter("title", filters::title);
+    env.add_filter("capitalize", filters::capitalize);
+    env.add_filter("trim", filters::trim);
+    env.add_filter("default", filters::default);
+    env.add_filter("d", filters::default);
+    env.add_test("defined", tests::is_defined);
+    env.add_test("undefined", tests::is_undefined);
     env
+}
+
+/// Refuses what could repeat text: a `*` inside a tag, and block tags other
+/// than `if` and `raw`. It reads tags as text (a `*` in a quoted string inside
+/// a tag is refused too), which no invitation needs.
+fn check_syntax(field: &'static str, source: &str) -> Result<(), TemplateError> {
+    let refuse = |message: String| Err(TemplateError { field, message });
+    for (open, close) in [("{{", "}}"), ("{%", "%}")] {
+        let mut rest = source;
+        while let Some(start) = rest.find(open) {
+            let after = &rest[start + open.len()..];
+            let end = after.find(close).unwrap_or(after.len());
+            let inside = &after[..end];
+            let line = source[..source.len() - rest.len() + start]
+                .lines()
+                .count()
+                .max(1);
+            if inside.contains('*') {
+                return refuse(format!(
+                    "`*` is not allowed in a template (line {line}): a mail repeats no text"
+                ));
+            }
+            if open == "{%" {
+                let tag = inside
+                    .trim_start_matches(['-', '+', '~'])
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .find(|word| !word.is_empty())
+                    .unwrap_or_default();
+                if !ALLOWED_BLOCKS.contains(&tag) {
+                    return refuse(format!(
+                        "`{{% {tag} %}}` is not allowed (line {line}): use {{% if %}}, {{% elif %}}, {{% else %}} and {{% endif %}}"
+                    ));
+                }
+            }
+            rest = &after[end.min(after.len())..];
+        }
+    }
+    Ok(())
+}
+
+/// Writes into memory until [`MAX_RENDERED`], then refuses.
+struct Bounded(Vec<u8>);
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_RENDERED {
+            return Err(std::io::Error::other("too large"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn render_one(
@@ -67,11 +145,8 @@ fn render_one(
     source: &str,
     vars: &InviteVars,
 ) -> Result<String, TemplateError> {
-    env.render_str(
-        source,
-        context! { ..minijinja::Value::from_serialize(vars) },
-    )
-    .map_err(|error| {
+    check_syntax(field, source)?;
+    let describe = |error: minijinja::Error| {
         let detail = error.detail().map(|d| format!(": {d}")).unwrap_or_default();
         let line = error
             .line()
@@ -81,10 +156,28 @@ fn render_one(
             field,
             message: format!("{}{detail}{line}", error.kind()),
         }
-    })
+    };
+    let template = env.template_from_str(source).map_err(describe)?;
+    let mut out = Bounded(Vec::new());
+    let written = template.render_captured_to(
+        context! { ..minijinja::Value::from_serialize(vars) },
+        &mut out,
+    );
+    match written {
+        Ok(_) => Ok(String::from_utf8_lossy(&out.0).into_owned()),
+        Err(error) if error.kind() == minijinja::ErrorKind::WriteFailure => Err(TemplateError {
+            field,
+            message: format!(
+                "renders more than {} KiB; a mail must be shorter",
+                MAX_RENDERED / 1024
+            ),
+        }),
+        Err(error) => Err(describe(error)),
+    }
 }
 
-/// Renders subject and body with `vars`.
+/// Renders subject and body with `vars`; a body without `vars.invite_link`
+/// is an error, since its invitee could not accept.
 pub fn render(
     subject: &str,
     body: &str,
@@ -94,6 +187,15 @@ pub fn render(
     let subject = render_one(&env, "subject", subject, vars)?;
     let subject = subject.lines().next().unwrap_or_default().trim().to_owned();
     let body = render_one(&env, "body", body, vars)?;
+    if !body.contains(&vars.invite_link) {
+        return Err(TemplateError {
+            field: "body",
+            message: format!(
+                "the mail to {} has no invite link: the body must show {{{{ invite_link }}}} to every invitee",
+                vars.first_name
+            ),
+        });
+    }
     Ok((subject, body))
 }
 
@@ -123,12 +225,34 @@ pub fn check(subject: &str, body: &str, organization: &str) -> Result<(), Templa
             message: format!("at most {MAX_BODY} characters"),
         });
     }
-    let (_, rendered) = render(subject, body, &InviteVars::sample(organization))?;
-    if !rendered.contains(&InviteVars::sample(organization).invite_link) {
-        return Err(TemplateError {
-            field: "body",
-            message: "the body must contain {{ invite_link }}, or nobody can accept".into(),
-        });
+    // Two invitees who share nothing, each with a link nobody can have typed
+    // into the template: a link shown only to some, or a fixed URL, fails.
+    let link = || {
+        format!(
+            "https://muster.example.com/invite/{}",
+            muster_domain::secret::generate(&mut rand::rngs::OsRng)
+        )
+    };
+    let first = InviteVars {
+        invite_link: link(),
+        ..InviteVars::sample(organization)
+    };
+    let second = InviteVars {
+        first_name: "Kim".into(),
+        last_name: "Lee".into(),
+        inviter: "Robin Owner".into(),
+        invite_link: link(),
+        expires_at: "2027-01-15 17:30 UTC".into(),
+        organization: organization.to_owned(),
+    };
+    for vars in [first, second] {
+        render(subject, body, &vars).map_err(|error| match error.message.contains("invite link") {
+            true => TemplateError {
+                field: "body",
+                message: "the body must show {{ invite_link }} to every invitee (outside any {% if %}), or some cannot accept".into(),
+            },
+            false => error,
+        })?;
     }
     Ok(())
 }
@@ -162,5 +286,79 @@ mod tests {
         assert!(no_link.message.contains("invite_link"));
         let endless = check("Hi", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{{ invite_link }}", "Acme");
         assert!(endless.is_err(), "bounded work");
+    }
+
+    #[test]
+    fn what_would_fill_the_memory_is_refused() {
+        let doubling = check(
+            "Hi",
+            "{% set ns = namespace(x=\"x\") %}{% for i in range(26) %}{% set ns.x = ns.x ~ ns.x %}{% endfor %}{{ ns.x }}{{ invite_link }}",
+            "Acme",
+        )
+        .expect_err("doubling");
+        assert!(doubling.message.contains("set"), "{}", doubling.message);
+        let repeated = check("Hi", "{{ \"x\" * 100000000 }}{{ invite_link }}", "Acme")
+            .expect_err("repetition");
+        assert!(repeated.message.contains('*'), "{}", repeated.message);
+        let unrolled = "{% set x = first_name %}".to_owned() + &"{% set x = x ~ x %}".repeat(30);
+        assert!(check("Hi", &(unrolled + "{{ invite_link }}"), "Acme").is_err());
+        let recursive =
+            "{% macro d(s) %}{{ d(s ~ s) }}{% endmacro %}{{ d(first_name) }}{{ invite_link }}";
+        assert!(check("Hi", recursive, "Acme").is_err());
+        let no_globals = check("Hi", "{{ range(10)|join }}{{ invite_link }}", "Acme");
+        assert!(no_globals.is_err(), "no global functions");
+    }
+
+    #[test]
+    fn the_rendered_size_is_bounded() {
+        // A body of allowed size that renders a long name many times.
+        let vars = InviteVars {
+            first_name: "n".repeat(5_000),
+            ..InviteVars::sample("Acme")
+        };
+        let body = "{{ first_name }}".repeat(60) + "{{ invite_link }}";
+        let error = render("Hi", &body, &vars).expect_err("over the bound");
+        assert!(error.message.contains("KiB"), "{}", error.message);
+        let ok = "{{ first_name }}".repeat(40) + "{{ invite_link }}";
+        assert!(render("Hi", &ok, &vars).is_ok());
+    }
+
+    #[test]
+    fn every_invitee_must_get_the_link() {
+        let conditional = check(
+            "Hi",
+            "Welcome.{% if first_name == \"Alex\" %} {{ invite_link }}{% endif %}",
+            "Acme",
+        )
+        .expect_err("a link for Alex only");
+        assert!(
+            conditional.message.contains("every invitee"),
+            "{}",
+            conditional.message
+        );
+        let literal = check(
+            "Hi",
+            "Go to https://muster.example.com/invite/sample-token",
+            "Acme",
+        );
+        assert!(literal.is_err(), "a fixed URL is no invite link");
+        // At send time too: the person this template leaves out gets an error,
+        // not a mail without a link.
+        let vars = InviteVars {
+            first_name: "Bob".into(),
+            ..InviteVars::sample("Acme")
+        };
+        let error = render(
+            "Hi",
+            "Welcome.{% if first_name == \"Alex\" %} {{ invite_link }}{% endif %}",
+            &vars,
+        )
+        .expect_err("Bob gets no link");
+        assert!(
+            error.message.contains("no invite link"),
+            "{}",
+            error.message
+        );
+        assert!(check("Hi", "{% if first_name %}Hi {{ first_name|title }}{% else %}Hi{% endif %}\n{{ invite_link }}", "Acme").is_ok());
     }
 }
