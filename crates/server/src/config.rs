@@ -61,6 +61,26 @@ pub struct Settings {
     /// (`MUSTER_ROLLUP_INTERVAL`, 10s to 1h).
     #[serde(with = "humantime_serde_compat")]
     pub rollup_interval: Duration,
+    /// Seals secrets that wait in the database and signs the sign-in form's
+    /// cookie (`MUSTER_SECRET_KEY`, at least 32 characters). Instances on one
+    /// PostgreSQL must share it; unset, `secret.key` in the data directory is
+    /// used (made at the first start).
+    pub secret_key: Option<Redacted>,
+    /// This instance's name in the job table (`MUSTER_INSTANCE_ID`); unset,
+    /// `instance-id` in the data directory (made at the first start). A
+    /// restarted instance takes back at once the jobs it had claimed.
+    pub instance_id: Option<String>,
+}
+
+/// A setting that is never printed.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"…\"")
+    }
 }
 
 impl Default for Settings {
@@ -83,6 +103,8 @@ impl Default for Settings {
             app_log_rate: 5000,
             app_usage_rate: 6000,
             rollup_interval: Duration::from_secs(60),
+            secret_key: None,
+            instance_id: None,
         }
     }
 }
@@ -213,6 +235,17 @@ impl Settings {
                 message: "must be between 1 and 64".into(),
             });
         }
+        if let Some(Redacted(key)) = &self.secret_key {
+            if key.chars().count() < crate::keys::MIN_SECRET_LEN {
+                return Err(SettingsError {
+                    setting: "secret_key (MUSTER_SECRET_KEY)".into(),
+                    message: format!(
+                        "must be at least {} characters (e.g. `openssl rand -base64 32`)",
+                        crate::keys::MIN_SECRET_LEN
+                    ),
+                });
+            }
+        }
         if self.db_max_connections == 0 {
             return Err(SettingsError {
                 setting: "db_max_connections (MUSTER_DB_MAX_CONNECTIONS)".into(),
@@ -244,6 +277,18 @@ impl Settings {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{}", self.listen),
         }
+    }
+
+    /// The server key and this instance's id (see `keys`).
+    pub fn server_key(&self) -> anyhow::Result<crate::keys::ServerKey> {
+        crate::keys::ServerKey::load(
+            self.secret_key.as_ref().map(|k| k.0.as_str()),
+            &self.data_dir,
+        )
+    }
+
+    pub fn instance(&self) -> anyhow::Result<String> {
+        crate::keys::instance_id(self.instance_id.as_deref(), &self.data_dir)
     }
 
     /// Cookies get `Secure` when Muster is reached over https.

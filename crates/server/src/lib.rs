@@ -9,6 +9,7 @@ pub mod error;
 pub mod features;
 pub mod http;
 pub mod jobs;
+pub mod keys;
 pub mod mail;
 pub mod page;
 pub mod scope;

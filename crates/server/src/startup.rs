@@ -102,7 +102,7 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     crate::http::ui::templates::get().context("the page templates do not compile")?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store, settings, clock);
+    let state = AppState::new(store, settings, clock)?;
     let (shutdown, mut on_shutdown) = watch::channel(false);
     let app = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut server_shutdown = on_shutdown.clone();
@@ -149,9 +149,9 @@ pub fn worker(state: AppState) -> Result<Worker, String> {
         Transport::Smtp { .. } => state.settings.smtp_concurrency,
     };
     let registry = Registry::default()
-        .kind(move |_, job_id, job: SendMail| {
+        .kind(move |state: AppState, job_id, job: SendMail| {
             let transport = transport.clone();
-            async move { crate::mail::job::run(&transport, job_id, job).await }
+            async move { crate::mail::job::run(&transport, &state.key, job_id, job).await }
         })
         .concurrency(SendMail::KIND, concurrency);
     Ok(Worker::new(state, crate::features::jobs(registry)))

@@ -23,11 +23,18 @@ pub struct Inner {
     pub log_partitions: crate::features::logs::partitions::Known,
     /// API calls with a token on this instance, written once a minute.
     pub api_calls: crate::features::usage::api_calls::ApiCalls,
+    /// Seals secrets that wait in the database; signs pre-sign-in cookies.
+    pub key: crate::keys::ServerKey,
+    /// This process's name in the job table.
+    pub instance: String,
 }
 
 impl AppState {
-    pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Self {
-        Self(Arc::new(Inner {
+    /// Also reads (or makes) the server key and instance id (see `keys`).
+    pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let key = settings.server_key()?;
+        let instance = settings.instance()?;
+        Ok(Self(Arc::new(Inner {
             store,
             settings,
             clock,
@@ -36,7 +43,9 @@ impl AppState {
             push: Default::default(),
             log_partitions: Default::default(),
             api_calls: Default::default(),
-        }))
+            key,
+            instance,
+        })))
     }
 
     pub fn now(&self) -> time::OffsetDateTime {

@@ -117,6 +117,7 @@ impl Store {
     /// running jobs whose worker died (lease over) with attempts left.
     pub async fn claim_job(
         &self,
+        instance: &str,
         now: OffsetDateTime,
         lease: Duration,
     ) -> Result<Option<ClaimedJob>> {
@@ -124,7 +125,8 @@ impl Store {
         let due = "((status = 'queued' AND run_at <= $2) \
                     OR (status = 'running' AND locked_until <= $2 AND attempts < max_attempts))";
         let sql = format!(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2, \
+             claimed_by = $3 \
              WHERE id = (SELECT id FROM jobs WHERE {due} ORDER BY run_at, id LIMIT 1 {lock}) AND {due} \
              RETURNING id, kind, payload, attempts, max_attempts"
         );
@@ -132,6 +134,7 @@ impl Store {
         let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(&sql)
             .bind(to_ms(now + lease))
             .bind(to_ms(now))
+            .bind(instance)
             .fetch_optional(&mut *conn)
             .await?;
         row.map(|(id, kind, payload, attempts, max_attempts)| {
@@ -152,6 +155,7 @@ impl Store {
     /// (here or in other instances) never get the same job.
     pub async fn claim_jobs(
         &self,
+        instance: &str,
         kind: &str,
         limit: usize,
         now: OffsetDateTime,
@@ -184,13 +188,14 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
-             WHERE id IN ({}) RETURNING id, kind, payload, attempts, max_attempts",
-            crate::batch::placeholders(3, ids.len())
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2, \
+             claimed_by = $3 WHERE id IN ({}) RETURNING id, kind, payload, attempts, max_attempts",
+            crate::batch::placeholders(4, ids.len())
         );
         let mut query = sqlx::query_as(&sql)
             .bind(to_ms(now + lease))
-            .bind(to_ms(now));
+            .bind(to_ms(now))
+            .bind(instance);
         for id in &ids {
             query = query.bind(id.as_str());
         }
@@ -207,6 +212,22 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// At the start of `instance`: the jobs it had claimed when it stopped (it
+    /// was killed, or its host restarted) are due again now, instead of after
+    /// their lease. Returns how many.
+    pub async fn take_back_claims(&self, instance: &str, now: OffsetDateTime) -> Result<u64> {
+        let mut conn = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET locked_until = $2, updated_at = $2 \
+             WHERE status = 'running' AND claimed_by = $1 AND locked_until > $2",
+        )
+        .bind(instance)
+        .bind(to_ms(now))
+        .execute(&mut *conn)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Jobs whose worker died on their last attempt are failed, not retried forever.
@@ -229,12 +250,14 @@ impl Store {
 /// ran out and another worker claimed it again, the late word of the first run
 /// changes nothing.
 pub async fn succeed(conn: &mut Conn, id: JobId, attempt: i64, now: OffsetDateTime) -> Result<()> {
-    finish(conn, id, attempt, JobStatus::Succeeded, None, now, now).await
+    succeed_many(conn, &[(id, attempt)], now).await
 }
 
 /// Marks many jobs done, `(id, attempt)` each, in one statement per attempt
 /// number and few hundred jobs (a busy lane finishes jobs faster than one
-/// commit each would allow).
+/// commit each would allow). A done job's payload is emptied (it may have held
+/// a sealed secret, or a whole uploaded file) and an earlier attempt's error
+/// no longer shown.
 pub async fn succeed_many(
     conn: &mut Conn,
     done: &[(JobId, i64)],
@@ -251,7 +274,8 @@ pub async fn succeed_many(
             .collect();
         for chunk in ids.chunks(500) {
             let sql = format!(
-                "UPDATE jobs SET status = 'succeeded', run_at = $1, locked_until = NULL, updated_at = $1 \
+                "UPDATE jobs SET status = 'succeeded', run_at = $1, locked_until = NULL, updated_at = $1, \
+                 payload = '{{}}', last_error = NULL \
                  WHERE status = 'running' AND attempts = $2 AND id IN ({})",
                 crate::batch::placeholders(3, chunk.len())
             );

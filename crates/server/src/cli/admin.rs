@@ -44,7 +44,7 @@ pub enum TokenCommand {
 
 async fn state(settings: Settings) -> anyhow::Result<AppState> {
     let store = open_store(&settings).await?;
-    Ok(AppState::new(store, settings, Arc::new(SystemClock)))
+    AppState::new(store, settings, Arc::new(SystemClock))
 }
 
 pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {

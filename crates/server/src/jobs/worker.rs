@@ -92,6 +92,23 @@ impl Worker {
     /// PostgreSQL a listener that wakes the lanes when any instance queues a
     /// job. Jobs under way are finished first.
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        // What this instance had claimed when it last stopped runs again now:
+        // its process is gone, so nobody else will finish it before the lease.
+        match self
+            .state
+            .store
+            .take_back_claims(&self.state.instance, self.state.now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(taken) => tracing::info!(
+                jobs = taken,
+                "took back the jobs this instance had claimed when it stopped"
+            ),
+            Err(error) => {
+                tracing::warn!(%error, "could not take back this instance's claimed jobs; they run again after their lease")
+            }
+        }
         let mut tasks = tokio::task::JoinSet::new();
         for lane in self.registry.lanes() {
             let lane = Lane::new(self.clone(), lane.kind, lane.concurrency, lane.background);
@@ -178,7 +195,12 @@ impl Worker {
     /// Claims and runs one due job; `false` if none was due.
     pub async fn run_next(&self) -> Result<bool, StoreError> {
         let now = self.state.now();
-        let Some(job) = self.state.store.claim_job(now, lease(&self.state)).await? else {
+        let Some(job) = self
+            .state
+            .store
+            .claim_job(&self.state.instance, now, lease(&self.state))
+            .await?
+        else {
             return Ok(false);
         };
         let outcome = self.execute(&job).await;
@@ -312,7 +334,7 @@ impl Lane {
         let state = &self.worker.state;
         let claimed = match state
             .store
-            .claim_jobs(self.kind, free, state.now(), lease(state))
+            .claim_jobs(&state.instance, self.kind, free, state.now(), lease(state))
             .await
         {
             Ok(claimed) => claimed,

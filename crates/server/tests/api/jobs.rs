@@ -15,6 +15,7 @@ db_tests!(
     batch_claims_never_share_a_job_and_keep_to_their_kind,
     a_kind_never_waits_behind_another_kinds_backlog,
     a_late_outcome_changes_nothing_once_the_job_is_claimed_again,
+    a_queued_mail_rests_sealed_and_is_emptied_when_sent,
 );
 
 /// Background work that runs until the test lets it go, like a mail backlog
@@ -35,26 +36,38 @@ impl JobKind for Watched {
     const KIND: &'static str = "test_watched";
 }
 
-fn mail(subject: &str) -> SendMail {
-    SendMail {
-        mail: Mail {
+fn mail(app: &TestApp, subject: &str) -> SendMail {
+    SendMail::new(
+        &app.state.key,
+        &Mail {
             to: "ada@example.com".into(),
             subject: subject.into(),
             text: "Hello".into(),
             html: None,
         },
-    }
+    )
+}
+
+/// The payload of job `id` as stored.
+async fn stored_payload(app: &TestApp, id: muster_domain::JobId) -> String {
+    let mut conn = app.store().read().await.expect("conn");
+    let (payload,): (String,) = sqlx::query_as("SELECT payload FROM jobs WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await
+        .expect("the job's payload");
+    payload
 }
 
 async fn a_job_in_a_rolled_back_transaction_never_runs(app: TestApp) {
     let now = app.clock_now();
     let mut tx = app.store().begin().await.expect("tx");
-    enqueue(&mut tx, &mail("Rolled back"), now)
+    enqueue(&mut tx, &mail(&app, "Rolled back"), now)
         .await
         .expect("enqueue");
     tx.rollback().await.expect("rollback");
     let mut tx = app.store().begin().await.expect("tx");
-    enqueue(&mut tx, &mail("Committed"), now)
+    enqueue(&mut tx, &mail(&app, "Committed"), now)
         .await
         .expect("enqueue");
     tx.commit().await.expect("commit");
@@ -71,7 +84,7 @@ async fn a_failing_job_is_retried_with_backoff(app: TestApp) {
     std::fs::write(app.data_dir.join("outbox"), b"in the way").expect("block the outbox");
     let now = app.clock_now();
     let mut tx = app.store().begin().await.expect("tx");
-    let id = enqueue(&mut tx, &mail("Retried"), now)
+    let id = enqueue(&mut tx, &mail(&app, "Retried"), now)
         .await
         .expect("enqueue");
     tx.commit().await.expect("commit");
@@ -110,6 +123,31 @@ async fn a_failing_job_is_retried_with_backoff(app: TestApp) {
     let job = jobs::find(&mut conn, id).await.expect("the job");
     assert_eq!((job.status, job.attempts), (JobStatus::Succeeded, 3));
     assert_eq!(outbox(&app).len(), 1);
+    // The error of an earlier attempt is not shown once the job succeeded.
+    assert_eq!(job.last_error, None);
+}
+
+/// A queued mail (which may carry an invite link) rests sealed, and its
+/// payload is emptied once the mail is handed over.
+async fn a_queued_mail_rests_sealed_and_is_emptied_when_sent(app: TestApp) {
+    let now = app.clock_now();
+    let mut tx = app.store().begin().await.expect("tx");
+    let id = enqueue(&mut tx, &mail(&app, "Secret link inside"), now)
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+    let queued = stored_payload(&app, id).await;
+    for clear in ["Secret link inside", "ada@example.com", "Hello"] {
+        assert!(!queued.contains(clear), "{clear:?} in {queued}");
+    }
+    assert_eq!(app.worker().run_until_idle().await.expect("run"), 1);
+    let files = outbox(&app);
+    assert!(
+        files[0].contains("Subject: Secret link inside"),
+        "{}",
+        files[0]
+    );
+    assert_eq!(stored_payload(&app, id).await, "{}");
 }
 
 async fn the_running_worker_delivers_and_stops_cleanly(app: TestApp) {
@@ -119,7 +157,7 @@ async fn the_running_worker_delivers_and_stops_cleanly(app: TestApp) {
         return;
     };
     let mut tx = app.store().begin().await.expect("tx");
-    enqueue(&mut tx, &mail("Background"), app.clock_now())
+    enqueue(&mut tx, &mail(&app, "Background"), app.clock_now())
         .await
         .expect("enqueue");
     tx.commit().await.expect("commit");
@@ -139,7 +177,7 @@ async fn concurrent_claims_never_share_a_job(app: TestApp) {
     let now = app.clock_now();
     let mut tx = app.store().begin().await.expect("tx");
     for n in 0..20 {
-        enqueue(&mut tx, &mail(&format!("Mail {n}")), now)
+        enqueue(&mut tx, &mail(&app, &format!("Mail {n}")), now)
             .await
             .expect("enqueue");
     }
@@ -147,7 +185,7 @@ async fn concurrent_claims_never_share_a_job(app: TestApp) {
     let claim_all = |store: muster_store::Store| async move {
         let mut claimed = Vec::new();
         while let Some(job) = store
-            .claim_job(now, Duration::minutes(5))
+            .claim_job("test", now, Duration::minutes(5))
             .await
             .expect("claim")
         {
@@ -169,7 +207,7 @@ async fn batch_claims_never_share_a_job_and_keep_to_their_kind(app: TestApp) {
     let now = app.clock_now();
     let mut tx = app.store().begin().await.expect("tx");
     for n in 0..30 {
-        enqueue(&mut tx, &mail(&format!("Mail {n}")), now)
+        enqueue(&mut tx, &mail(&app, &format!("Mail {n}")), now)
             .await
             .expect("enqueue");
     }
@@ -179,7 +217,7 @@ async fn batch_claims_never_share_a_job_and_keep_to_their_kind(app: TestApp) {
         let mut claimed = Vec::new();
         loop {
             let batch = store
-                .claim_jobs(SendMail::KIND, 7, now, Duration::minutes(5))
+                .claim_jobs("test", SendMail::KIND, 7, now, Duration::minutes(5))
                 .await
                 .expect("claim");
             if batch.is_empty() {
@@ -206,7 +244,7 @@ async fn batch_claims_never_share_a_job_and_keep_to_their_kind(app: TestApp) {
     let later = now + Duration::minutes(6);
     let again = app
         .store()
-        .claim_jobs(SendMail::KIND, 50, later, Duration::minutes(5))
+        .claim_jobs("test", SendMail::KIND, 50, later, Duration::minutes(5))
         .await
         .expect("claim");
     assert_eq!(again.len(), 30);
@@ -267,12 +305,14 @@ async fn a_kind_never_waits_behind_another_kinds_backlog(app: TestApp) {
 async fn a_late_outcome_changes_nothing_once_the_job_is_claimed_again(app: TestApp) {
     let now = app.clock_now();
     let mut tx = app.store().begin().await.expect("tx");
-    let id = enqueue(&mut tx, &mail("Slow"), now).await.expect("enqueue");
+    let id = enqueue(&mut tx, &mail(&app, "Slow"), now)
+        .await
+        .expect("enqueue");
     tx.commit().await.expect("commit");
     let lease = Duration::minutes(5);
     let first = app
         .store()
-        .claim_jobs(SendMail::KIND, 1, now, lease)
+        .claim_jobs("test", SendMail::KIND, 1, now, lease)
         .await
         .expect("claim");
     assert_eq!(first.len(), 1);
@@ -280,7 +320,7 @@ async fn a_late_outcome_changes_nothing_once_the_job_is_claimed_again(app: TestA
     let later = now + Duration::minutes(6);
     let second = app
         .store()
-        .claim_jobs(SendMail::KIND, 1, later, lease)
+        .claim_jobs("test", SendMail::KIND, 1, later, lease)
         .await
         .expect("claim");
     assert_eq!(second.len(), 1);

@@ -12,10 +12,13 @@ use std::time::{Duration, Instant};
 
 const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
 
-/// The binary on the shared database.
+/// The binary on the shared database, with the server key all instances of
+/// one deployment share (each seals mail the others may send).
 fn muster(database_url: &str, data_dir: &std::path::Path) -> Command {
     let mut command = muster_command(MUSTER, data_dir);
-    command.env("DATABASE_URL", database_url);
+    command
+        .env("DATABASE_URL", database_url)
+        .env("MUSTER_SECRET_KEY", "one key for every instance of this test");
     command
 }
 

@@ -144,14 +144,15 @@ pub async fn invite_many(
                 continue;
             }
         };
-        mails.push(SendMail {
-            mail: Mail {
+        mails.push(SendMail::new(
+            &state.key,
+            &Mail {
                 to: invitee.email.as_str().to_owned(),
                 subject,
                 text,
                 html: None,
             },
-        });
+        ));
         pending.push((
             user_id,
             secret::hash(&token),

@@ -304,14 +304,15 @@ async fn issue(
     })?;
     let mail_job_id = enqueue(
         conn,
-        &SendMail {
-            mail: Mail {
+        &SendMail::new(
+            &state.key,
+            &Mail {
                 to: user.email.clone(),
                 subject,
                 text,
                 html: None,
             },
-        },
+        ),
         now,
     )
     .await?;
