@@ -9,7 +9,52 @@ db_tests!(
     forms_without_the_session_token_are_refused,
     pages_follow_the_role,
     my_profile_saves_through_the_same_rules_as_the_api,
+    the_sign_in_form_takes_only_a_cookie_this_server_issued,
 );
+
+/// The sign-in form's double-submit cookie is signed: a value someone planted
+/// in the browser (the same in cookie and field) is refused, and so is one of
+/// ours with its signature changed.
+async fn the_sign_in_form_takes_only_a_cookie_this_server_issued(app: TestApp) {
+    app.create_org("Acme", "ada@example.com").await;
+    let fields = |csrf: &str| {
+        [
+            ("csrf_token", csrf.to_owned()),
+            ("email", "ada@example.com".to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ]
+    };
+    let sign_in = |cookie: String, csrf: String| {
+        let url = app.url("/signin");
+        async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client")
+                .post(url)
+                .header("cookie", format!("muster_form={cookie}"))
+                .form(&fields(&csrf))
+                .send()
+                .await
+                .expect("sign-in answers")
+        }
+    };
+    let planted = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let refused = sign_in(planted.into(), planted.into()).await;
+    assert_eq!(refused.status(), 403);
+    assert!(refused.headers().get("set-cookie").is_none_or(|c| !c
+        .to_str()
+        .unwrap_or_default()
+        .starts_with("muster_session=")));
+
+    let client = app.client();
+    let (_, signin) = page(&client, app.url("/signin")).await;
+    let issued = csrf_field(&signin);
+    let (value, signature) = issued.rsplit_once('.').expect("a signed value");
+    let tampered = format!("{value}.{}", signature.chars().rev().collect::<String>());
+    assert_eq!(sign_in(tampered.clone(), tampered).await.status(), 403);
+    assert_eq!(sign_in(issued.clone(), issued).await.status(), 303);
+}
 
 async fn pages_need_a_session_and_send_security_headers(app: TestApp) {
     let (org, _) = app.create_org("Acme", "ada@example.com").await;

@@ -24,23 +24,43 @@ pub struct SignInQuery {
 }
 
 /// A form shown before sign-in is protected by a double-submit cookie: the same
-/// random value in an HttpOnly cookie and in the form.
+/// value in an HttpOnly cookie and in the form. The value is a random one with
+/// its time of issue, signed with the server key, so a value planted in the
+/// browser by someone else (a cookie set from a sibling domain, say) is
+/// refused unless this server issued it in the last [`FORM_TOKEN_TTL`].
 pub fn form_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     match jar.get(session::FORM_COOKIE) {
-        Some(cookie) if !cookie.value().is_empty() => {
+        Some(cookie) if issued_by_us(state, cookie.value()) => {
             let value = cookie.value().to_owned();
             (jar, value)
         }
         _ => {
-            let value = secret::generate(&mut rand::rngs::OsRng);
+            let random = secret::generate(&mut rand::rngs::OsRng);
+            let issued = state.now().unix_timestamp();
+            let value = state.key.sign(&format!("{random}.{issued}"));
             (jar.add(session::form_cookie(state, value.clone())), value)
         }
     }
 }
 
-pub fn form_token_matches(jar: &CookieJar, submitted: &str) -> bool {
-    jar.get(session::FORM_COOKIE)
-        .is_some_and(|cookie| session::csrf_matches(cookie.value(), submitted))
+/// How long a sign-in (or setup, or invitation) form stays good to submit.
+const FORM_TOKEN_TTL: time::Duration = time::Duration::hours(12);
+
+fn issued_by_us(state: &AppState, value: &str) -> bool {
+    let Some(signed) = state.key.verify(value) else {
+        return false;
+    };
+    let issued = signed
+        .rsplit_once('.')
+        .and_then(|(_, at)| at.parse::<i64>().ok())
+        .and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok());
+    issued.is_some_and(|at| state.now() - at < FORM_TOKEN_TTL)
+}
+
+pub fn form_token_matches(state: &AppState, jar: &CookieJar, submitted: &str) -> bool {
+    jar.get(session::FORM_COOKIE).is_some_and(|cookie| {
+        issued_by_us(state, cookie.value()) && session::csrf_matches(cookie.value(), submitted)
+    })
 }
 
 pub async fn show(
@@ -75,7 +95,7 @@ pub async fn submit(
     jar: CookieJar,
     UiForm(form): UiForm<SignInForm>,
 ) -> UiResult {
-    if !form_token_matches(&jar, &form.csrf_token) {
+    if !form_token_matches(&state, &jar, &form.csrf_token) {
         return Err(UiError::csrf());
     }
     let user_id = match check_credentials(&state, &form.email, &form.password, ip).await {

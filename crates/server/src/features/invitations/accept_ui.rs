@@ -103,7 +103,12 @@ pub async fn show(
 
 /// Who accepts: the signed-in viewer, or a new account from the form. The
 /// form's token must be the session's (signed in) or the pre-sign-in cookie's.
-fn acceptance(viewer: Option<&UiUser>, jar: &CookieJar, form: &AcceptForm) -> UiResult<Acceptance> {
+fn acceptance(
+    state: &AppState,
+    viewer: Option<&UiUser>,
+    jar: &CookieJar,
+    form: &AcceptForm,
+) -> UiResult<Acceptance> {
     let new_account = || Acceptance::NewAccount {
         first_name: form.first_name.clone(),
         last_name: form.last_name.clone(),
@@ -113,7 +118,7 @@ fn acceptance(viewer: Option<&UiUser>, jar: &CookieJar, form: &AcceptForm) -> Ui
         // A signed-in person submitting the new-account form: treat as new.
         Some(viewer) if !form.first_name.is_empty() || !form.password.is_empty() => {
             viewer.check_csrf(&form.csrf_token).or_else(|_| {
-                if form_token_matches(jar, &form.csrf_token) {
+                if form_token_matches(state, jar, &form.csrf_token) {
                     Ok(())
                 } else {
                     Err(UiError::csrf())
@@ -125,7 +130,7 @@ fn acceptance(viewer: Option<&UiUser>, jar: &CookieJar, form: &AcceptForm) -> Ui
             viewer.check_csrf(&form.csrf_token)?;
             Ok(Acceptance::SignedIn(viewer.user.id))
         }
-        None if form_token_matches(jar, &form.csrf_token) => Ok(new_account()),
+        None if form_token_matches(state, jar, &form.csrf_token) => Ok(new_account()),
         None => Err(UiError::csrf()),
     }
 }
@@ -152,7 +157,7 @@ pub async fn accept(
     UiForm(form): UiForm<AcceptForm>,
 ) -> UiResult {
     let viewer = viewer.ok();
-    let acceptance = acceptance(viewer.as_ref(), &jar, &form)?;
+    let acceptance = acceptance(&state, viewer.as_ref(), &jar, &form)?;
     let signed_in = matches!(acceptance, Acceptance::SignedIn(_));
     let mut tx = state.store.begin().await?;
     let user_id = match invites::accept(&mut tx, &state, &token, acceptance).await {

@@ -97,7 +97,7 @@ pub async fn submit(
     jar: CookieJar,
     UiForm(form): UiForm<SetupForm>,
 ) -> UiResult {
-    if !form_token_matches(&jar, &form.csrf_token) {
+    if !form_token_matches(&state, &jar, &form.csrf_token) {
         return Err(UiError::csrf());
     }
     let owner = match parse(&form) {
