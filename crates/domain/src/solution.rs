@@ -17,6 +17,9 @@ pub struct SolutionRights {
     pub edit: bool,
     /// Assign users, set solution roles, manage groups.
     pub assign: bool,
+    /// Grant, change or remove the solution role `owner` (org owners and
+    /// admins, and the solution's own owners; never a solution admin).
+    pub manage_owners: bool,
     /// Publish versions.
     pub publish: bool,
     pub delete: bool,
@@ -35,6 +38,7 @@ pub fn rights(org_role: OrgRole, solution_role: Option<SolutionRole>) -> Solutio
             see: true,
             edit: true,
             assign: true,
+            manage_owners: true,
             publish: true,
             delete: true,
             notify: true,
@@ -47,6 +51,7 @@ pub fn rights(org_role: OrgRole, solution_role: Option<SolutionRole>) -> Solutio
                 see: true,
                 edit: role == SolutionRole::Owner,
                 assign: matches!(role, SolutionRole::Owner | SolutionRole::Admin),
+                manage_owners: role == SolutionRole::Owner,
                 publish: matches!(role, SolutionRole::Owner | SolutionRole::Editor),
                 delete: role == SolutionRole::Owner,
                 notify: matches!(role, SolutionRole::Owner | SolutionRole::Admin),
@@ -57,6 +62,32 @@ pub fn rights(org_role: OrgRole, solution_role: Option<SolutionRole>) -> Solutio
             },
         },
     }
+}
+
+/// Whether someone with `rights` may change an assignment from `before` to
+/// `after` (`None`: not assigned, or removed). A solution admin manages
+/// `editor`, `user` and `deny` and never touches an owner (SPEC §2).
+pub fn may_reassign(
+    rights: SolutionRights,
+    before: Option<SolutionRole>,
+    after: Option<SolutionRole>,
+) -> bool {
+    let touches_owner = before == Some(SolutionRole::Owner) || after == Some(SolutionRole::Owner);
+    rights.assign && (rights.manage_owners || !touches_owner)
+}
+
+/// Whether the solution's last owner would be gone while others stay
+/// assigned: `owners` and `assigned` count everyone but the person changed.
+pub fn leaves_no_owner(
+    before: Option<SolutionRole>,
+    after: Option<SolutionRole>,
+    other_owners: i64,
+    others_assigned: i64,
+) -> bool {
+    before == Some(SolutionRole::Owner)
+        && after != Some(SolutionRole::Owner)
+        && other_owners == 0
+        && (others_assigned > 0 || after.is_some())
 }
 
 /// Whether the app-facing API lists the solution for this assignment.
@@ -193,6 +224,49 @@ pub fn group_name(input: &str) -> Result<String, TextError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_owners_touch_the_owner_role() {
+        use SolutionRole as S;
+        let admin = rights(OrgRole::Creator, Some(S::Admin));
+        let owner = rights(OrgRole::Creator, Some(S::Owner));
+        let org_admin = rights(OrgRole::Admin, None);
+        // The probe's escalation: a solution admin demotes the owner, or
+        // makes themself one.
+        assert!(!may_reassign(admin, Some(S::Owner), Some(S::Deny)));
+        assert!(!may_reassign(admin, Some(S::Admin), Some(S::Owner)));
+        assert!(!may_reassign(admin, Some(S::Owner), None));
+        assert!(!may_reassign(admin, None, Some(S::Owner)));
+        for (before, after) in [
+            (None, Some(S::User)),
+            (Some(S::User), Some(S::Deny)),
+            (Some(S::Editor), None),
+        ] {
+            assert!(may_reassign(admin, before, after));
+        }
+        for who in [owner, org_admin] {
+            assert!(may_reassign(who, Some(S::Admin), Some(S::Owner)));
+            assert!(may_reassign(who, Some(S::Owner), Some(S::User)));
+        }
+        assert!(!may_reassign(
+            rights(OrgRole::Creator, Some(S::Editor)),
+            None,
+            Some(S::User)
+        ));
+    }
+
+    #[test]
+    fn a_solution_keeps_an_owner_while_assigned() {
+        use SolutionRole as S;
+        assert!(leaves_no_owner(Some(S::Owner), Some(S::User), 0, 0));
+        assert!(leaves_no_owner(Some(S::Owner), None, 0, 3));
+        assert!(
+            !leaves_no_owner(Some(S::Owner), None, 0, 0),
+            "the last one leaves an empty solution"
+        );
+        assert!(!leaves_no_owner(Some(S::Owner), Some(S::User), 1, 1));
+        assert!(!leaves_no_owner(Some(S::Admin), None, 0, 3));
+    }
 
     #[test]
     fn rights_follow_the_matrix() {

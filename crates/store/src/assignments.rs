@@ -58,6 +58,19 @@ pub async fn find(
         .transpose()
 }
 
+/// The owners and the assignees of `solution` other than `user`.
+pub async fn others(conn: &mut Conn, solution: SolutionId, user: UserId) -> Result<(i64, i64)> {
+    let row: (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN role = 'owner' THEN 1 ELSE 0 END), 0), COUNT(*) \
+         FROM solution_assignments WHERE solution_id = $1 AND user_id <> $2",
+    )
+    .bind(solution.to_string())
+    .bind(user.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row)
+}
+
 /// Ends the assignment (and so the user's place in the solution's groups).
 /// Returns the role it had, or `None` if there was none.
 pub async fn delete(

@@ -17,7 +17,78 @@ db_tests!(
     the_member_list_shows_and_filters_by_solution,
     the_app_lists_usable_solutions,
     an_invitation_can_bring_solutions,
+    a_solution_admin_never_touches_an_owner,
 );
+
+/// The probe's escalation: creator C2 makes solution S and makes creator C1
+/// its solution admin; C1 then tried to deny C2, to make themself owner and to
+/// delete S. Each is refused, and S keeps its owner; C1 still manages users.
+async fn a_solution_admin_never_touches_an_owner(app: TestApp) {
+    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
+    let c1 = app.member(org, "c1@example.com", OrgRole::Creator).await;
+    let c2 = app.member(org, "c2@example.com", OrgRole::Creator).await;
+    let bob = app.member(org, "bob@example.com", OrgRole::User).await;
+    let (c1_api, c2_api) = (app.api(&app.token(c1).await), app.api(&app.token(c2).await));
+    let sol = id(&create(&c2_api, org, json!({"name": "Routes"})).await);
+    assign(&c2_api, org, c1, &sol, "admin").await;
+    let put = |api: &Api, user: muster_domain::UserId, role: &str| {
+        let (api, path) = (
+            api.clone(),
+            format!("/api/v1/orgs/{org}/users/{user}/solutions/{sol}"),
+        );
+        let body = json!({ "role": role });
+        async move { api.put(path, body).await }
+    };
+    problem(put(&c1_api, c2, "deny").await, 403).await;
+    problem(put(&c1_api, c2, "user").await, 403).await;
+    problem(put(&c1_api, c1, "owner").await, 403).await;
+    problem(put(&c1_api, bob, "owner").await, 403).await;
+    problem(
+        c1_api
+            .delete(format!("/api/v1/orgs/{org}/users/{c2}/solutions/{sol}"))
+            .await,
+        403,
+    )
+    .await;
+    problem(
+        c1_api
+            .delete(format!("/api/v1/orgs/{org}/solutions/{sol}"))
+            .await,
+        403,
+    )
+    .await;
+    // What a solution admin is for still works.
+    assign(&c1_api, org, bob, &sol, "user").await;
+    assign(&c1_api, org, bob, &sol, "deny").await;
+
+    // The owner stays, and the last owner cannot step down while others
+    // are assigned; handing over first works.
+    let roles = json(
+        c2_api
+            .get(format!("/api/v1/orgs/{org}/solutions/{sol}/users"))
+            .await,
+        200,
+    )
+    .await;
+    let c2_role = roles["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["email"] == "c2@example.com")
+        .map(|u| u["role"].clone());
+    assert_eq!(c2_role, Some(json!("owner")), "{roles}");
+    let last = problem(put(&c2_api, c2, "user").await, 409).await;
+    assert!(
+        last["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at least one owner"),
+        "{last}"
+    );
+    let owner = app.api(&app.token(ada).await);
+    assign(&owner, org, c1, &sol, "owner").await;
+    assign(&c2_api, org, c2, &sol, "user").await;
+}
 
 async fn create(api: &Api, org: OrgId, body: Value) -> Value {
     json(

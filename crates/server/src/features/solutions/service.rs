@@ -301,6 +301,34 @@ pub async fn publish(
     Ok(text)
 }
 
+/// SPEC §2: only org owners and admins and the solution's owners touch the
+/// role `owner`, and a solution keeps an owner while it has assignees.
+async fn may_reassign(
+    conn: &mut Conn,
+    rights: SolutionRights,
+    id: SolutionId,
+    user: UserId,
+    before: Option<SolutionRole>,
+    after: Option<SolutionRole>,
+) -> AppResult<()> {
+    if !solution::may_reassign(rights, before, after) {
+        return Err(AppError::Denied(
+            "only the organization's owners and admins and the solution's owners may grant, \
+             change or remove the solution role owner"
+                .into(),
+        ));
+    }
+    if before == Some(SolutionRole::Owner) && after != Some(SolutionRole::Owner) {
+        let (owners, assigned) = assignments::others(conn, id, user).await?;
+        if solution::leaves_no_owner(before, after, owners, assigned) {
+            return Err(AppError::Conflict(
+                "a solution keeps at least one owner while it has users: make someone else its owner first".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Assigns a member (of any status) to the solution with `role`, or changes
 /// their solution role.
 pub async fn assign(
@@ -315,6 +343,8 @@ pub async fn assign(
     let (current, rights) = visible(conn, org_id, actor, id).await?;
     allowed(rights.assign)?;
     let member = member_of(conn, org_id, user).await?;
+    let before = assignments::find(conn, id, user).await?;
+    may_reassign(conn, rights, id, user, before, Some(role)).await?;
     let now = state.now();
     let before = assignments::upsert(conn, org_id, id, user, role, now).await?;
     if before == Some(role) {
@@ -350,6 +380,8 @@ pub async fn unassign(
     let (current, rights) = visible(conn, org_id, actor, id).await?;
     allowed(rights.assign)?;
     let member = member_of(conn, org_id, user).await?;
+    let before = assignments::find(conn, id, user).await?;
+    may_reassign(conn, rights, id, user, before, None).await?;
     let before = assignments::delete(conn, id, user)
         .await?
         .ok_or(AppError::NotFound)?;
