@@ -21,6 +21,16 @@ use tokio::task::JoinHandle;
 /// Opens the configured database (creating the data directory and SQLite file
 /// if needed) and brings its schema up to date.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    open(settings, false).await
+}
+
+/// Like [`open_store`], for a CLI command that may run beside a server: on
+/// SQLite the server makes room for its writes.
+pub async fn open_store_as_guest(settings: &Settings) -> anyhow::Result<Store> {
+    open(settings, true).await
+}
+
+async fn open(settings: &Settings, guest: bool) -> anyhow::Result<Store> {
     if settings.database_url.is_none() {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
@@ -29,9 +39,13 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
             )
         })?;
     }
-    let store = Store::connect(&settings.database_url(), settings.db_max_connections)
-        .await
-        .context("cannot open the database")?;
+    let url = settings.database_url();
+    let store = if guest {
+        Store::connect_as_guest(&url, settings.db_max_connections).await
+    } else {
+        Store::connect(&url, settings.db_max_connections).await
+    }
+    .context("cannot open the database")?;
     store
         .migrate()
         .await

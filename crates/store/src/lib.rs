@@ -12,6 +12,7 @@ pub mod devices;
 pub mod dialect;
 pub mod error;
 pub mod groups;
+mod guests;
 pub mod inbox;
 pub mod invitations;
 pub mod job_progress;
@@ -59,12 +60,42 @@ pub struct Store {
     readers: Option<std::sync::Arc<readers::Readers>>,
     /// SQLite only; stops when the last clone of the store is dropped.
     checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
+    /// SQLite only: the server makes room here for a guest (see `guests.rs`).
+    gate: Option<std::sync::Arc<guests::Gate>>,
+    /// A guest's announcement, kept while the store lives.
+    _guest: Option<std::sync::Arc<guests::Gate>>,
 }
 
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`), creating a SQLite file
     /// if needed.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let mut store = Self::open(url, max_connections).await?;
+        if store.backend == Dialect::Sqlite {
+            store.gate = guests::Gate::open(url).map(std::sync::Arc::new);
+        }
+        Ok(store)
+    }
+
+    /// Like [`Store::connect`], for a short-lived process beside a running
+    /// server (the CLI): on SQLite the server makes room for its writes.
+    pub async fn connect_as_guest(url: &str, max_connections: u32) -> Result<Self> {
+        let gate = match Dialect::of_url(url)? {
+            Dialect::Sqlite => guests::Gate::open(url),
+            Dialect::Postgres => None,
+        };
+        if let Some(gate) = &gate {
+            gate.enter();
+        }
+        let store = Self::open(url, max_connections).await?;
+        // Held (and announced) until this store and its clones are gone.
+        Ok(Self {
+            _guest: gate.map(std::sync::Arc::new),
+            ..store
+        })
+    }
+
+    async fn open(url: &str, max_connections: u32) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Dialect::of_url(url)?;
         let pools = backend.open(url, max_connections).await?;
@@ -80,6 +111,8 @@ impl Store {
             backend,
             readers,
             checkpointer: pools.checkpointer.map(std::sync::Arc::new),
+            gate: None,
+            _guest: None,
         })
     }
 
@@ -94,9 +127,19 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout for another process
+    /// (the CLI beside a running server): a deferred transaction that reads
+    /// first and writes later gets SQLITE_BUSY at once, without waiting, when
+    /// another process wrote meanwhile.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.write.begin().await?)
+        if let Some(gate) = &self.gate {
+            gate.make_room().await;
+        }
+        Ok(match self.backend.begin_sql() {
+            Some(sql) => self.write.begin_with(sql).await?,
+            None => self.write.begin().await?,
+        })
     }
 
     /// A connection for reads that need no transaction.
@@ -109,6 +152,9 @@ impl Store {
 
     /// A connection for a single write statement.
     pub async fn write(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        if let Some(gate) = &self.gate {
+            gate.make_room().await;
+        }
         Ok(self.write.acquire().await?)
     }
 

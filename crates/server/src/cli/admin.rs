@@ -4,7 +4,7 @@
 use crate::config::Settings;
 use crate::features::auth::password;
 use crate::features::tokens::service as pat;
-use crate::startup::open_store;
+use crate::startup::open_store_as_guest;
 use crate::state::AppState;
 use anyhow::{bail, Context};
 use clap::Subcommand;
@@ -43,7 +43,7 @@ pub enum TokenCommand {
 }
 
 async fn state(settings: Settings) -> anyhow::Result<AppState> {
-    let store = open_store(&settings).await?;
+    let store = open_store_as_guest(&settings).await?;
     AppState::new(store, settings, Arc::new(SystemClock))
 }
 

@@ -96,9 +96,11 @@ pub async fn main() -> ExitCode {
     init_tracing();
     let result = match command.unwrap_or(Command::Serve) {
         Command::Serve => crate::startup::serve(settings, Arc::new(SystemClock)).await,
-        Command::Migrate => crate::startup::open_store(&settings).await.map(|_| {
-            println!("The database is up to date.");
-        }),
+        Command::Migrate => crate::startup::open_store_as_guest(&settings)
+            .await
+            .map(|_| {
+                println!("The database is up to date.");
+            }),
         Command::Admin(command) => admin::run_admin(settings, command).await,
         Command::Token(command) => admin::run_token(settings, command).await,
         Command::Client(command) => return client::run(cli.client, command).await,

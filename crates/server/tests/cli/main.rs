@@ -1,6 +1,7 @@
 //! The `muster` binary itself: settings errors, migrate, create-owner, token
 //! create, and `serve` with its setup link and graceful shutdown.
 
+mod beside_server;
 mod client;
 
 use muster_test_support::{free_port, muster_command};
