@@ -171,9 +171,15 @@ fn bearer_token(parts: &Parts) -> AppResult<Option<&str>> {
     let value = value
         .to_str()
         .map_err(|_| AppError::Unauthorized("the Authorization header is not readable".into()))?;
-    value.strip_prefix("Bearer ").map(Some).ok_or_else(|| {
-        AppError::Unauthorized("use Authorization: Bearer <personal access token>".into())
-    })
+    // The scheme's name is case-insensitive (RFC 9110 §11.1).
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Ok(Some(token.trim_start()))
+        }
+        _ => Err(AppError::Unauthorized(
+            "use Authorization: Bearer <personal access token>".into(),
+        )),
+    }
 }
 
 async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Caller> {

@@ -6,6 +6,7 @@ pub mod contract;
 pub mod extract;
 pub mod health;
 pub mod problem;
+pub mod serve;
 pub mod ui;
 
 use crate::error::AppError;
@@ -24,11 +25,13 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn app(state: AppState) -> Router {
+    // Browsers keep to https for a year once they reached Muster over it.
+    let https = state.settings.public_url().starts_with("https://");
     let (api, _) = api::router();
     let api = api
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(problem_for_bare_errors));
-    Router::new()
+    let app = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz))
         .nest("/api/v1", api)
@@ -52,7 +55,22 @@ pub fn app(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+        // Pages and API answers are a person's own and may show a secret (a
+        // new token, a device token): no cache keeps them. Static files set
+        // their own.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let app = if https {
+        app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ))
+    } else {
+        app
+    };
+    app.layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
             // The path only (query strings may carry cursors and searches), with
             // secrets in it masked.
             tracing::info_span!("http", method = %request.method(), path = %loggable_path(request.uri().path()))

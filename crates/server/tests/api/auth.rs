@@ -14,7 +14,68 @@ db_tests!(
     sessions_expire_after_inactivity,
     a_token_authenticates_as_its_user,
     a_disabled_membership_stops_token_and_session_at_once,
+    the_scheme_is_any_case_and_secrets_are_never_cached,
 );
+
+/// `Authorization: bearer …` works as `Bearer …` does; an answer that shows
+/// a secret (a new token) is `Cache-Control: no-store`, and so is every page
+/// and API answer; static files stay cacheable.
+async fn the_scheme_is_any_case_and_secrets_are_never_cached(app: TestApp) {
+    let (_, owner) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(owner).await;
+    let http = reqwest::Client::new();
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let me = http
+            .get(app.url("/api/v1/me"))
+            .header("authorization", format!("{scheme} {token}"))
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(me.status(), 200, "{scheme}");
+    }
+    let basic = http
+        .get(app.url("/api/v1/me"))
+        .header("authorization", "Basic YWRhOnB3")
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(basic.status(), 401);
+
+    let created = app
+        .api(&token)
+        .post("/api/v1/me/tokens", json!({"name": "ci"}))
+        .await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["cache-control"], "no-store");
+    let page = http.get(app.url("/signin")).send().await.expect("page");
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(
+        page.headers().get("strict-transport-security").is_none(),
+        "not over http"
+    );
+    let css = http
+        .get(app.url("/static/app.css"))
+        .send()
+        .await
+        .expect("css");
+    assert_ne!(css.headers()["cache-control"], "no-store");
+
+    // Reached over https (as its public URL says), browsers are told to keep to it.
+    let db = app.db;
+    app.shutdown().await;
+    let Some(app) = TestApp::start_custom(db, false, |s| {
+        s.public_url = Some("https://muster.example.com".into())
+    })
+    .await
+    else {
+        return;
+    };
+    let page = http.get(app.url("/signin")).send().await.expect("page");
+    assert_eq!(
+        page.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+}
 
 async fn login_starts_a_session(app: TestApp) {
     app.create_org("Acme", "ada@example.com").await;
