@@ -5,8 +5,73 @@ use serde_json::{json, Value};
 db_tests!(
     a_csv_upload_invites_good_rows_and_reports_bad_ones,
     uploads_that_cannot_start_are_refused,
-    a_resumed_upload_of_several_batches_invites_each_row_once
+    a_resumed_upload_of_several_batches_invites_each_row_once,
+    rows_with_extra_fields_and_formulas_are_reported_safely,
 );
+
+/// A row with more fields than the header names is reported, not invited
+/// half-read; an email that is a spreadsheet formula comes back in the error
+/// report as text, not as a formula.
+async fn rows_with_extra_fields_and_formulas_are_reported_safely(app: TestApp) {
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(owner).await;
+    let csv = "email,first_name,last_name\n\
+               one@example.com,One,Person\n\
+               two@example.com,Smith, John,Person\n\
+               =HYPERLINK(\"http://evil.test\"),Eve,Formula\n";
+    let accepted = upload_csv(&app, &token, org, csv.to_owned()).await;
+    let job = accepted["job_id"].as_str().expect("a job").to_owned();
+    app.worker().run_until_idle().await.expect("jobs");
+    let done = json(
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/jobs/{job}"))
+            .await,
+        200,
+    )
+    .await;
+    let errors = row_errors(&done);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0].0, 3);
+    assert!(
+        errors[0].1.contains("4 fields but the header names 3"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[1].0, 4);
+    let invited = json(
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/users?status=invited"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        invited["items"].as_array().map(Vec::len),
+        Some(1),
+        "{invited}"
+    );
+
+    let client = app.form_session("ada@example.com").await;
+    let report = client
+        .get(app.url(&format!("/orgs/{org}/jobs/{job}/errors.csv")))
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("csv");
+    let cells: Vec<Vec<String>> = csv::Reader::from_reader(report.as_bytes())
+        .records()
+        .map(|r| r.expect("a record").iter().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(cells[1][1], "'=HYPERLINK(\"http://evil.test\")", "{report}");
+    assert!(
+        cells
+            .iter()
+            .flatten()
+            .all(|cell| !cell.starts_with(['=', '+', '-', '@'])),
+        "{report}"
+    );
+}
 
 /// Uploads a CSV file to the bulk-invite API; the 202 answer.
 async fn upload_csv(app: &TestApp, token: &str, org: muster_domain::OrgId, csv: String) -> Value {

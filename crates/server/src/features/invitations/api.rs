@@ -165,6 +165,7 @@ fn json_upload(bytes: &[u8]) -> AppResult<Upload> {
             last_name: r.last_name,
             language: r.language,
             role: r.role,
+            problem: None,
         })?;
     }
     Ok(upload)

@@ -35,6 +35,10 @@ pub struct BulkRow {
     pub last_name: String,
     pub language: String,
     pub role: String,
+    /// Why the row cannot be taken as it was read (more fields than the
+    /// header names), reported as its error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -142,6 +146,15 @@ pub fn parse_csv(bytes: &[u8]) -> AppResult<Upload> {
         let line = record
             .position()
             .map_or(rows.len() + 2, |p| p.line() as usize);
+        // A field past the header's names is likely a comma that was meant
+        // to be in a name: taking the row would invite someone half-read.
+        let problem = (record.len() > headers.len()).then(|| {
+            format!(
+                "this row has {} fields but the header names {}: quote a field that holds a comma",
+                record.len(),
+                headers.len()
+            )
+        });
         rows.push(&BulkRow {
             row: line,
             email: field(Some(email_at)),
@@ -149,6 +162,7 @@ pub fn parse_csv(bytes: &[u8]) -> AppResult<Upload> {
             last_name: field(last_at),
             language: field(language_at),
             role: field(role_at),
+            problem,
         })?;
     }
     if rows.is_empty() {
@@ -250,6 +264,10 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
         let mut accepted: Vec<&BulkRow> = Vec::with_capacity(batch.len());
         let mut invitees: Vec<Invitee> = Vec::with_capacity(batch.len());
         for row in &batch {
+            if let Some(problem) = &row.problem {
+                errors.push(skip(row, problem.clone()));
+                continue;
+            }
             let invitee = match Invitee::parse(
                 &row.email,
                 &row.first_name,
