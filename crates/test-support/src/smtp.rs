@@ -23,7 +23,12 @@ pub struct Received {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on(0).await
+    }
+
+    /// On `port` (0: any free one), e.g. a port that was down until now.
+    pub async fn start_on(port: u16) -> SmtpSink {
+        let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("a port for the SMTP sink");
         let sink = SmtpSink {

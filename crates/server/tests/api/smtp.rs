@@ -100,6 +100,59 @@ async fn invite_through_smtp_with_a_failure_then_recovery(db: Db) {
     assert_eq!(detail["invitation"]["mail"]["status"], "succeeded");
 }
 
+/// The SMTP server is down (nothing listens) while 20 invitations are made:
+/// every mail waits for a retry. Once it is up, every mail arrives, each once.
+async fn mail_waits_while_the_smtp_server_is_down(db: Db) {
+    let port = muster_test_support::free_port();
+    let Some(app) = TestApp::start_custom(db, false, |settings| {
+        settings.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))
+    })
+    .await
+    else {
+        return;
+    };
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(owner).await;
+    for n in 0..20 {
+        json(
+            app.api(&token)
+                .post(
+                    format!("/api/v1/orgs/{org}/invitations"),
+                    json!({"email": format!("p{n}@example.com"), "first_name": "P"}),
+                )
+                .await,
+            201,
+        )
+        .await;
+    }
+    let worker = app.worker();
+    assert_eq!(worker.run_until_idle().await.expect("jobs"), 20);
+    let mut conn = app.store().read().await.expect("conn");
+    let queued = jobs::count_by_status(&mut conn, JobStatus::Queued).await;
+    assert_eq!(queued.expect("count"), 20, "every mail kept for a retry");
+
+    let sink = SmtpSink::start_on(port).await;
+    app.clock.advance(Duration::seconds(10));
+    assert_eq!(worker.run_until_idle().await.expect("jobs"), 20);
+    let mut to: Vec<String> = sink.received().into_iter().flat_map(|m| m.to).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(sink.received().len(), 20, "each mail once");
+    assert_eq!(to.len(), 20, "{to:?}");
+    let succeeded = jobs::count_by_status(&mut conn, JobStatus::Succeeded).await;
+    assert_eq!(succeeded.expect("count"), 20);
+}
+
+#[tokio::test]
+async fn smtp_down_sqlite() {
+    mail_waits_while_the_smtp_server_is_down(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn smtp_down_postgres() {
+    mail_waits_while_the_smtp_server_is_down(Db::Postgres).await;
+}
+
 #[tokio::test]
 async fn smtp_sqlite() {
     invite_through_smtp_with_a_failure_then_recovery(Db::Sqlite).await;
