@@ -91,6 +91,12 @@ impl ServerKey {
         format!("{value}.{}", URL_SAFE_NO_PAD.encode(self.mac(value)))
     }
 
+    /// A value only this key makes from `value`, for `purpose`, which shows
+    /// nothing of `value` (e.g. a session's CSRF token from its id).
+    pub fn tag(&self, purpose: &str, value: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(&format!("{purpose}\0{value}")))
+    }
+
     /// The value of a [`ServerKey::sign`]ed text, if the signature is ours.
     pub fn verify<'a>(&self, signed: &'a str) -> Option<&'a str> {
         let (value, signature) = signed.rsplit_once('.')?;

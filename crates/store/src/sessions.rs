@@ -1,5 +1,6 @@
 //! Web sessions, kept in the database so that every instance sees them.
-//! Only the SHA-256 of the session id is stored.
+//! Only the SHA-256 of the session id is stored; the session's CSRF token is
+//! derived from the id by the server and not stored at all.
 
 use crate::error::parse_stored;
 use crate::time_ms::{from_ms, to_ms};
@@ -10,7 +11,6 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user_id: UserId,
-    pub csrf_token: String,
     pub last_seen_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
@@ -19,17 +19,15 @@ pub async fn insert(
     conn: &mut Conn,
     id_hash: &str,
     user_id: UserId,
-    csrf_token: &str,
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $4, $5)",
+         VALUES ($1, $2, '', $3, $3, $4)",
     )
     .bind(id_hash)
     .bind(user_id.to_string())
-    .bind(csrf_token)
     .bind(to_ms(now))
     .bind(to_ms(expires_at))
     .execute(&mut *conn)
@@ -43,17 +41,16 @@ pub async fn find_live(
     id_hash: &str,
     now: OffsetDateTime,
 ) -> Result<Option<Session>> {
-    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT user_id, csrf_token, last_seen_at, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+    let row: Option<(String, i64, i64)> = sqlx::query_as(
+        "SELECT user_id, last_seen_at, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
     )
     .bind(id_hash)
     .bind(to_ms(now))
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|(user_id, csrf_token, last_seen, expires)| {
+    row.map(|(user_id, last_seen, expires)| {
         Ok(Session {
             user_id: parse_stored("sessions.user_id", &user_id)?,
-            csrf_token,
             last_seen_at: from_ms(last_seen),
             expires_at: from_ms(expires),
         })

@@ -104,13 +104,31 @@ async fn login_starts_a_session(app: TestApp) {
     let body = json(response, 200).await;
     assert_eq!(body["user"]["email"], "ada@example.com");
     assert_eq!(body["user"]["memberships"][0]["role"], "owner");
-    assert!(body["csrf_token"].as_str().is_some_and(|t| t.len() > 20));
+    let csrf = body["csrf_token"].as_str().unwrap_or_default().to_owned();
+    assert!(csrf.len() > 20, "{body}");
     let me = json(
         client.get(app.url("/api/v1/me")).send().await.expect("me"),
         200,
     )
     .await;
     assert_eq!(me["email"], "ada@example.com");
+    // Neither the session id nor its CSRF token rests in the database.
+    let session_id = cookie
+        .trim_start_matches("muster_session=")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let mut conn = app.store().read().await.expect("conn");
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT id_hash, csrf_token FROM sessions")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("sessions");
+    assert_eq!(rows.len(), 1);
+    for (id_hash, stored_csrf) in rows {
+        assert!(!id_hash.contains(&session_id) && !stored_csrf.contains(&csrf));
+        assert!(stored_csrf.is_empty());
+    }
 }
 
 async fn wrong_password_and_unknown_email_look_the_same(app: TestApp) {

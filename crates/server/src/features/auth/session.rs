@@ -1,5 +1,6 @@
 //! Web sessions: a random id in an HttpOnly cookie, its SHA-256 in the database,
-//! a CSRF token bound to the session, inactivity expiry.
+//! a CSRF token bound to the session (derived from its id with the server key,
+//! so that no table holds it), inactivity expiry.
 
 use crate::error::AppResult;
 use crate::features::auth::caller::{Caller, Via};
@@ -31,21 +32,13 @@ pub async fn start(
     previous: Option<&str>,
 ) -> AppResult<NewSession> {
     let id = secret::generate(&mut rand::rngs::OsRng);
-    let csrf_token = secret::generate(&mut rand::rngs::OsRng);
+    let csrf_token = csrf_token(state, &id);
     let now = state.now();
     let mut tx = state.store.begin().await?;
     if let Some(previous) = previous {
         sessions::delete(&mut tx, &secret::hash(previous)).await?;
     }
-    sessions::insert(
-        &mut tx,
-        &secret::hash(&id),
-        user_id,
-        &csrf_token,
-        now,
-        now + ttl(state),
-    )
-    .await?;
+    sessions::insert(&mut tx, &secret::hash(&id), user_id, now, now + ttl(state)).await?;
     // A sign-in counts in every organization the person is active in.
     muster_store::usage::record_in_orgs_of(&mut tx, user_id, Kind::SignIn, now).await?;
     tx.commit().await.map_err(muster_store::StoreError::from)?;
@@ -74,7 +67,7 @@ pub async fn resolve(state: &AppState, cookie_value: &str) -> AppResult<Option<C
         user_id: session.user_id,
         via: Via::Session {
             id_hash,
-            csrf_token: session.csrf_token,
+            csrf_token: csrf_token(state, cookie_value),
         },
     }))
 }
@@ -83,6 +76,11 @@ pub async fn end(state: &AppState, id_hash: &str) -> AppResult<()> {
     let mut conn = state.store.write().await?;
     sessions::delete(&mut conn, id_hash).await?;
     Ok(())
+}
+
+/// The CSRF token of the session whose id is `session_id`.
+fn csrf_token(state: &AppState, session_id: &str) -> String {
+    state.key.tag("session csrf", session_id)
 }
 
 /// Constant-time comparison of a submitted CSRF token with the expected one.
