@@ -25,6 +25,22 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// Connections per pool (`MUSTER_DB_MAX_CONNECTIONS`).
     pub db_max_connections: u32,
+    /// A client must send a request's line and headers within this, counted from
+    /// the connection's start or the first byte of a later request
+    /// (`MUSTER_HEADER_TIMEOUT`).
+    #[serde(with = "humantime_serde_compat")]
+    pub header_timeout: Duration,
+    /// A request body that stops arriving for this long is answered 408
+    /// (`MUSTER_BODY_TIMEOUT`).
+    #[serde(with = "humantime_serde_compat")]
+    pub body_timeout: Duration,
+    /// A kept-alive connection without a request for this long is closed
+    /// (`MUSTER_IDLE_TIMEOUT`).
+    #[serde(with = "humantime_serde_compat")]
+    pub idle_timeout: Duration,
+    /// Client connections served at once (`MUSTER_MAX_CONNECTIONS`); at the cap,
+    /// the one idle or waiting for a request the longest is closed for a new one.
+    pub max_connections: usize,
     /// How often an idle worker looks for due jobs (`MUSTER_WORKER_POLL`).
     #[serde(with = "humantime_serde_compat")]
     pub worker_poll: Duration,
@@ -92,6 +108,10 @@ impl Default for Settings {
             database_url: None,
             session_ttl: Duration::from_secs(12 * 3600),
             db_max_connections: 16,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
             worker_poll: Duration::from_secs(1),
             job_lease: Duration::from_secs(5 * 60),
             mail_from: "Muster <muster@localhost>".into(),
@@ -246,6 +266,27 @@ impl Settings {
                 });
             }
         }
+        for (setting, value) in [
+            (
+                "header_timeout (MUSTER_HEADER_TIMEOUT)",
+                self.header_timeout,
+            ),
+            ("body_timeout (MUSTER_BODY_TIMEOUT)", self.body_timeout),
+            ("idle_timeout (MUSTER_IDLE_TIMEOUT)", self.idle_timeout),
+        ] {
+            if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&value) {
+                return Err(SettingsError {
+                    setting: setting.into(),
+                    message: "must be between 1s and 1h".into(),
+                });
+            }
+        }
+        if self.max_connections == 0 {
+            return Err(SettingsError {
+                setting: "max_connections (MUSTER_MAX_CONNECTIONS)".into(),
+                message: "must be at least 1".into(),
+            });
+        }
         if self.db_max_connections == 0 {
             return Err(SettingsError {
                 setting: "db_max_connections (MUSTER_DB_MAX_CONNECTIONS)".into(),
@@ -361,6 +402,38 @@ mod tests {
             assert_eq!(settings.session_ttl, Duration::from_secs(1800));
             assert_eq!(settings.data_dir, PathBuf::from("/tmp/elsewhere"));
             assert_eq!(settings.public_url(), "http://127.0.0.1:9000");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn connection_limits_are_read_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MUSTER_HEADER_TIMEOUT", "5s");
+            jail.set_env("MUSTER_MAX_CONNECTIONS", "500");
+            let settings = Settings::load(Path::new("muster.toml"), Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(settings.header_timeout, Duration::from_secs(5));
+            assert_eq!(settings.max_connections, 500);
+            for (name, value) in [
+                ("MUSTER_IDLE_TIMEOUT", "0s"),
+                ("MUSTER_MAX_CONNECTIONS", "0"),
+            ] {
+                jail.set_env(name, value);
+                let message = Settings::load(Path::new("muster.toml"), Overrides::default())
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(message.contains(name), "{message}");
+                jail.set_env(
+                    name,
+                    if name == "MUSTER_IDLE_TIMEOUT" {
+                        "1m"
+                    } else {
+                        "500"
+                    },
+                );
+            }
             Ok(())
         });
     }

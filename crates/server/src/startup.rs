@@ -118,19 +118,21 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let state = AppState::new(store, settings, clock)?;
     let (shutdown, mut on_shutdown) = watch::channel(false);
-    let app = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = http::app(state.clone());
+    let limits = http::serve::Limits::new(
+        state.settings.header_timeout,
+        state.settings.body_timeout,
+        state.settings.idle_timeout,
+        state.settings.max_connections,
+    );
     let mut server_shutdown = on_shutdown.clone();
     let hub = state.hub.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_shutdown.wait_for(|stop| *stop).await;
-                // Event streams never end by themselves: end them, so the
-                // requests drain.
-                hub.close();
-            })
-            .await
-    });
+    let server = tokio::spawn(http::serve::serve(listener, app, limits, async move {
+        let _ = server_shutdown.wait_for(|stop| *stop).await;
+        // Event streams never end by themselves: end them, so the
+        // requests drain.
+        hub.close();
+    }));
     if state.store.backend().has_notify() {
         tokio::spawn(crate::features::notifications::hub::listen(
             state.clone(),
