@@ -3,6 +3,7 @@
 //! message next to a field (`http::ui::error`).
 
 use muster_domain::{Denied, Invalid};
+use muster_store::error::{outage_in, Outage};
 use muster_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,10 +40,23 @@ pub enum AppError {
         detail: String,
         retry_after_secs: u64,
     },
+    /// The database cannot be reached or refuses work for now (it is
+    /// restarting, the connections ran out); nothing was changed.
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable,
+    /// The database has no space left to write; nothing was changed.
+    #[error(
+        "the server's storage is full; nothing was saved. Try again once space has been freed"
+    )]
+    StorageFull,
     /// Our fault; the cause chain is logged, never shown.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
 }
+
+/// How long a client should wait before trying again after
+/// [`AppError::Unavailable`] (the `Retry-After` header).
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -53,6 +67,25 @@ impl AppError {
 
     pub fn forbidden_role() -> Self {
         AppError::Denied("your role in this organization does not allow this".into())
+    }
+
+    /// An [`AppError::Internal`] whose cause is the database being out of
+    /// reach or out of space becomes [`AppError::Unavailable`] or
+    /// [`AppError::StorageFull`] (causes that reached an `anyhow` chain
+    /// without going through `From<StoreError>`); anything else is kept.
+    pub fn classified(self) -> Self {
+        let AppError::Internal(cause) = &self else {
+            return self;
+        };
+        let outage = cause.chain().find_map(outage_in);
+        match outage {
+            Some(outage) => {
+                let error = from_outage(outage);
+                log_outage(outage, &format!("{cause:#}"));
+                error
+            }
+            None => self,
+        }
     }
 
     /// The error in a sentence for a page: field messages joined, or the detail.
@@ -76,7 +109,33 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(what) => {
                 AppError::Conflict(format!("this conflicts with existing data ({what})"))
             }
-            other => AppError::Internal(anyhow::Error::new(other)),
+            other => match other.outage() {
+                Some(outage) => {
+                    log_outage(outage, &other.to_string());
+                    from_outage(outage)
+                }
+                None => AppError::Internal(anyhow::Error::new(other)),
+            },
+        }
+    }
+}
+
+fn from_outage(outage: Outage) -> AppError {
+    match outage {
+        Outage::Unavailable => AppError::Unavailable,
+        Outage::StorageFull => AppError::StorageFull,
+    }
+}
+
+/// A request refused for want of the database is the operator's concern, not
+/// a bug: a warning with the cause (the client gets a 503 or 507).
+fn log_outage(outage: Outage, cause: &str) {
+    match outage {
+        Outage::Unavailable => {
+            tracing::warn!(cause, "request refused: the database is unavailable");
+        }
+        Outage::StorageFull => {
+            tracing::warn!(cause, "request refused: the database's storage is full");
         }
     }
 }

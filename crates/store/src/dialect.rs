@@ -193,6 +193,13 @@ async fn sqlite_pool(url: &str, max: u32, role: Role) -> Result<AnyPool> {
         // A file database does not drop connections: pinging before every
         // acquire would add a round trip to the connection's thread per query.
         .test_before_acquire(false)
+        // SQLite ends a transaction by itself on some errors (SQLITE_FULL, I/O
+        // errors); sqlx's ROLLBACK of it then fails and sqlx keeps counting the
+        // transaction as open, so every later `BEGIN IMMEDIATE` on this
+        // connection failed ("begin_with at non-zero transaction depth") until
+        // a restart. Such a connection is closed instead of handed out again
+        // (a counter is read: no round trip).
+        .before_acquire(|conn, _meta| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 // Durable at each WAL checkpoint and fast per commit; foreign keys; a

@@ -1,7 +1,7 @@
 //! The API's answer to an [`AppError`]: `application/problem+json` (RFC 9457),
 //! mapped here in one place.
 
-use crate::error::AppError;
+use crate::error::{AppError, UNAVAILABLE_RETRY_AFTER_SECS};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use muster_domain::FieldError;
@@ -33,6 +33,8 @@ pub fn status(error: &AppError) -> StatusCode {
         AppError::Malformed(_) => StatusCode::BAD_REQUEST,
         AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -53,6 +55,8 @@ fn slug_and_title(error: &AppError) -> (&'static str, &'static str) {
         AppError::Invalid(_) => ("validation", "Invalid input"),
         AppError::TooLarge(_) => ("payload-too-large", "Request too large"),
         AppError::Throttled { .. } => ("rate-limited", "Too many requests"),
+        AppError::Unavailable => ("unavailable", "Service unavailable"),
+        AppError::StorageFull => ("storage-full", "Storage full"),
         AppError::Internal(_) => ("internal", "Internal error"),
     }
 }
@@ -83,15 +87,22 @@ pub fn problem(error: &AppError) -> Problem {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let AppError::Internal(cause) = &self {
+        // A database outage that reached here as an internal error is still
+        // a 503 or 507 (and logged as a warning there), not a 500.
+        let error = self.classified();
+        if let AppError::Internal(cause) = &error {
             tracing::error!(cause = format!("{cause:#}"), "request failed");
         }
-        let mut response = problem_response(status(&self), &problem(&self));
-        if let AppError::Throttled {
-            retry_after_secs, ..
-        } = self
-        {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        let mut response = problem_response(status(&error), &problem(&error));
+        let retry_after = match error {
+            AppError::Throttled {
+                retry_after_secs, ..
+            } => Some(retry_after_secs),
+            AppError::Unavailable => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
         }

@@ -88,7 +88,7 @@ pub fn message_page(
 
 impl From<AppError> for UiError {
     fn from(error: AppError) -> Self {
-        match error {
+        match error.classified() {
             AppError::NotFound => UiError::not_found(),
             AppError::Internal(cause) => UiError::Internal(cause),
             other => UiError::Page {
