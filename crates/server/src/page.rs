@@ -39,6 +39,9 @@ impl PageQuery {
                     .decode(cursor)
                     .ok()
                     .and_then(|bytes| String::from_utf8(bytes).ok())
+                    // No list writes a NUL into a position, and PostgreSQL
+                    // refuses one in text (a 500 instead of a 400).
+                    .filter(|position| !position.contains('\0'))
                     .ok_or_else(|| {
                         AppError::Malformed("the cursor is not one this API returned".into())
                     })
