@@ -142,11 +142,9 @@ pub fn identifier_from_name(name: &str) -> String {
             slug.push('-');
         }
     }
-    let slug = slug
-        .trim_matches('-')
-        .trim_start_matches(|c: char| c.is_ascii_digit());
+    // An identifier starts with a letter: "1.0.0 Beta" → `beta`.
     let slug: String = slug
-        .trim_start_matches('-')
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '-')
         .chars()
         .take(IDENTIFIER_MAX)
         .collect();
@@ -198,7 +196,10 @@ pub fn default_initials(name: &str) -> String {
         .split_whitespace()
         .filter_map(|word| word.chars().find(|c| c.is_alphanumeric()))
         .take(2)
+        // Some letters are more than one in upper case ("ﬃ" → "FFI").
         .flat_map(char::to_uppercase)
+        .filter(|c| c.is_alphanumeric())
+        .take(2)
         .collect();
     if initials.is_empty() {
         "S".to_owned()

@@ -125,6 +125,7 @@ pub fn parse_csv(bytes: &[u8]) -> AppResult<Upload> {
         ["first_name", "last_name", "language", "role"].map(column);
     let mut rows = Upload::default();
     let mut record = csv::StringRecord::new();
+    let mut last_line = 1;
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
@@ -143,9 +144,13 @@ pub fn parse_csv(bytes: &[u8]) -> AppResult<Upload> {
                 .unwrap_or_default()
                 .to_owned()
         };
+        // The reader counts lines by `\n` only: rows ended by a lone `\r`
+        // share a line number, and each row's errors are kept under its own.
         let line = record
             .position()
-            .map_or(rows.len() + 2, |p| p.line() as usize);
+            .map_or(rows.len() + 2, |p| p.line() as usize)
+            .max(last_line + 1);
+        last_line = line;
         // A field past the header's names is likely a comma that was meant
         // to be in a name: taking the row would invite someone half-read.
         let problem = (record.len() > headers.len()).then(|| {
