@@ -18,7 +18,7 @@ mod push_protocol;
 mod smtp;
 pub mod ui;
 
-pub use bin::{free_port, muster_bare, muster_command};
+pub use bin::{cli_owner_token, free_port, muster_bare, muster_command};
 pub use browser::Browser;
 pub use html::Html;
 pub use push::{PushReceived, PushService, PushSubscription};

@@ -4,7 +4,7 @@
 
 use super::MUSTER;
 use muster_test_support::{free_port, muster_command};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,43 +21,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn owner_and_token(dir: &std::path::Path) -> String {
-    let mut create = muster_command(MUSTER, dir)
-        .args([
-            "admin",
-            "create-owner",
-            "--org",
-            "Acme",
-            "--email",
-            "ada@example.com",
-        ])
-        .args([
-            "--first-name",
-            "Ada",
-            "--last-name",
-            "L",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("muster runs");
-    create
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"a long enough password\n")
-        .expect("write the password");
-    let created = create.wait_with_output().expect("muster ends");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    token_create(dir, "first").expect("a token")
 }
 
 /// One `muster token create`; its token, or what it printed on failure.
@@ -106,7 +69,7 @@ fn csv(batch: usize, rows: usize) -> String {
 #[test]
 fn token_create_succeeds_beside_a_server_busy_with_a_bulk_import() {
     let dir = tempfile::tempdir().expect("a directory");
-    let token = owner_and_token(dir.path());
+    let token = muster_test_support::cli_owner_token(|| muster_command(MUSTER, dir.path()));
     let port = free_port();
     let mut child = muster_command(MUSTER, dir.path())
         .env("MUSTER_LISTEN", format!("127.0.0.1:{port}"))

@@ -42,21 +42,6 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Runs `command` to its end; panics with its output when it fails.
-pub fn run(command: &mut Command, what: &str) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// The `muster` binary with its data directory, on `database_url` when given
 /// (else SQLite in the data directory).
 pub fn muster(data_dir: &Path, database_url: Option<&str>) -> Command {
@@ -70,41 +55,7 @@ pub fn muster(data_dir: &Path, database_url: Option<&str>) -> Command {
 /// Migrates, creates Ada (owner of Acme) with the CLI and returns a personal
 /// access token of hers.
 pub fn owner_token(data_dir: &Path, database_url: Option<&str>) -> String {
-    run(
-        muster(data_dir, database_url).arg("migrate"),
-        "muster migrate",
-    );
-    let mut create = muster(data_dir, database_url)
-        .args(["admin", "create-owner", "--org", "Acme"])
-        .args(["--email", "ada@example.com", "--first-name", "Ada"])
-        .args(["--last-name", "Lovelace", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("muster admin create-owner starts");
-    {
-        use std::io::Write;
-        let mut stdin = create.stdin.take().expect("stdin");
-        writeln!(stdin, "{PASSWORD}").expect("the password");
-    }
-    assert!(
-        create.wait().expect("create-owner ends").success(),
-        "muster admin create-owner"
-    );
-    let token = run(
-        muster(data_dir, database_url).args([
-            "token",
-            "create",
-            "--email",
-            "ada@example.com",
-            "--name",
-            "faults",
-        ]),
-        "muster token create",
-    );
-    let token = token.trim().to_owned();
-    assert!(token.starts_with("mst_pat_"), "a token: {token:?}");
-    token
+    muster_test_support::cli_owner_token(|| muster(data_dir, database_url))
 }
 
 static STARTS: AtomicUsize = AtomicUsize::new(0);

@@ -16,9 +16,10 @@ const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
 /// one deployment share (each seals mail the others may send).
 fn muster(database_url: &str, data_dir: &std::path::Path) -> Command {
     let mut command = muster_command(MUSTER, data_dir);
-    command
-        .env("DATABASE_URL", database_url)
-        .env("MUSTER_SECRET_KEY", "one key for every instance of this test");
+    command.env("DATABASE_URL", database_url).env(
+        "MUSTER_SECRET_KEY",
+        "one key for every instance of this test",
+    );
     command
 }
 
@@ -126,51 +127,7 @@ async fn bulk(http: &reqwest::Client, base: &str, token: &str, org: &str, body: 
 /// Migrates the database, creates Ada (owner of Acme) and returns a PAT of hers.
 fn owner_token(database_url: &str) -> String {
     let setup_dir = tempfile::tempdir().expect("a directory");
-    let status = muster(database_url, setup_dir.path())
-        .arg("migrate")
-        .status()
-        .expect("migrate");
-    assert!(status.success());
-    let mut create = muster(database_url, setup_dir.path())
-        .args([
-            "admin",
-            "create-owner",
-            "--org",
-            "Acme",
-            "--email",
-            "ada@example.com",
-        ])
-        .args([
-            "--first-name",
-            "Ada",
-            "--last-name",
-            "Lovelace",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("create-owner");
-    {
-        use std::io::Write;
-        let mut stdin = create.stdin.take().expect("stdin");
-        writeln!(stdin, "{PASSWORD}").expect("the password");
-    }
-    assert!(create.wait().expect("create-owner ends").success());
-    let token = muster(database_url, setup_dir.path())
-        .args([
-            "token",
-            "create",
-            "--email",
-            "ada@example.com",
-            "--name",
-            "test",
-        ])
-        .output()
-        .expect("token create");
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
-
-    token
+    muster_test_support::cli_owner_token(|| muster(database_url, setup_dir.path()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
