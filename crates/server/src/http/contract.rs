@@ -1,7 +1,7 @@
 //! Completes the generated OpenAPI document with what every route shares, so
 //! the document states every answer the server can give: errors are
-//! `application/problem+json`, and the generic 400/401/404/413/415/422 are
-//! listed wherever the route can produce them.
+//! `application/problem+json`, and the generic 400/401/404/408/413/415/422 and
+//! 503/507 are listed wherever the route can produce them.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
@@ -50,6 +50,17 @@ fn complete(operation: &mut Operation) {
         ("413", body, "The body is too large"),
         ("415", body, "The body's Content-Type is not accepted"),
         ("422", query || body, "A field is not valid"),
+        ("408", body, "The body stopped arriving"),
+        (
+            "503",
+            true,
+            "The database is unavailable; try again after Retry-After",
+        ),
+        (
+            "507",
+            true,
+            "The server's storage is full; nothing was saved",
+        ),
     ];
     for (status, applies, description) in generic {
         if applies && !operation.responses.responses.contains_key(status) {

@@ -89,7 +89,8 @@ pub struct AssignmentView {
     request_body = AssignmentRequest,
     params(("org" = OrgId, Path, description = "Organization id"), ("user" = UserId, Path, description = "User id"),
            ("sol" = SolutionId, Path, description = "Solution id")),
-    responses((status = 200, body = AssignmentView), (status = 403, body = Problem)))]
+    responses((status = 200, body = AssignmentView), (status = 403, body = Problem),
+              (status = 409, description = "The solution's last owner would step down", body = Problem)))]
 pub async fn put_assignment(
     State(state): State<AppState>,
     member: OrgScope,
@@ -115,7 +116,8 @@ pub async fn put_assignment(
 #[utoipa::path(delete, path = "/orgs/{org}/users/{user}/solutions/{sol}", tag = "solutions",
     params(("org" = OrgId, Path, description = "Organization id"), ("user" = UserId, Path, description = "User id"),
            ("sol" = SolutionId, Path, description = "Solution id")),
-    responses((status = 204), (status = 403, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem),
+              (status = 409, description = "The solution's last owner would leave", body = Problem)))]
 pub async fn delete_assignment(
     State(state): State<AppState>,
     member: OrgScope,
