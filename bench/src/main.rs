@@ -6,7 +6,8 @@
 //! server's memory. Every loop is bounded and talks only to 127.0.0.1.
 //!
 //! cargo build --release --workspace && ./target/release/muster-bench [--postgres URL]
-//! [--only notifications|logs|usage] [--log-entries N] [--usage-events N]
+//! [--only notifications|logs|usage|soak] [--log-entries N] [--usage-events N]
+//! [--soak-minutes N]
 
 mod bare;
 mod jobs;
@@ -15,6 +16,7 @@ mod log_plan;
 mod logs;
 mod notifications;
 mod server;
+mod soak;
 mod streams;
 mod usage;
 mod usage_plan;
@@ -56,9 +58,13 @@ struct Args {
     /// Seconds each wrk run lasts.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Run only this section (`notifications`, `logs` or `usage`).
-    #[arg(long, value_parser = ["notifications", "logs", "usage"])]
+    /// Run only this section (`notifications`, `logs` or `usage`), or the
+    /// soak run (`soak`, only ever on its own).
+    #[arg(long, value_parser = ["notifications", "logs", "usage", "soak"])]
     only: Option<String>,
+    /// Minutes of the soak run (`--only soak`).
+    #[arg(long, default_value_t = 10)]
+    soak_minutes: u64,
     /// Open event streams timed in the notifications section (one member each).
     #[arg(long, default_value_t = 1_000)]
     streams: usize,
@@ -198,6 +204,7 @@ async fn main() -> Result<()> {
         Some("notifications") => return notifications_section(&args).await,
         Some("logs") => return logs_section(&args).await,
         Some("usage") => return usage_section(&args).await,
+        Some("soak") => return soak::run(&args.muster, postgres, args.soak_minutes).await,
         _ => {}
     }
     let server = Server::start(&args.muster, postgres, &[]).await?;
