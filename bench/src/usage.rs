@@ -888,25 +888,22 @@ async fn post_batches(
     })
 }
 
-/// `roll_up` of day `d` in a transaction of the benchmark's own: its time.
+/// The rollup of day `d` as the server's job does it (the day read beside
+/// the writer, its figures written in a short transaction): its time.
 async fn roll_up_day(store: &Store, plan: &UsagePlan, org_id: OrgId, d: usize) -> Result<Duration> {
     let day = plan.first_day.plus(d as i64);
     let t = Instant::now();
+    let events = {
+        let mut conn = store.read().await?;
+        muster_store::usage::read_day(&mut conn, org_id, day).await?
+    };
+    let Some(events) = events else {
+        bail!("roll_up of {} found no events", format_day(day));
+    };
     let mut tx = store.begin().await?;
-    if store.backend() == muster_store::Backend::Sqlite {
-        // Take SQLite's write lock first (waiting for the server's writer):
-        // a deferred transaction that reads first cannot become a writer
-        // once the server has committed since its read began.
-        sqlx::query("UPDATE usage_rollup_state SET id = id WHERE id < 0")
-            .execute(&mut *tx)
-            .await?;
-    }
-    let had = muster_store::usage::roll_up(&mut tx, org_id, day, OffsetDateTime::now_utc()).await?;
+    muster_store::usage::write_day(&mut tx, org_id, day, events, OffsetDateTime::now_utc()).await?;
     tx.commit().await?;
     let took = t.elapsed();
-    if !had {
-        bail!("roll_up of {} found no events", format_day(day));
-    }
     eprintln!(
         "usage: roll_up of {} took {:.0} ms",
         format_day(day),

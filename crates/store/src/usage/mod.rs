@@ -6,7 +6,7 @@ mod daily;
 mod rollup;
 
 pub use daily::{counted_since, custom_totals, daily, DailyRow};
-pub use rollup::{roll_up, WHOLE_ORG};
+pub use rollup::{read_day, write_day, DayEvents, WHOLE_ORG};
 
 use crate::batch::{self, Cell};
 use crate::time_ms::to_ms;
@@ -201,17 +201,6 @@ pub async fn late_days(conn: &mut Conn) -> Result<Vec<LateDay>> {
             })
         })
         .collect()
-}
-
-/// Whether the organization has raw events on `day`.
-pub async fn has_events(conn: &mut Conn, org_id: OrgId, day: Day) -> Result<bool> {
-    let found: Option<(i64,)> =
-        sqlx::query_as("SELECT 1 FROM usage_events WHERE org_id = $1 AND day = $2 LIMIT 1")
-            .bind(org_id.to_string())
-            .bind(day.0)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(found.is_some())
 }
 
 /// Forgets that a day had late events, unless one came after `marked_before`.

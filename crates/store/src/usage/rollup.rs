@@ -5,6 +5,7 @@ use crate::batch::{self, Cell};
 use crate::dialect::Dialect;
 use crate::time_ms::to_ms;
 use crate::{Conn, Result, StoreError};
+use futures_util::TryStreamExt;
 use muster_domain::usage::{Day, Kind, Metric};
 use muster_domain::OrgId;
 use roaring::RoaringBitmap;
@@ -46,67 +47,148 @@ struct Figures {
     active: RoaringBitmap,
 }
 
-/// Rewrites the organization's figures for `day` from its raw events, in the
-/// caller's transaction; running it again gives the same rows. A day without
-/// events (none came, or retention took them) keeps the rows it has, so the
-/// figures outlive the raw events. Returns whether the day had events.
-pub async fn roll_up(
-    conn: &mut Conn,
-    org_id: OrgId,
-    day: Day,
-    now: OffsetDateTime,
-) -> Result<bool> {
-    if let Some(sql) = Dialect::of(conn).usage_rollup_lock_sql() {
-        sqlx::query(sql).execute(&mut *conn).await?;
-    }
+/// An organization's day as its events say, read without holding the writer:
+/// the sums per solution, kind and name, and who was active where.
+pub struct DayEvents {
+    sums: Vec<(Option<String>, String, Option<String>, i64)>,
+    /// (solution, person's number) for people numbered already.
+    active: Vec<(String, i64)>,
+    /// (solution, person) for people who have no number yet.
+    unnumbered: Vec<(String, String)>,
+}
+
+/// Reads the organization's day from its raw events, on a read connection
+/// (under SQLite, a snapshot beside the one writer, which a day of events to
+/// sum would otherwise hold for as long as the day is large). `None` when the
+/// day has no events (none came, or retention took them): its rows stay.
+pub async fn read_day(conn: &mut Conn, org_id: OrgId, day: Day) -> Result<Option<DayEvents>> {
     let org = org_id.to_string();
-    let sums: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
-        "SELECT COALESCE(solution_id, ''), kind, name, CAST(SUM(count) AS BIGINT) \
-         FROM usage_events WHERE org_id = $1 AND day = $2 \
-         GROUP BY COALESCE(solution_id, ''), kind, name",
-    )
-    .bind(&org)
-    .bind(day.0)
-    .fetch_all(&mut *conn)
-    .await?;
-    if sums.is_empty() {
-        return Ok(false);
+    // Summed here, not with GROUP BY: SQLite would sort the whole day in
+    // memory for it (held by the allocator afterwards, so the server grew
+    // with the day), while this holds one entry per solution, kind and name.
+    let mut sums: BTreeMap<(Option<String>, String, Option<String>), i64> = BTreeMap::new();
+    {
+        let mut rows = sqlx::query_as::<_, (Option<String>, String, Option<String>, i64)>(
+            "SELECT solution_id, kind, name, count FROM usage_events WHERE org_id = $1 AND day = $2",
+        )
+        .bind(&org)
+        .bind(day.0)
+        .fetch(&mut *conn);
+        while let Some((solution, kind, name, count)) = rows.try_next().await? {
+            let sum = sums.entry((solution, kind, name)).or_default();
+            *sum = sum.saturating_add(count);
+        }
     }
-    // Only those without a number yet: on PostgreSQL a conflicting row would
-    // still use up a number of the identity, every minute, for every person.
-    sqlx::query(
-        "INSERT INTO usage_people (user_id) SELECT DISTINCT e.user_id FROM usage_events e \
-         JOIN users u ON u.id = e.user_id WHERE e.org_id = $1 AND e.day = $2 \
-         AND NOT EXISTS (SELECT 1 FROM usage_people p WHERE p.user_id = e.user_id) \
-         ON CONFLICT (user_id) DO NOTHING",
-    )
-    .bind(&org)
-    .bind(day.0)
-    .execute(&mut *conn)
-    .await?;
+    if sums.is_empty() {
+        return Ok(None);
+    }
     let passive: Vec<&str> = Kind::ALL
         .iter()
         .filter(|k| !k.is_activity())
         .map(|k| k.as_str())
         .collect();
     let sql = format!(
-        "SELECT e.solution, p.ordinal FROM (SELECT DISTINCT COALESCE(solution_id, '') AS solution, user_id \
+        "SELECT e.solution, e.user_id, p.ordinal FROM (SELECT DISTINCT COALESCE(solution_id, '') AS solution, user_id \
          FROM usage_events WHERE org_id = $1 AND day = $2 AND user_id IS NOT NULL AND kind NOT IN ({})) e \
-         JOIN usage_people p ON p.user_id = e.user_id",
+         LEFT JOIN usage_people p ON p.user_id = e.user_id",
         batch::placeholders(3, passive.len())
     );
-    let mut query = sqlx::query_as::<_, (String, i64)>(&sql)
+    let mut query = sqlx::query_as::<_, (String, String, Option<i64>)>(&sql)
         .bind(&org)
         .bind(day.0);
     for kind in passive {
         query = query.bind(kind);
     }
-    let active = query.fetch_all(&mut *conn).await?;
+    let mut active = Vec::new();
+    let mut unnumbered = Vec::new();
+    for (solution, user_id, ordinal) in query.fetch_all(&mut *conn).await? {
+        match ordinal {
+            Some(ordinal) => active.push((solution, ordinal)),
+            None => unnumbered.push((solution, user_id)),
+        }
+    }
+    Ok(Some(DayEvents {
+        sums: sums
+            .into_iter()
+            .map(|((solution, kind, name), sum)| (solution, kind, name, sum))
+            .collect(),
+        active,
+        unnumbered,
+    }))
+}
+
+/// People per statement when numbering the day's newcomers.
+const PEOPLE_PER_STATEMENT: usize = 500;
+
+/// Numbers the people of `unnumbered` who have no number yet (and still an
+/// account), and returns them as (solution, number).
+async fn number_people(
+    conn: &mut Conn,
+    unnumbered: Vec<(String, String)>,
+) -> Result<Vec<(String, i64)>> {
+    if unnumbered.is_empty() {
+        return Ok(Vec::new());
+    }
+    let people: Vec<&str> = unnumbered
+        .iter()
+        .map(|(_, user)| user.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut numbers = BTreeMap::new();
+    for chunk in people.chunks(PEOPLE_PER_STATEMENT) {
+        let list = batch::placeholders(1, chunk.len());
+        // On PostgreSQL a conflicting row would still use up a number of the
+        // identity, so only the ones read as unnumbered come here.
+        let insert = format!(
+            "INSERT INTO usage_people (user_id) SELECT id FROM users WHERE id IN ({list}) \
+             ON CONFLICT (user_id) DO NOTHING"
+        );
+        let mut query = sqlx::query(&insert);
+        for user in chunk {
+            query = query.bind(*user);
+        }
+        query.execute(&mut *conn).await?;
+        let select = format!("SELECT user_id, ordinal FROM usage_people WHERE user_id IN ({list})");
+        let mut query = sqlx::query_as::<_, (String, i64)>(&select);
+        for user in chunk {
+            query = query.bind(*user);
+        }
+        numbers.extend(query.fetch_all(&mut *conn).await?);
+    }
+    // A person whose account went meanwhile is no longer counted.
+    Ok(unnumbered
+        .into_iter()
+        .filter_map(|(solution, user)| numbers.get(&user).map(|n| (solution, *n)))
+        .collect())
+}
+
+/// Rewrites the organization's figures for `day` from what [`read_day`] read,
+/// in the caller's (short) write transaction; running it again gives the same
+/// rows.
+pub async fn write_day(
+    conn: &mut Conn,
+    org_id: OrgId,
+    day: Day,
+    events: DayEvents,
+    now: OffsetDateTime,
+) -> Result<()> {
+    if let Some(sql) = Dialect::of(conn).usage_rollup_lock_sql() {
+        sqlx::query(sql).execute(&mut *conn).await?;
+    }
+    let org = org_id.to_string();
+    let DayEvents {
+        sums,
+        mut active,
+        unnumbered,
+    } = events;
+    active.extend(number_people(conn, unnumbered).await?);
 
     let mut figures: BTreeMap<String, Figures> = BTreeMap::new();
     let mut custom: BTreeMap<(String, String), i64> = BTreeMap::new();
     figures.entry(WHOLE_ORG.to_owned()).or_default();
     for (solution, kind, name, sum) in sums {
+        let solution = solution.unwrap_or_default();
         let Some(kind) = Kind::parse(&kind) else {
             continue;
         };
@@ -184,7 +266,7 @@ pub async fn roll_up(
         custom_rows,
     )
     .await?;
-    Ok(true)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -68,14 +68,15 @@ pub async fn run(state: &AppState, _id: JobId, _job: RollUp) -> Result<(), JobEr
             .collect();
         // A day the organization no longer keeps raw events of is final.
         for day in days_to_roll(now, closed, &org_late, retention.first_kept(today)) {
-            // An idle organization costs a read, not a write transaction.
-            let busy = {
+            // The day is read beside the writer; only its figures are written,
+            // and an idle organization costs a read, not a write transaction.
+            let events = {
                 let mut conn = state.store.read().await?;
-                usage::has_events(&mut conn, retention.org_id, day).await?
+                usage::read_day(&mut conn, retention.org_id, day).await?
             };
-            if busy {
+            if let Some(events) = events {
                 let mut tx = state.store.begin().await?;
-                usage::roll_up(&mut tx, retention.org_id, day, now).await?;
+                usage::write_day(&mut tx, retention.org_id, day, events, now).await?;
                 tx.commit().await.map_err(StoreError::from)?;
             }
         }
