@@ -41,10 +41,12 @@ pub enum AuditAction {
     DeviceRevoked,
     MemberLogLevelSet,
     MemberLogLevelCleared,
+    PasswordChanged,
+    PasswordReset,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 37] = [
         AuditAction::MemberRoleChanged,
         AuditAction::MemberDisabled,
         AuditAction::MemberEnabled,
@@ -80,6 +82,8 @@ impl AuditAction {
         AuditAction::DeviceRevoked,
         AuditAction::MemberLogLevelSet,
         AuditAction::MemberLogLevelCleared,
+        AuditAction::PasswordChanged,
+        AuditAction::PasswordReset,
     ];
 
     /// The name stored and shown (`member.role_changed`).
@@ -121,6 +125,8 @@ impl AuditAction {
             DeviceRevoked => "device.revoked",
             MemberLogLevelSet => "member.log_level_set",
             MemberLogLevelCleared => "member.log_level_cleared",
+            PasswordChanged => "account.password_changed",
+            PasswordReset => "account.password_reset",
         }
     }
 }

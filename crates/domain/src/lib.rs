@@ -18,6 +18,7 @@ pub mod solution;
 pub mod spreadsheet;
 pub mod token;
 pub mod usage;
+pub mod user_agent;
 pub mod validation;
 
 pub use audit::AuditAction;

@@ -23,6 +23,7 @@ pub mod memberships;
 pub mod notifications;
 pub mod orgs;
 pub mod overview;
+pub mod password_resets;
 pub mod push;
 pub mod readers;
 pub mod recipients;

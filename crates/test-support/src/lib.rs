@@ -375,6 +375,12 @@ pub fn outbox(app: &TestApp) -> Vec<String> {
 
 /// The invite link in a message (quoted-printable soft breaks undone).
 pub fn invite_link(message: &str) -> Option<String> {
+    link_in(message, "/invite/")
+}
+
+/// The first `http://` link in a message (quoted-printable soft breaks
+/// undone), if its path holds `marker` (`/invite/`, `/reset/`).
+pub fn link_in(message: &str, marker: &str) -> Option<String> {
     let text = message
         .replace("=\r\n", "")
         .replace("=\n", "")
@@ -384,7 +390,7 @@ pub fn invite_link(message: &str) -> Option<String> {
         .chars()
         .take_while(|c| !c.is_whitespace())
         .collect();
-    link.contains("/invite/").then_some(link)
+    link.contains(marker).then_some(link)
 }
 
 /// Calls the API of a [`TestApp`] with one token; `path` starts at `/api/v1`.

@@ -35,7 +35,10 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz))
         .nest("/api/v1", api)
-        .merge(ui::router())
+        .merge(ui::router().layer(middleware::from_fn_with_state(
+            state.clone(),
+            ui::flash::layer,
+        )))
         .fallback(ui::shell::not_found)
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(extract::BODY_LIMIT))
@@ -123,7 +126,13 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
 }
 
 /// Paths whose next segment is a secret (a setup or invite token).
-const SECRET_SEGMENT_AFTER: &[&str] = &["/setup/", "/invite/", "/api/v1/invitations/"];
+const SECRET_SEGMENT_AFTER: &[&str] = &[
+    "/setup/",
+    "/invite/",
+    "/api/v1/invitations/",
+    "/reset/",
+    "/api/v1/auth/password-reset/",
+];
 
 /// `path` with any token in it replaced by `…`, for logs.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
@@ -148,6 +157,12 @@ mod tests {
             loggable_path("/api/v1/invitations/abc123/accept"),
             "/api/v1/invitations/…/accept"
         );
+        assert_eq!(loggable_path("/reset/abc123"), "/reset/…");
+        assert_eq!(
+            loggable_path("/api/v1/auth/password-reset/abc123"),
+            "/api/v1/auth/password-reset/…"
+        );
+        assert_eq!(loggable_path("/reset"), "/reset");
         assert_eq!(loggable_path("/orgs/x/users"), "/orgs/x/users");
     }
 }

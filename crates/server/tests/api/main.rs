@@ -1,5 +1,6 @@
 //! Behaviour through HTTP, on SQLite and on PostgreSQL.
 
+mod account;
 mod audit;
 mod auth;
 mod bulk;

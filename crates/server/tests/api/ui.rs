@@ -148,7 +148,7 @@ async fn signing_in_through_the_form_opens_the_default_organization(app: TestApp
         );
     }
     assert_eq!(overview.text_of(".user-menu a[href=\"/me\"]"), "My profile");
-    assert_eq!(overview.text_of(".user-menu button#sign-out"), "Logout");
+    assert_eq!(overview.text_of(".user-menu button#sign-out"), "Sign out");
     let (_, solutions) = page(&client, app.url(&format!("/orgs/{org}/solutions"))).await;
     assert!(
         solutions

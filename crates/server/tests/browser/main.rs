@@ -1,5 +1,6 @@
 //! The web UI in a real browser: headless Chromium over WebDriver.
 
+mod account;
 mod notifications;
 mod solutions;
 mod tokens;

@@ -5,7 +5,7 @@
 //! first-run setup link, a sign-in through the web form, a personal access
 //! token made on its page, an invitation whose mail goes out, a bulk
 //! invitation, two acceptances that set passwords (the web form and the
-//! API) and an API sign-in. Then it looks for every clear secret of the flow
+//! API), two password reset links (one used on its page) and an API sign-in. Then it looks for every clear secret of the flow
 //! — the PAT, every invite token, every session id, the CSRF tokens of the
 //! forms and of the sessions, the passwords, the setup token — in:
 //!
@@ -248,6 +248,45 @@ fn invite_tokens(data_dir: &Path) -> Vec<(String, String)> {
         }
     }
     found
+}
+
+/// Waits for `count` reset mails to `email`; their tokens, oldest first.
+async fn reset_tokens_for(data_dir: &Path, email: &str, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut found = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(data_dir.join("outbox")) {
+            for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+                let Ok(message) = std::fs::read_to_string(&path) else {
+                    continue; // Being written; read again later.
+                };
+                let to_them = message
+                    .lines()
+                    .any(|l| l.starts_with("To: ") && l.contains(email));
+                let text = message.replace("=\r\n", "").replace("=\n", "");
+                let link = text
+                    .split_whitespace()
+                    .find(|w| w.starts_with("http://") && w.contains("/reset/"));
+                if let (true, Some(link), Ok(modified)) = (
+                    to_them,
+                    link,
+                    std::fs::metadata(&path).and_then(|m| m.modified()),
+                ) {
+                    let token = link.rsplit('/').next().unwrap_or_default().to_owned();
+                    found.push((modified, token));
+                }
+            }
+        }
+        if found.len() >= count {
+            found.sort();
+            return found.into_iter().map(|(_, token)| token).collect();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{count} reset mails to {email} within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits for the invite mail to `email` and returns its token.
@@ -668,6 +707,41 @@ async fn run_flow_and_scan(database_url: Option<String>) {
         body["csrf_token"].as_str().expect("a CSRF token"),
     );
 
+    // Ivy forgets her password: two reset links are mailed, she sets a new
+    // password on the page behind the second, and the first stops working.
+    for _ in 0..2 {
+        let asked = http
+            .post(server.url("/api/v1/auth/password-reset"))
+            .json(&json!({"email": "ivy@example.com"}))
+            .send()
+            .await
+            .expect("a reset");
+        assert_eq!(asked.status(), 202);
+    }
+    let reset_tokens = reset_tokens_for(server.data_dir(), "ivy@example.com", 2).await;
+    for (n, token) in reset_tokens.iter().enumerate() {
+        secrets.add(format!("reset token {} of ivy@example.com", n + 1), token);
+    }
+    let page = ivy
+        .get(server.url(&format!("/reset/{}", reset_tokens[1])))
+        .send()
+        .await
+        .expect("the reset page");
+    assert_eq!(page.status(), 200);
+    let reset_csrf = csrf_field(&page.text().await.expect("html"));
+    let ivy_new_password = password("ivy, anew");
+    secrets.add("Ivy's new password", &ivy_new_password);
+    let reset = ivy
+        .post(server.url(&format!("/reset/{}", reset_tokens[1])))
+        .form(&[
+            ("csrf_token", reset_csrf.as_str()),
+            ("password", ivy_new_password.as_str()),
+        ])
+        .send()
+        .await
+        .expect("set a password");
+    assert_eq!(reset.status(), 303, "the new password is set");
+
     // Ada signs in through the API too.
     let api = browser();
     let login = api
@@ -692,7 +766,8 @@ async fn run_flow_and_scan(database_url: Option<String>) {
         .await
         .expect("me");
     assert_eq!(me.status(), 200);
-    db.wait_for_jobs(4).await;
+    // Four invitations, two reset links and the "password changed" notice.
+    db.wait_for_jobs(7).await;
 
     // The scan can see what it looks for: every invite token is in the mail
     // that carried it (the outbox, left out of the scan), and the server
@@ -705,10 +780,9 @@ async fn run_flow_and_scan(database_url: Option<String>) {
         let bytes = std::fs::read(entry.path()).expect("a mail");
         outbox.scan(&secrets, "the outbox", &bytes);
     }
-    let invite_tokens = secrets
-        .0
-        .iter()
-        .filter(|(what, _)| what.starts_with("the invite token"));
+    let invite_tokens = secrets.0.iter().filter(|(what, _)| {
+        what.starts_with("the invite token") || what.starts_with("reset token")
+    });
     for (what, _) in invite_tokens {
         assert!(
             outbox.0.iter().any(|(w, _)| w == what),

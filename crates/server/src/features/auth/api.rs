@@ -35,13 +35,14 @@ pub struct LoginResponse {
               (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn login(
     State(state): State<AppState>,
+    origin: session::Origin,
     ClientIp(ip): ClientIp,
     jar: CookieJar,
     AppJson(request): AppJson<LoginRequest>,
 ) -> AppResult<(CookieJar, Json<LoginResponse>)> {
     let user_id = service::check_credentials(&state, &request.email, &request.password, ip).await?;
     let previous = jar.get(session::COOKIE).map(|c| c.value().to_owned());
-    let new = session::start(&state, user_id, previous.as_deref()).await?;
+    let new = session::start(&state, user_id, previous.as_deref(), &origin).await?;
     let mut conn = state.store.read().await?;
     let user = me::load(&mut conn, user_id).await?;
     Ok((

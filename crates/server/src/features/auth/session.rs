@@ -30,15 +30,29 @@ pub async fn start(
     state: &AppState,
     user_id: UserId,
     previous: Option<&str>,
+    origin: &Origin,
 ) -> AppResult<NewSession> {
     let id = secret::generate(&mut rand::rngs::OsRng);
+    let origin = sessions::Origin {
+        public_id: public_id(),
+        user_agent: origin.user_agent.clone(),
+        ip: origin.ip.to_string(),
+    };
     let csrf_token = csrf_token(state, &id);
     let now = state.now();
     let mut tx = state.store.begin().await?;
     if let Some(previous) = previous {
         sessions::delete(&mut tx, &secret::hash(previous)).await?;
     }
-    sessions::insert(&mut tx, &secret::hash(&id), user_id, now, now + ttl(state)).await?;
+    sessions::insert(
+        &mut tx,
+        &secret::hash(&id),
+        user_id,
+        &origin,
+        now,
+        now + ttl(state),
+    )
+    .await?;
     // A sign-in counts in every organization the person is active in.
     muster_store::usage::record_in_orgs_of(&mut tx, user_id, Kind::SignIn, now).await?;
     tx.commit().await.map_err(muster_store::StoreError::from)?;
@@ -46,6 +60,44 @@ pub async fn start(
         cookie: session_cookie(state, id),
         csrf_token,
     })
+}
+
+/// The browser and address a sign-in comes from, kept with the session so
+/// that its owner can tell their sessions apart.
+pub struct Origin {
+    pub user_agent: String,
+    pub ip: std::net::IpAddr,
+}
+
+/// The longest `User-Agent` kept (browsers send 100–200 characters).
+const USER_AGENT_MAX: usize = 300;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Origin {
+    type Rejection = crate::error::AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .chars()
+                    .take(USER_AGENT_MAX)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let crate::http::extract::ClientIp(ip) = crate::http::extract::ClientIp::from_parts(parts);
+        Ok(Origin { user_agent, ip })
+    }
+}
+
+/// A session's public handle: 16 random hex digits.
+fn public_id() -> String {
+    use rand::RngCore;
+    format!("{:016x}", rand::rngs::OsRng.next_u64())
 }
 
 /// The caller behind a session cookie, if the session is live.

@@ -12,9 +12,14 @@ pub const WINDOW: Duration = Duration::minutes(15);
 pub const MAX_PER_ACCOUNT: i64 = 5;
 pub const MAX_PER_ADDRESS: i64 = 50;
 
+/// The counter of an account's failed sign-ins (a reset lifts its lockout).
+pub fn account_key(email: &str) -> String {
+    format!("account:{email}")
+}
+
 fn keys(email: &Email, ip: IpAddr) -> [(String, i64); 2] {
     [
-        (format!("account:{email}"), MAX_PER_ACCOUNT),
+        (account_key(&email.to_string()), MAX_PER_ACCOUNT),
         (format!("ip:{ip}"), MAX_PER_ADDRESS),
     ]
 }
@@ -50,6 +55,6 @@ pub async fn record_failure(state: &AppState, email: &Email, ip: IpAddr) -> AppR
 /// A successful sign-in forgives the account's earlier failures.
 pub async fn record_success(state: &AppState, email: &Email) -> AppResult<()> {
     let mut conn = state.store.write().await?;
-    throttle::clear(&mut conn, &format!("account:{email}")).await?;
+    throttle::clear(&mut conn, &account_key(&email.to_string())).await?;
     Ok(())
 }

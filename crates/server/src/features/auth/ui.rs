@@ -71,6 +71,7 @@ pub async fn show(
     let (jar, csrf_token) = form_token(&state, jar);
     let message = match query.message.as_str() {
         "signed-out" => "You have been signed out.",
+        "password-reset" => "Your password was changed. Sign in with the new one.",
         _ => "",
     };
     let body = page(
@@ -91,6 +92,7 @@ pub struct SignInForm {
 
 pub async fn submit(
     State(state): State<AppState>,
+    origin: session::Origin,
     ClientIp(ip): ClientIp,
     jar: CookieJar,
     UiForm(form): UiForm<SignInForm>,
@@ -121,7 +123,7 @@ pub async fn submit(
         }
     };
     let previous = jar.get(session::COOKIE).map(|c| c.value().to_owned());
-    let new = session::start(&state, user_id, previous.as_deref()).await?;
+    let new = session::start(&state, user_id, previous.as_deref(), &origin).await?;
     let target = safe_local_path(&form.next).unwrap_or("/").to_owned();
     Ok((jar.add(new.cookie), Redirect::to(&target)).into_response())
 }

@@ -151,6 +151,7 @@ fn refused(error: &AppError) -> Option<(Value, StatusCode)> {
 
 pub async fn accept(
     State(state): State<AppState>,
+    origin: session::Origin,
     Path(token): Path<String>,
     jar: CookieJar,
     viewer: Result<UiUser, UiError>,
@@ -184,6 +185,6 @@ pub async fn accept(
         return Ok(Redirect::to("/").into_response());
     }
     let previous = jar.get(session::COOKIE).map(|c| c.value().to_owned());
-    let new = session::start(&state, user_id, previous.as_deref()).await?;
+    let new = session::start(&state, user_id, previous.as_deref(), &origin).await?;
     Ok((jar.add(new.cookie), Redirect::to("/")).into_response())
 }

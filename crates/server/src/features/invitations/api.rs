@@ -296,6 +296,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
               (status = 404, body = Problem), (status = 410, body = Problem), (status = 422, body = Problem)))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
+    origin: session::Origin,
     Path(token): Path<String>,
     MaybeCaller(caller): MaybeCaller,
     jar: CookieJar,
@@ -317,7 +318,7 @@ pub async fn accept_invitation(
         (jar, None)
     } else {
         let previous = jar.get(session::COOKIE).map(|c| c.value().to_owned());
-        let new = session::start(&state, user_id, previous.as_deref()).await?;
+        let new = session::start(&state, user_id, previous.as_deref(), &origin).await?;
         (jar.add(new.cookie), Some(new.csrf_token))
     };
     let mut conn = state.store.read().await?;

@@ -93,6 +93,7 @@ fn parse(form: &SetupForm) -> Result<service::FirstOwner, Invalid> {
 
 pub async fn submit(
     State(state): State<AppState>,
+    origin: session::Origin,
     Path(token): Path<String>,
     jar: CookieJar,
     UiForm(form): UiForm<SetupForm>,
@@ -110,7 +111,7 @@ pub async fn submit(
         Err(AppError::Invalid(invalid)) => return redisplay(&state, jar, &token, &form, &invalid),
         Err(other) => return Err(other.into()),
     };
-    let new = session::start(&state, user_id, None).await?;
+    let new = session::start(&state, user_id, None, &origin).await?;
     let to = Redirect::to(&format!("/orgs/{org_id}/overview"));
     Ok((jar.add(new.cookie), to).into_response())
 }

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod error;
+pub mod flash;
 pub mod layout;
 pub mod shell;
 pub mod templates;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.js", get(assets::js))
         .route("/static/notifications.js", get(assets::notifications_js));
     let router = features::auth::ui_routes(router);
+    let router = features::account::ui_routes(router);
     let router = features::setup::ui_routes(router);
     let router = features::profile::ui_routes(router);
     let router = features::tokens::ui_routes(router);

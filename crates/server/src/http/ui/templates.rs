@@ -33,6 +33,22 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("setup.html", include_str!("../../../templates/setup.html")),
     (
+        "reset_request.html",
+        include_str!("../../../templates/reset_request.html"),
+    ),
+    (
+        "reset_password.html",
+        include_str!("../../../templates/reset_password.html"),
+    ),
+    (
+        "security.html",
+        include_str!("../../../templates/security.html"),
+    ),
+    (
+        "solution_parts.html",
+        include_str!("../../../templates/solution_parts.html"),
+    ),
+    (
         "message.html",
         include_str!("../../../templates/message.html"),
     ),
