@@ -146,6 +146,24 @@ pub async fn count_active_owners(conn: &mut Conn, org_id: OrgId) -> Result<u64> 
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
+/// Up to `limit` active owners and admins of the organization, owners first,
+/// as (name, email): whom a member asks for access.
+pub async fn contacts(conn: &mut Conn, org_id: OrgId, limit: i64) -> Result<Vec<(String, String)>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT u.first_name, u.last_name, u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 AND m.status = 'active' AND m.role IN ('owner', 'admin') \
+         ORDER BY CASE m.role WHEN 'owner' THEN 0 ELSE 1 END, u.email LIMIT $2",
+    )
+    .bind(org_id.to_string())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(first, last, email)| (format!("{first} {last}").trim().to_owned(), email))
+        .collect())
+}
+
 /// A new organization's first member: its owner, active from now.
 pub fn founding_owner(org_id: OrgId, user_id: UserId, now: OffsetDateTime) -> Membership {
     Membership {

@@ -111,7 +111,7 @@ async fn templates_are_listed_checked_and_audited(app: TestApp) {
         broken["errors"][0]["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("undefined"),
+            .starts_with("there is no variable `prenom`"),
         "{broken}"
     );
     let syntax = problem(put("fr-ca", "Bonjour", "{% if %}").await, 422).await;

@@ -886,12 +886,35 @@ async fn notices_come_by_code_never_as_text_from_the_url(app: TestApp) {
             org,
             &format!("notice={forged}&done={forged}&error={forged}"),
         ),
-        app.url(&format!("/orgs/{org}/users/{bob}?done={forged}")),
-        app.url(&format!("/me?notice={forged}&done={forged}")),
+        app.url(&format!(
+            "/orgs/{org}/users/{bob}?done={forged}&notice={forged}&error={forged}"
+        )),
+        app.url(&format!("/orgs/{org}/users?error={forged}")),
+        app.url(&format!("/me?notice={forged}&done={forged}&error={forged}")),
+        app.url(&format!("/me/security?done={forged}")),
     ] {
         let page = ok_page(&ada_web, url.clone()).await;
         assert!(!page.mentions("account is locked"), "{url}: {page}");
     }
+    // Nor from a flash cookie the server did not sign.
+    let at = app.clock_now().unix_timestamp();
+    let planted = base64_url(&format!(
+        r#"{{"path":"/me","at":{at},"flash":{{"error":"Your account is locked"}}}}"#
+    ));
+    let page = ada_web
+        .get(app.url("/me"))
+        .header("cookie", format!("muster_flash={planted}.c2lnbmF0dXJl"))
+        .send()
+        .await
+        .expect("my profile");
+    let page = page.text().await.expect("html");
+    assert!(!page.contains("account is locked"), "{page}");
+}
+
+/// Base64url without padding, as the flash cookie carries its JSON.
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
 async fn settings_offer_every_logging_level_and_say_what_it_does(app: TestApp) {

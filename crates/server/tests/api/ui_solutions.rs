@@ -88,7 +88,12 @@ async fn solution_pages_follow_what_each_role_may_do(app: TestApp) {
         &[("csrf_token", &csrf), ("version", "one")],
     )
     .await;
-    assert!(to.contains("tab=versions") && to.contains("error="), "{to}");
+    assert!(
+        to.contains("tab=versions") && !to.contains("error="),
+        "{to}"
+    );
+    let (_, refused) = page(&carl, app.url(&to)).await;
+    assert!(!refused.text_of("#error").is_empty(), "{refused}");
     let (_, to) = post(
         &carl,
         app.url(&format!("{base}/publish")),
@@ -113,7 +118,8 @@ async fn solution_pages_follow_what_each_role_may_do(app: TestApp) {
         &[("csrf_token", &csrf)],
     )
     .await;
-    assert!(to.contains("error="), "{to}");
+    let (_, refused) = page(&carl, app.url(&to)).await;
+    assert!(refused.text_of("#error").contains("box"), "{refused}");
     let (_, to) = post(
         &carl,
         app.url(&format!("{base}/delete")),
@@ -272,7 +278,12 @@ async fn my_profile_sets_the_default_and_leaves_an_organization(app: TestApp) {
         &[("csrf_token", &csrf)],
     )
     .await;
-    assert!(to.contains("error="), "{to}");
+    assert!(!to.contains("error="), "{to}");
+    let (_, refused) = page(&client, app.url(&to)).await;
+    assert!(
+        refused.text_of("#profile-error").contains("Tick the box"),
+        "{refused}"
+    );
     let (_, to) = post(
         &client,
         app.url(&format!("/me/orgs/{globex}/leave")),

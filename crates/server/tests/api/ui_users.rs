@@ -12,7 +12,178 @@ db_tests!(
     settings_and_templates_show_errors_next_to_fields,
     the_audit_page_and_the_error_report,
     admins_do_not_get_owner_actions,
+    an_expired_invitation_says_so_and_can_be_sent_again,
+    revoking_an_invitation_asks_first,
+    a_disabled_member_is_told_so_and_whom_to_ask,
 );
+
+/// GETs `path` and follows its redirects, as a browser does.
+async fn following(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+) -> (u16, muster_test_support::Html) {
+    let mut path = path.to_owned();
+    for _ in 0..5 {
+        let response = client.get(app.url(&path)).send().await.expect("a page");
+        if response.status() != 303 {
+            let status = response.status().as_u16();
+            let text = response.text().await.expect("html");
+            return (status, muster_test_support::Html::parse(text));
+        }
+        path = muster_test_support::ui::location(&response);
+    }
+    panic!("more than 5 redirects from {path}");
+}
+
+/// A disabled member's open session, and a fresh sign-in, meet "Your
+/// membership in Acme is disabled" with whom to ask, not "Page not found".
+async fn a_disabled_member_is_told_so_and_whom_to_ask(app: TestApp) {
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let bob = app.member(org, "bob@example.com", OrgRole::Creator).await;
+    let bob_web = app.form_session("bob@example.com").await;
+    let (status, _) = html(&bob_web, app.url(&format!("/orgs/{org}/overview"))).await;
+    assert_eq!(status, 200);
+    let disabled = app
+        .api(&app.token(owner).await)
+        .post(
+            format!("/api/v1/orgs/{org}/users/{bob}/disable"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(disabled.status(), 200);
+
+    let check = |page: &muster_test_support::Html| {
+        assert!(
+            page.mentions("Your membership in Acme is disabled")
+                && page.mentions("ada@example.com"),
+            "{page}"
+        );
+        assert!(!page.mentions("keep working"), "{page}");
+        assert_eq!(page.attr("#open-profile", "href").as_deref(), Some("/me"));
+    };
+    let (status, page) = following(&app, &bob_web, &format!("/orgs/{org}/overview")).await;
+    assert_eq!(status, 403);
+    check(&page);
+    let fresh = app.form_session("bob@example.com").await;
+    let (status, page) = following(&app, &fresh, "/").await;
+    assert_eq!(status, 403);
+    check(&page);
+    // A stranger still finds nothing there.
+    app.create_org("Globex", "cy@example.com").await;
+    let cy = app.form_session("cy@example.com").await;
+    let (status, _) = html(&cy, app.url(&format!("/orgs/{org}/overview"))).await;
+    assert_eq!(status, 404);
+}
+
+/// A pending invitation reads "Pending until …"; once its time passed,
+/// "Expired on …" with the resend action; once accepted, "Accepted".
+async fn an_expired_invitation_says_so_and_can_be_sent_again(app: TestApp) {
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(owner).await;
+    let invited = app
+        .api(&token)
+        .post(
+            format!("/api/v1/orgs/{org}/invitations"),
+            serde_json::json!({"email": "bob@example.com", "first_name": "Bob", "last_name": "B"}),
+        )
+        .await;
+    assert_eq!(invited.status(), 201);
+    let body: serde_json::Value = invited.json().await.expect("the invitation");
+    let bob = body["user_id"].as_str().expect("a user id").to_owned();
+    let detail = format!("/orgs/{org}/users/{bob}");
+    let client = app.form_session("ada@example.com").await;
+    let (_, page) = html(&client, app.url(&detail)).await;
+    assert!(
+        page.text_of("#invitation-state")
+            .starts_with("Pending until "),
+        "{}",
+        page.text_of("#invitation-state")
+    );
+
+    app.clock.advance(Duration::days(400));
+    let client = app.form_session("ada@example.com").await;
+    let (_, page) = html(&client, app.url(&detail)).await;
+    let state = page.text_of("#invitation-state");
+    assert!(state.starts_with("Expired on "), "{state}");
+    assert!(!state.contains("until"), "{state}");
+    assert!(page.has("#resend-invite"), "the way out is offered");
+    let csrf = csrf_field(&page);
+    let (status, _) = post(
+        &client,
+        app.url(&format!("{detail}/reinvite")),
+        &[("csrf_token", &csrf), ("language", "en")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, page) = html(&client, app.url(&detail)).await;
+    assert!(
+        page.text_of("#invitation-state")
+            .starts_with("Pending until "),
+        "{}: {}",
+        page.text_of("#invitation-state"),
+        page.text_of("#error")
+    );
+
+    app.worker().run_until_idle().await.expect("jobs");
+    let link = outbox(&app)
+        .iter()
+        .rev()
+        .find_map(|m| invite_link(m))
+        .expect("the new link");
+    let path = &link[link.find("/invite/").unwrap_or(0)..];
+    let token = path.trim_start_matches("/invite/");
+    let accepted = app
+        .client()
+        .post(app.url(&format!("/api/v1/invitations/{token}/accept")))
+        .json(&serde_json::json!({"first_name": "Bob", "last_name": "B", "password": "a long enough password"}))
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(accepted.status(), 200);
+    let (_, page) = html(&client, app.url(&detail)).await;
+    let state = page.text_of("#invitation-state");
+    assert!(state.starts_with("Accepted"), "{state}");
+}
+
+/// Revoking an invitation asks first; confirmed, the person is removed.
+async fn revoking_an_invitation_asks_first(app: TestApp) {
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(owner).await;
+    let invited: serde_json::Value = app
+        .api(&token)
+        .post(
+            format!("/api/v1/orgs/{org}/invitations"),
+            serde_json::json!({"email": "bob@example.com", "first_name": "Bob", "last_name": "B"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("the invitation");
+    let bob = invited["user_id"].as_str().expect("a user id").to_owned();
+    let detail = format!("/orgs/{org}/users/{bob}");
+    let client = app.form_session("ada@example.com").await;
+    let (_, page) = html(&client, app.url(&detail)).await;
+    assert!(page.has("#confirm-revoke"), "a box to tick");
+    let csrf = csrf_field(&page);
+    let (_, back) = post(
+        &client,
+        app.url(&format!("{detail}/revoke")),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    let (status, page) = html(&client, app.url(&back)).await;
+    assert_eq!(status, 200, "still there");
+    assert!(page.text_of("#error").contains("tick the box"), "{page}");
+    let (_, to) = post(
+        &client,
+        app.url(&format!("{detail}/revoke")),
+        &[("csrf_token", &csrf), ("confirm", "yes")],
+    )
+    .await;
+    assert!(to.ends_with("/users?notice=removed"), "{to}");
+    assert_eq!(html(&client, app.url(&detail)).await.0, 404);
+}
 
 async fn the_users_page_filters_and_pages_in_the_url(app: TestApp) {
     let (org, _) = app.create_org("Acme", "ada@example.com").await;
@@ -249,6 +420,59 @@ async fn settings_and_templates_show_errors_next_to_fields(app: TestApp) {
             .any(|cells| cells[0] == "de" && cells[1] == "Willkommen bei {{ organization }}"),
         "{templates:?}"
     );
+
+    // A failed save of a saved template keeps its heading and names the
+    // unknown variable.
+    let de_url = app.url(&format!("/orgs/{org}/settings/invites/de"));
+    let (status, broken) = submit(
+        &client,
+        &de_url,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("subject", "Hallo {{ vorname }}"),
+            ("body", "Hallo {{ first_name }}: {{ invite_link }}"),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(broken.text_of("main h1"), "Invite template (de)");
+    let error = broken.text_of("#subject-error");
+    assert!(
+        error.contains("`vorname`") && error.contains("first_name"),
+        "{error}"
+    );
+
+    // Deleting asks first: without the box ticked the template stays.
+    let delete = |confirm: &'static str| {
+        [
+            ("csrf_token", csrf.as_str()),
+            ("subject", "Willkommen bei {{ organization }}"),
+            ("body", "Hallo {{ first_name }}: {{ invite_link }}"),
+            ("action", "delete"),
+            ("confirm_delete", confirm),
+        ]
+    };
+    let (status, asked) = submit(&client, &de_url, &delete("")).await;
+    assert_eq!(status, 422);
+    assert!(
+        asked
+            .text_of("#confirm_delete-error")
+            .contains("tick the box"),
+        "{asked}"
+    );
+    let (_, page) = html(&client, app.url(&format!("/orgs/{org}/settings"))).await;
+    assert!(page
+        .rows("h2#invites ~ table tbody tr")
+        .iter()
+        .any(|c| c[0] == "de"));
+    let (status, _) = post(&client, &de_url, &delete("yes")).await;
+    assert_eq!(status, 303);
+    let (_, page) = html(&client, app.url(&format!("/orgs/{org}/settings"))).await;
+    assert!(!page
+        .rows("h2#invites ~ table tbody tr")
+        .iter()
+        .any(|c| c[0] == "de"));
 }
 
 async fn the_audit_page_and_the_error_report(app: TestApp) {
@@ -344,15 +568,21 @@ async fn admins_do_not_get_owner_actions(app: TestApp) {
         &[("csrf_token", &csrf)],
     )
     .await;
-    assert!(location.contains("error="), "{location}");
+    // The message comes with the page, not in the address.
+    assert!(!location.contains("error="), "{location}");
+    let (_, refused) = html(&client, app.url(&location)).await;
+    assert!(!refused.text_of("#error").is_empty(), "{refused}");
+    let (_, again) = html(&client, app.url(&location)).await;
+    assert!(!again.has("#error"), "shown once");
     let (_, location) = post(
         &client,
         app.url(&format!("/orgs/{org}/users/{user}/remove")),
         &[("csrf_token", &csrf)],
     )
     .await;
+    let (_, refused) = html(&client, app.url(&location)).await;
     assert!(
-        location.contains("confirm"),
-        "a removal needs the confirmation box: {location}"
+        refused.text_of("#error").contains("confirm"),
+        "a removal needs the confirmation box: {refused}"
     );
 }

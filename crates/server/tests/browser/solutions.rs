@@ -36,6 +36,28 @@ async fn create_a_solution_assign_two_users_and_change_a_role() {
     )
     .await;
     expect_text(client, "#latest-version", "none").await;
+    // The icon shows in its colour: the CSP blocks inline styles, so the
+    // colour is the SVG's fill.
+    let icon = client
+        .execute(
+            "const r = document.querySelector('h1 svg.icon rect'); \
+             return [r.getAttribute('fill'), getComputedStyle(r).fill, r.getBoundingClientRect().width];",
+            vec![],
+        )
+        .await
+        .expect("the icon");
+    let hex = icon[0]
+        .as_str()
+        .expect("a fill")
+        .trim_start_matches('#')
+        .to_owned();
+    let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex");
+    assert_eq!(
+        icon[1].as_str(),
+        Some(format!("rgb({}, {}, {})", channel(0), channel(2), channel(4)).as_str()),
+        "{icon:?}"
+    );
+    assert!(icon[2].as_f64().is_some_and(|w| w > 20.0), "{icon:?}");
 
     // Two people ticked, one click.
     for email in ["bob@example.com", "cy@example.com"] {

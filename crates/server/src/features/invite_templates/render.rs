@@ -158,6 +158,36 @@ fn render_one(
         }
     };
     let template = env.template_from_str(source).map_err(describe)?;
+    // Strict mode stops at an unknown name without saying which: name it.
+    let unknown = |error: minijinja::Error| {
+        let known: Vec<String> = match serde_json::to_value(vars) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        let mut names: Vec<String> = template
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|name| !known.contains(name))
+            .collect();
+        names.sort();
+        match (error.kind(), names.first()) {
+            (minijinja::ErrorKind::UndefinedError, Some(name)) => {
+                let line = source
+                    .lines()
+                    .position(|l| l.contains(name.as_str()))
+                    .map(|at| format!(" (line {})", at + 1))
+                    .unwrap_or_default();
+                TemplateError {
+                    field,
+                    message: format!(
+                        "there is no variable `{name}`{line}: use {}",
+                        known.join(", ")
+                    ),
+                }
+            }
+            _ => describe(error),
+        }
+    };
     let mut out = Bounded(Vec::new());
     let written = template.render_captured_to(
         context! { ..minijinja::Value::from_serialize(vars) },
@@ -172,7 +202,7 @@ fn render_one(
                 MAX_RENDERED / 1024
             ),
         }),
-        Err(error) => Err(describe(error)),
+        Err(error) => Err(unknown(error)),
     }
 }
 
@@ -278,7 +308,14 @@ mod tests {
         let unknown =
             check("Hi {{ frist_name }}", DEFAULT_BODY, "Acme").expect_err("an unknown variable");
         assert_eq!(unknown.field, "subject");
-        assert!(unknown.message.contains("undefined"), "{}", unknown.message);
+        assert!(
+            unknown
+                .message
+                .starts_with("there is no variable `frist_name` (line 1): use ")
+                && unknown.message.contains("first_name"),
+            "{}",
+            unknown.message
+        );
         let syntax = check("Hi", "{% if %}", "Acme").expect_err("broken syntax");
         assert_eq!(syntax.field, "body");
         assert!(syntax.message.contains("line 1"), "{}", syntax.message);

@@ -8,6 +8,7 @@ use crate::features::invitations::service as invites;
 use crate::features::logs::ui_member as member_logs;
 use crate::features::members::service as members;
 use crate::http::ui::error::{page, urlencode, UiError, UiResult};
+use crate::http::ui::flash::Flash;
 use crate::http::ui::layout::OrgPage;
 use crate::page::PageQuery;
 use crate::state::AppState;
@@ -33,7 +34,6 @@ pub struct UsersQuery {
     q: String,
     cursor: String,
     notice: String,
-    error: String,
 }
 
 pub fn role_options(actor: OrgRole) -> Vec<Value> {
@@ -176,6 +176,7 @@ pub async fn list(
     view: OrgPage,
     uri: Uri,
     Query(query): Query<UsersQuery>,
+    flash: Flash,
 ) -> UiResult {
     view.require(Capability::ViewMembers)?;
     let visible = crate::features::solutions::ui::visible_solutions(&state, &view).await?;
@@ -202,7 +203,7 @@ pub async fn list(
                 statuses => ["invited", "active", "disabled"],
                 problems,
                 notice => query.notice(),
-                error => query.error,
+                error => flash.error,
                 next_url => found.next_cursor.as_deref().map(|c| query.url(path, Some(c))),
                 first_url => (!query.cursor.is_empty()).then(|| query.url(path, None)),
                 can_invite => view.scope.can(Capability::ManageInvitations),
@@ -215,8 +216,6 @@ pub async fn list(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct DetailQuery {
-    notice: String,
-    error: String,
     /// What the detailed-logging switch just did, by code (`logs::ui_member`).
     done: String,
 }
@@ -227,6 +226,7 @@ pub async fn detail(
     uri: Uri,
     Path((_, user)): Path<(String, String)>,
     Query(query): Query<DetailQuery>,
+    flash: Flash,
 ) -> UiResult {
     view.require(Capability::ViewMembers)?;
     let user_id: UserId = user.parse().map_err(|_| UiError::not_found())?;
@@ -240,13 +240,27 @@ pub async fn detail(
         ..rights_context(&view, &facts.member)
     };
     let (done, refused) = member_logs::notice(&query.done);
-    let notice = done.map(str::to_owned).unwrap_or(query.notice);
-    let error = refused.map(str::to_owned).unwrap_or(query.error);
+    let notice = done.map(str::to_owned).or(flash.notice);
+    let error = refused.map(str::to_owned).or(flash.error);
     let context = context! { notice, error, logs, ..parts };
     page(
         "user_detail.html",
         view.context("users", uri.path(), context),
     )
+}
+
+/// Where an invitation stands, in words: a pending one until when, or that
+/// it ran out (and may be sent again), was accepted, revoked or replaced.
+fn invitation_state(invitation: &InvitationView, now: time::OffsetDateTime) -> String {
+    use muster_domain::InvitationStatus::*;
+    let until = invites::format_time(invitation.expires_at);
+    match invitation.status {
+        Pending if invitation.expires_at <= now => format!("Expired on {until}"),
+        Pending => format!("Pending until {until}"),
+        Accepted => "Accepted".to_owned(),
+        Revoked => "Revoked".to_owned(),
+        Replaced => "Replaced by a newer link".to_owned(),
+    }
 }
 
 /// What a member's page shows of them.
@@ -256,6 +270,7 @@ struct MemberFacts {
     invited_by: Option<String>,
     languages: Vec<String>,
     assigned: Vec<Assigned>,
+    now: time::OffsetDateTime,
 }
 
 impl MemberFacts {
@@ -282,6 +297,7 @@ impl MemberFacts {
             invited_by,
             languages: languages(&mut conn, view.org.id).await?,
             assigned,
+            now: state.now(),
         })
     }
 
@@ -299,7 +315,7 @@ impl MemberFacts {
                 id => i.id.to_string(),
                 language => i.language,
                 status => i.status.as_str(),
-                expires_at => invites::format_time(i.expires_at),
+                state => invitation_state(i, self.now),
                 mail => i.mail.as_ref().map(|m| context! { status => m.status, attempts => m.attempts, last_error => m.last_error }),
             }),
             languages => self.languages,

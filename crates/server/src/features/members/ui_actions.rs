@@ -6,7 +6,8 @@
 use crate::error::{AppError, AppResult};
 use crate::features::invitations::service as invites;
 use crate::features::members::service as members;
-use crate::http::ui::error::{urlencode, UiError, UiResult};
+use crate::http::ui::error::{UiError, UiResult};
+use crate::http::ui::flash::Flash;
 use crate::http::ui::layout::{OrgPage, UiForm};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -51,25 +52,30 @@ fn allowed(view: &OrgPage, capability: Capability) -> AppResult<()> {
 /// Commits what succeeded and redirects; a refusal is rolled back and said on
 /// the member's page.
 async fn finish(
+    state: &AppState,
     view: &OrgPage,
     user_id: UserId,
     tx: Tx,
     result: AppResult<Done>,
 ) -> UiResult<Response> {
     let back = format!("/orgs/{}/users/{user_id}", view.org.id);
-    let to = match result {
+    match result {
         Ok(done) => {
             tx.commit().await.map_err(StoreError::from)?;
-            match done {
-                Done::Removed if user_id == view.viewer.user.id => "/".to_owned(),
-                Done::Removed => format!("/orgs/{}/users?notice=removed", view.org.id),
-                Done::Notice(notice) => format!("{back}?notice={}", urlencode(notice)),
-            }
+            Ok(match done {
+                Done::Removed if user_id == view.viewer.user.id => {
+                    Redirect::to("/").into_response()
+                }
+                Done::Removed => {
+                    Redirect::to(&format!("/orgs/{}/users?notice=removed", view.org.id))
+                        .into_response()
+                }
+                Done::Notice(notice) => Flash::notice(notice).redirect(state, &back),
+            })
         }
-        Err(error @ (AppError::Internal(_) | AppError::NotFound)) => return Err(error.into()),
-        Err(error) => format!("{back}?error={}", urlencode(&error.user_message())),
-    };
-    Ok(Redirect::to(&to).into_response())
+        Err(error @ (AppError::Internal(_) | AppError::NotFound)) => Err(error.into()),
+        Err(error) => Ok(Flash::error(error.user_message()).redirect(state, &back)),
+    }
 }
 
 pub async fn change_role(
@@ -90,7 +96,7 @@ pub async fn change_role(
         Ok(Done::Notice("The role was changed."))
     }
     .await;
-    finish(&view, user_id, tx, result).await
+    finish(&state, &view, user_id, tx, result).await
 }
 
 async fn set_disabled(
@@ -113,7 +119,7 @@ async fn set_disabled(
         }))
     }
     .await;
-    finish(&view, user_id, tx, result).await
+    finish(&state, &view, user_id, tx, result).await
 }
 
 pub async fn disable(
@@ -157,7 +163,7 @@ pub async fn remove(
         Ok(Done::Removed)
     }
     .await;
-    finish(&view, user_id, tx, result).await
+    finish(&state, &view, user_id, tx, result).await
 }
 
 pub async fn reinvite(
@@ -176,7 +182,7 @@ pub async fn reinvite(
         Ok(Done::Notice("A new invitation was sent."))
     }
     .await;
-    finish(&view, user_id, tx, result).await
+    finish(&state, &view, user_id, tx, result).await
 }
 
 /// Revokes the member's pending invitation: they are removed.
@@ -190,6 +196,12 @@ pub async fn revoke(
     let mut tx = state.store.begin().await?;
     let result = async {
         allowed(&view, Capability::ManageInvitations)?;
+        if form.confirm != "yes" {
+            return Err(AppError::invalid(
+                "confirm",
+                "tick the box to confirm revoking the invitation",
+            ));
+        }
         let org = orgs::find(&mut tx, view.org.id).await?;
         let invitation = invitations::latest(&mut tx, view.org.id, user_id)
             .await?
@@ -198,5 +210,5 @@ pub async fn revoke(
         Ok(Done::Removed)
     }
     .await;
-    finish(&view, user_id, tx, result).await
+    finish(&state, &view, user_id, tx, result).await
 }

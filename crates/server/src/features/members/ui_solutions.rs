@@ -5,12 +5,13 @@ use crate::error::AppError;
 use crate::features::members::ui::member_row;
 use crate::features::solutions::service::assign;
 use crate::features::solutions::ui::{role_options, visible_solutions};
-use crate::http::ui::error::{page, urlencode, UiError, UiResult};
+use crate::http::ui::error::{page, UiError, UiResult};
+use crate::http::ui::flash::Flash;
 use crate::http::ui::layout::{OrgPage, UiForm};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use minijinja::{context, Value};
 use muster_domain::permission::Capability;
 use muster_domain::{SolutionRole, UserId};
@@ -137,7 +138,6 @@ pub async fn add_solutions(
         }
     }
     tx.commit().await.map_err(StoreError::from)?;
-    let notice = urlencode(&added(form.solution_ids.len()));
-    let to = format!("/orgs/{}/users/{user_id}?notice={notice}", view.org.id);
-    Ok(Redirect::to(&to).into_response())
+    let to = format!("/orgs/{}/users/{user_id}", view.org.id);
+    Ok(Flash::notice(added(form.solution_ids.len())).redirect(&state, &to))
 }

@@ -200,6 +200,9 @@ pub struct TemplateForm {
     body: String,
     #[serde(skip_serializing)]
     action: String,
+    /// The box next to Delete.
+    #[serde(skip_serializing)]
+    confirm_delete: String,
 }
 
 fn preview(form: &TemplateForm, organization: &str) -> (Option<String>, Option<String>) {
@@ -272,11 +275,15 @@ pub async fn submit_template(
     view: OrgPage,
     uri: Uri,
     Path((_, language)): Path<(String, String)>,
-    UiForm(form): UiForm<TemplateForm>,
+    UiForm(mut form): UiForm<TemplateForm>,
 ) -> UiResult {
     view.require(Capability::ManageOrgSettings)?;
     view.viewer.check_csrf(&form.csrf_token)?;
     let is_new = language == "new";
+    if !is_new {
+        // The form of a saved template has no language field: it is the page's.
+        form.language = language.clone();
+    }
     let target = if is_new {
         form.language.clone()
     } else {
@@ -284,6 +291,19 @@ pub async fn submit_template(
     };
     let member = view.scope.clone();
     match form.action.as_str() {
+        "delete" if !is_new && form.confirm_delete != "yes" => {
+            let errors =
+                context! { confirm_delete => "tick the box to confirm deleting this template" };
+            template_page(
+                &view,
+                uri.path(),
+                &form,
+                is_new,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         "delete" if !is_new => delete_template(&state, &view, &member, &language).await,
         "preview" => {
             template_page(

@@ -5,7 +5,8 @@ use super::service::{self, MeUpdate};
 use crate::error::AppError;
 use crate::features::logs::ui_mine::{self as my_troubleshooting, MineQuery};
 use crate::http::extract::ClientIp;
-use crate::http::ui::error::{safe_local_path, urlencode, UiError, UiResult};
+use crate::http::ui::error::{safe_local_path, UiError, UiResult};
+use crate::http::ui::flash::Flash;
 use crate::http::ui::layout::{field_errors, render_page, UiForm, UiUser};
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -39,7 +40,6 @@ pub struct ProfileQuery {
     org: Option<String>,
     /// What just happened to a device: `revoked`.
     device: Option<String>,
-    error: Option<String>,
 }
 
 /// The page, with what just happened (`notice`, `error`) and My
@@ -146,6 +146,7 @@ pub async fn show(
     ClientIp(ip): ClientIp,
     Query(query): Query<ProfileQuery>,
     Query(logs): Query<MineQuery>,
+    flash: Flash,
 ) -> UiResult {
     let form = ProfileForm {
         csrf_token: String::new(),
@@ -161,7 +162,7 @@ pub async fn show(
         uri.path(),
         &form,
         context! {},
-        (notice(&query), query.error.as_deref()),
+        (notice(&query), flash.error.as_deref()),
         mine,
     )
     .await?;
@@ -314,8 +315,8 @@ pub async fn membership_action(
 }
 
 /// Back to the organization list with `message` shown as an error.
-fn back_with_error(message: &str) -> UiResult {
-    Ok(Redirect::to(&format!("/me?error={}#organizations", urlencode(message))).into_response())
+fn back_with_error(state: &AppState, message: &str) -> UiResult {
+    Ok(Flash::error(message).redirect(state, "/me#organizations"))
 }
 
 /// Makes an active membership's organization the one opened after sign-in.
@@ -325,7 +326,10 @@ async fn set_default(
     membership: &MembershipSummary,
 ) -> UiResult {
     if membership.status != MembershipStatus::Active {
-        return back_with_error("Only an organization where you are active can be your default.");
+        return back_with_error(
+            state,
+            "Only an organization where you are active can be your default.",
+        );
     }
     let user = &viewer.user;
     let mut conn = state.store.write().await?;
@@ -351,7 +355,7 @@ async fn leave(
     form: &MembershipForm,
 ) -> UiResult {
     if form.confirm != "yes" {
-        return back_with_error("Tick the box next to Leave to confirm.");
+        return back_with_error(state, "Tick the box next to Leave to confirm.");
     }
     let mut tx = state.store.begin().await?;
     let actor = crate::scope::Actor::load(
@@ -370,6 +374,6 @@ async fn leave(
             Ok(Redirect::to("/me?org=left#organizations").into_response())
         }
         Err(crate::error::AppError::Internal(cause)) => Err(UiError::Internal(cause)),
-        Err(error) => back_with_error(&error.user_message()),
+        Err(error) => back_with_error(state, &error.user_message()),
     }
 }

@@ -7,12 +7,13 @@
 use crate::error::AppError;
 use crate::features::invitations::service::format_time;
 use crate::features::solutions::service::{self as solutions, SolutionInput};
-use crate::http::ui::error::{page, urlencode, UiError, UiResult};
+use crate::http::ui::error::{page, UiError, UiResult};
+use crate::http::ui::flash::Flash;
 use crate::http::ui::layout::{field_errors, OrgPage, UiForm};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use minijinja::{context, Value};
 use muster_domain::permission::{grant, Capability, Grant};
 use muster_domain::solution::{rights, SolutionRights};
@@ -153,12 +154,10 @@ pub async fn create(
     match solutions::create(&mut tx, &state, view.org.id, &actor, &form.input()).await {
         Ok(id) => {
             tx.commit().await.map_err(StoreError::from)?;
-            Ok(Redirect::to(&format!(
-                "/orgs/{}/solutions/{id}?notice={}",
-                view.org.id,
-                urlencode("The solution was created. You are its owner.")
-            ))
-            .into_response())
+            Ok(
+                Flash::notice("The solution was created. You are its owner.")
+                    .redirect(&state, &format!("/orgs/{}/solutions/{id}", view.org.id)),
+            )
         }
         Err(AppError::Invalid(invalid)) => {
             let response = new_page(&view, uri.path(), &form, field_errors(&invalid))?;
@@ -177,8 +176,6 @@ pub async fn create(
 #[serde(default)]
 pub struct DetailQuery {
     tab: String,
-    notice: String,
-    error: String,
     /// Searches the members who can be added.
     add_q: String,
 }
@@ -191,6 +188,7 @@ pub async fn detail(
     uri: Uri,
     Path((_, sol)): Path<(String, String)>,
     Query(query): Query<DetailQuery>,
+    flash: Flash,
 ) -> UiResult {
     view.require(Capability::SeeSolutions)?;
     let id: SolutionId = sol.parse().map_err(|_| UiError::not_found())?;
@@ -212,8 +210,7 @@ pub async fn detail(
         }
         _ => Value::UNDEFINED,
     };
-    let values =
-        context! { logs, usage, ..detail_context(&view, &solution, &can, tab, &query, rows) };
+    let values = context! { logs, usage, notice => flash.notice, error => flash.error, ..detail_context(&view, &solution, &can, tab, &query, rows) };
     page(
         "solution_detail.html",
         view.context("solutions", uri.path(), values),
@@ -282,8 +279,6 @@ fn detail_context(
         groups => rows.groups,
         versions => rows.versions,
         roles => role_options(),
-        notice => query.notice,
-        error => query.error,
         form => settings_form(solution),
     }
 }

@@ -7,7 +7,8 @@
 use crate::error::AppError;
 use crate::features::solutions::service as solutions;
 use crate::features::solutions::ui::SolutionForm;
-use crate::http::ui::error::{safe_local_path, urlencode, UiError, UiResult};
+use crate::http::ui::error::{safe_local_path, UiError, UiResult};
+use crate::http::ui::flash::Flash;
 use crate::http::ui::layout::{OrgPage, UiForm};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -63,7 +64,7 @@ pub async fn assign(
         ))
     }
     .await;
-    finish(tx, back(&view, &form, id, "users"), result).await
+    finish(&state, tx, back(&view, &form, id, "users"), result).await
 }
 
 /// Changes one assigned member's solution role.
@@ -83,7 +84,7 @@ pub async fn role(
         Ok(format!("The solution role is now {role}."))
     }
     .await;
-    finish(tx, back(&view, &form, id, "users"), result).await
+    finish(&state, tx, back(&view, &form, id, "users"), result).await
 }
 
 /// Removes the ticked members from the solution.
@@ -107,7 +108,7 @@ pub async fn unassign(
         ))
     }
     .await;
-    finish(tx, back(&view, &form, id, "users"), result).await
+    finish(&state, tx, back(&view, &form, id, "users"), result).await
 }
 
 /// Creates a group of the solution.
@@ -125,7 +126,7 @@ pub async fn group_create(
     )
     .await
     .map(|_| "The group was created.".to_owned());
-    finish(tx, back(&view, &form, id, "groups"), result).await
+    finish(&state, tx, back(&view, &form, id, "groups"), result).await
 }
 
 /// Deletes a group of the solution.
@@ -145,7 +146,7 @@ pub async fn group_delete(
         Ok("The group was deleted.".to_owned())
     }
     .await;
-    finish(tx, back(&view, &form, id, "groups"), result).await
+    finish(&state, tx, back(&view, &form, id, "groups"), result).await
 }
 
 /// Adds an assigned member to a group.
@@ -191,7 +192,7 @@ async fn group_membership(
         }
     }
     .await;
-    finish(tx, back(&view, &form, id, "groups"), result).await
+    finish(&state, tx, back(&view, &form, id, "groups"), result).await
 }
 
 /// Publishes a version of the solution.
@@ -208,7 +209,7 @@ pub async fn publish(
     let result = solutions::publish(&mut tx, &state, org, &actor, id, version, notes)
         .await
         .map(|version| format!("Version {version} was published."));
-    finish(tx, back(&view, &form, id, "versions"), result).await
+    finish(&state, tx, back(&view, &form, id, "versions"), result).await
 }
 
 /// Saves the solution's name, identifier, description and icon.
@@ -225,7 +226,7 @@ pub async fn edit(
     let result = solutions::update(&mut tx, &state, org, &actor, id, &input)
         .await
         .map(|()| "The solution was saved.".to_owned());
-    finish(tx, back(&view, &form, id, "settings"), result).await
+    finish(&state, tx, back(&view, &form, id, "settings"), result).await
 }
 
 /// Deletes the solution once the box is ticked, then goes to the list.
@@ -252,7 +253,7 @@ pub async fn delete(
             tx.commit().await.map_err(StoreError::from)?;
             Ok(Redirect::to(&format!("/orgs/{org}/solutions?notice=deleted")).into_response())
         }
-        Err(error) => refused(&back(&view, &form, id, "settings"), error),
+        Err(error) => refused(&state, &back(&view, &form, id, "settings"), error),
     }
 }
 
@@ -274,27 +275,29 @@ fn back(view: &OrgPage, form: &ActionForm, id: SolutionId, tab: &str) -> String 
 }
 
 /// Commits and goes `back` with the notice, or goes back with the error.
-async fn finish(tx: Tx, back: String, result: Result<String, AppError>) -> UiResult<Response> {
+async fn finish(
+    state: &AppState,
+    tx: Tx,
+    back: String,
+    result: Result<String, AppError>,
+) -> UiResult<Response> {
     match result {
         Ok(notice) => {
             tx.commit().await.map_err(StoreError::from)?;
-            Ok(Redirect::to(&format!("{back}&notice={}", urlencode(&notice))).into_response())
+            Ok(Flash::notice(notice).redirect(state, &back))
         }
-        Err(error) => refused(&back, error),
+        Err(error) => refused(state, &back, error),
     }
 }
 
 /// A refused form: a missing thing is the 404 page and a failure the 500 page;
 /// anything else goes `back` with the message. Nothing of it is kept: the
 /// transaction is dropped.
-fn refused(back: &str, error: AppError) -> UiResult<Response> {
+fn refused(state: &AppState, back: &str, error: AppError) -> UiResult<Response> {
     match error {
         AppError::Internal(cause) => Err(UiError::Internal(cause)),
         AppError::NotFound => Err(UiError::not_found()),
-        error => {
-            let to = format!("{back}&error={}", urlencode(&error.user_message()));
-            Ok(Redirect::to(&to).into_response())
-        }
+        error => Ok(Flash::error(error.user_message()).redirect(state, back)),
     }
 }
 

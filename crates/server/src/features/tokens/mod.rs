@@ -21,7 +21,10 @@ pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
     use axum::routing::{get, post};
     router
-        .route("/me/tokens", post(ui::create))
+        .route(
+            "/me/tokens",
+            get(|| async { axum::response::Redirect::to("/me#tokens") }).post(ui::create),
+        )
         .route("/me/tokens/new", get(ui::new_form))
         .route("/me/tokens/{id}", get(ui::detail))
         .route("/me/tokens/{id}/{action}", post(ui::action))

@@ -191,7 +191,11 @@ impl FromRequestParts<AppState> for MemberPage {
             .find(|m| m.org_id == org_id)
             .map(|m| (m.role, m.status));
         let ClientIp(ip) = ClientIp::from_parts(parts);
-        // A disabled member sees the same page as a stranger.
+        // A disabled member is told so (and whom to ask); to anyone else
+        // who is not a member the organization does not exist.
+        if matches!(membership, Some((_, MembershipStatus::Disabled))) {
+            return Err(UiError::Redirect(format!("/no-access?disabled={org_id}")));
+        }
         let scope = OrgScope::admit(viewer.caller.clone(), org_id, membership, ip, state.now())
             .map_err(|_| UiError::not_found())?;
         let mut conn = state.store.read().await?;
