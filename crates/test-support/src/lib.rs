@@ -12,6 +12,7 @@
 mod bin;
 mod browser;
 mod html;
+mod mail;
 pub mod postgres;
 mod push;
 mod push_protocol;
@@ -21,6 +22,7 @@ pub mod ui;
 pub use bin::{cli_owner_token, free_port, muster_bare, muster_command};
 pub use browser::Browser;
 pub use html::Html;
+pub use mail::{invite_link, link_in, outbox};
 pub use push::{PushReceived, PushService, PushSubscription};
 pub use smtp::SmtpSink;
 pub use ui::csrf_field;
@@ -348,49 +350,6 @@ macro_rules! db_tests {
             }
         )+
     };
-}
-
-/// The `.eml` files in the outbox of `app`, oldest first; none when there is
-/// no outbox directory. The server renames each message into place whole, so
-/// a listed message that cannot be read fails the test.
-pub fn outbox(app: &TestApp) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(app.data_dir.join("outbox")) else {
-        return Vec::new();
-    };
-    let mut files: Vec<(std::time::SystemTime, String)> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .map(|p| {
-            let read = || {
-                let modified = std::fs::metadata(&p)?.modified()?;
-                Ok::<_, std::io::Error>((modified, std::fs::read_to_string(&p)?))
-            };
-            read().unwrap_or_else(|e| panic!("a readable message {}: {e}", p.display()))
-        })
-        .collect();
-    files.sort();
-    files.into_iter().map(|(_, text)| text).collect()
-}
-
-/// The invite link in a message (quoted-printable soft breaks undone).
-pub fn invite_link(message: &str) -> Option<String> {
-    link_in(message, "/invite/")
-}
-
-/// The first `http://` link in a message (quoted-printable soft breaks
-/// undone), if its path holds `marker` (`/invite/`, `/reset/`).
-pub fn link_in(message: &str, marker: &str) -> Option<String> {
-    let text = message
-        .replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=");
-    let start = text.find("http://")?;
-    let link: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
-    link.contains(marker).then_some(link)
 }
 
 /// Calls the API of a [`TestApp`] with one token; `path` starts at `/api/v1`.

@@ -144,13 +144,24 @@ fn ttl(state: &AppState) -> Duration {
     Duration::try_from(state.settings.session_ttl).unwrap_or(Duration::hours(12))
 }
 
-fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
-    Cookie::build((COOKIE, value))
+/// An HttpOnly cookie for the whole site, `Secure` when Muster is reached
+/// over https.
+pub fn site_cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    same_site: SameSite,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
         .path("/")
         .http_only(true)
         .secure(state.settings.secure_cookies())
-        .same_site(SameSite::Lax)
+        .same_site(same_site)
         .build()
+}
+
+fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    site_cookie(state, COOKIE, value, SameSite::Lax)
 }
 
 /// A cookie that removes the session cookie.
@@ -162,10 +173,5 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
 
 /// The double-submit cookie for a form shown before sign-in.
 pub fn form_cookie(state: &AppState, value: String) -> Cookie<'static> {
-    Cookie::build((FORM_COOKIE, value))
-        .path("/")
-        .http_only(true)
-        .secure(state.settings.secure_cookies())
-        .same_site(SameSite::Strict)
-        .build()
+    site_cookie(state, FORM_COOKIE, value, SameSite::Strict)
 }

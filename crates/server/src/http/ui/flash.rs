@@ -83,12 +83,7 @@ fn cut(mut text: String) -> String {
 }
 
 fn cookie(state: &AppState, value: String) -> Cookie<'static> {
-    Cookie::build((COOKIE, value))
-        .path("/")
-        .http_only(true)
-        .secure(state.settings.secure_cookies())
-        .same_site(SameSite::Lax)
-        .build()
+    crate::features::auth::session::site_cookie(state, COOKIE, value, SameSite::Lax)
 }
 
 /// The flash for the page at `path`, if the cookie holds one we signed, for
