@@ -101,6 +101,10 @@ fn small_app(probe: Arc<Probe>) -> Router {
         )
         .route("/big", get(|| async { vec![b'x'; BIG] }))
         .route(
+            "/refuse",
+            post(|| async { (axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, "refused") }),
+        )
+        .route(
             "/hang",
             get(move || async move {
                 hang.entered.fetch_add(1, Ordering::SeqCst);
@@ -728,4 +732,67 @@ async fn shutdown_lets_a_request_in_flight_finish() {
          silent one after {silent_closed:?}, the request answered after {answered:?}, serve \
          returned after {returned:?}"
     );
+}
+
+/// (6) An answer sent before the request body was read (a 415, a 401) says
+/// `Connection: close`, since the server will not read on; a client that
+/// keeps the connection would see its next request fail. Read bodies keep
+/// the connection alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_before_the_body_is_read_closes_the_connection() {
+    let server = Server::start(
+        small_app(Arc::default()),
+        Limits::new(secs(5.0), secs(5.0), secs(5.0), 100),
+    )
+    .await;
+
+    let mut conn = Conn::open(server.addr).await;
+    conn.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        .await;
+    let answer = conn.answer().await;
+    assert_eq!(answer.body, "5");
+    assert!(
+        !answer
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"),
+        "a read body keeps the connection: {}",
+        answer.head
+    );
+
+    // The head alone: the app answers without waiting for the body.
+    let mut conn = Conn::open(server.addr).await;
+    conn.send(b"POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+        .await;
+    let answer = conn.answer().await;
+    assert_eq!(answer.status, 415);
+    assert!(
+        answer
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"),
+        "the client is told the connection ends: {}",
+        answer.head
+    );
+    within("the server closes it", conn.until_closed()).await;
+
+    // What a client with a pool sees: every request answered.
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    for i in 0..200 {
+        let refused = client
+            .post(format!("{base}/refuse"))
+            .body(vec![b'x'; 64 * 1024])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i}: {e}"));
+        assert_eq!(refused.status(), 415);
+        let health = client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("the request after {i}: {e}"));
+        assert_eq!(health.status(), 200);
+    }
+    server.shutdown().await;
 }

@@ -35,6 +35,8 @@ pub(super) struct RequestBody {
     /// Whether the last poll was pending (the sleep is armed).
     pub(super) waiting: bool,
     pub(super) timed_out: Arc<AtomicBool>,
+    /// Set once the whole body has been read.
+    pub(super) ended: Arc<AtomicBool>,
 }
 
 impl Body for RequestBody {
@@ -52,6 +54,9 @@ impl Body for RequestBody {
         match Pin::new(&mut this.body).poll_frame(cx) {
             Poll::Ready(frame) => {
                 this.waiting = false;
+                if frame.is_none() || this.body.is_end_stream() {
+                    this.ended.store(true, Ordering::Relaxed);
+                }
                 Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
             }
             Poll::Pending => {

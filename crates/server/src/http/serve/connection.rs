@@ -8,7 +8,7 @@ use super::Limits;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request, Response, StatusCode, Version};
 use axum::Router;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::Watcher;
@@ -390,6 +390,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         self.connection.request_started(http2);
         let guard = RequestGuard(self.connection.clone());
         let timed_out = Arc::new(AtomicBool::new(false));
+        let ended = Arc::new(AtomicBool::new(request.body().is_end_stream()));
         let body_timeout = self.body_timeout;
         let mut request = request.map(|body| RequestBody {
             body,
@@ -397,6 +398,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
             sleep: None,
             waiting: false,
             timed_out: timed_out.clone(),
+            ended: ended.clone(),
         });
         request.extensions_mut().insert(ConnectInfo(self.remote));
         let app = self.app.clone();
@@ -405,11 +407,21 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
-            let response = if timed_out.load(Ordering::Relaxed) {
+            let mut response = if timed_out.load(Ordering::Relaxed) {
                 request_timeout(http2)
             } else {
                 response
             };
+            if !http2 && !ended.load(Ordering::Relaxed) {
+                // Answered before the body was read (415, 401, 413…): hyper
+                // closes such a connection once the response is out, unless
+                // the rest of the body happens to be there already. Say so,
+                // or a client may send its next request on a connection
+                // that is closing and see it fail.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             Ok(response.map(|body| ResponseBody {
                 body,
                 guard: Some(guard),
