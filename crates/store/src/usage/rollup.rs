@@ -9,7 +9,7 @@ use futures_util::TryStreamExt;
 use muster_domain::usage::{Day, Kind, Metric};
 use muster_domain::OrgId;
 use roaring::RoaringBitmap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 /// Custom event names kept per solution and day; the rest add up under
@@ -62,19 +62,26 @@ pub struct DayEvents {
 /// sum would otherwise hold for as long as the day is large). `None` when the
 /// day has no events (none came, or retention took them): its rows stay.
 pub async fn read_day(conn: &mut Conn, org_id: OrgId, day: Day) -> Result<Option<DayEvents>> {
-    let org = org_id.to_string();
-    // Summed here, not with GROUP BY: SQLite would sort the whole day in
-    // memory for it (held by the allocator afterwards, so the server grew
-    // with the day), while this holds one entry per solution, kind and name.
+    // One pass over the day's rows, summed and deduplicated here: a GROUP BY
+    // or DISTINCT would have SQLite sort the whole day in memory (held by the
+    // allocator afterwards, so the server grew with the day), while this
+    // holds one entry per solution, kind and name, and per active person.
     let mut sums: BTreeMap<(Option<String>, String, Option<String>), i64> = BTreeMap::new();
+    let mut people: BTreeSet<(String, String)> = BTreeSet::new();
     {
-        let mut rows = sqlx::query_as::<_, (Option<String>, String, Option<String>, i64)>(
-            "SELECT solution_id, kind, name, count FROM usage_events WHERE org_id = $1 AND day = $2",
+        let mut rows = sqlx::query_as::<_, Row>(
+            "SELECT solution_id, kind, name, count, user_id FROM usage_events \
+             WHERE org_id = $1 AND day = $2",
         )
-        .bind(&org)
+        .bind(org_id.to_string())
         .bind(day.0)
         .fetch(&mut *conn);
-        while let Some((solution, kind, name, count)) = rows.try_next().await? {
+        while let Some((solution, kind, name, count, user)) = rows.try_next().await? {
+            if let Some(user) = user {
+                if Kind::parse(&kind).is_some_and(Kind::is_activity) {
+                    people.insert((solution.clone().unwrap_or_default(), user));
+                }
+            }
             let sum = sums.entry((solution, kind, name)).or_default();
             *sum = sum.saturating_add(count);
         }
@@ -82,29 +89,13 @@ pub async fn read_day(conn: &mut Conn, org_id: OrgId, day: Day) -> Result<Option
     if sums.is_empty() {
         return Ok(None);
     }
-    let passive: Vec<&str> = Kind::ALL
-        .iter()
-        .filter(|k| !k.is_activity())
-        .map(|k| k.as_str())
-        .collect();
-    let sql = format!(
-        "SELECT e.solution, e.user_id, p.ordinal FROM (SELECT DISTINCT COALESCE(solution_id, '') AS solution, user_id \
-         FROM usage_events WHERE org_id = $1 AND day = $2 AND user_id IS NOT NULL AND kind NOT IN ({})) e \
-         LEFT JOIN usage_people p ON p.user_id = e.user_id",
-        batch::placeholders(3, passive.len())
-    );
-    let mut query = sqlx::query_as::<_, (String, String, Option<i64>)>(&sql)
-        .bind(&org)
-        .bind(day.0);
-    for kind in passive {
-        query = query.bind(kind);
-    }
+    let numbers = numbers_of(conn, &people).await?;
     let mut active = Vec::new();
     let mut unnumbered = Vec::new();
-    for (solution, user_id, ordinal) in query.fetch_all(&mut *conn).await? {
-        match ordinal {
-            Some(ordinal) => active.push((solution, ordinal)),
-            None => unnumbered.push((solution, user_id)),
+    for (solution, user) in people {
+        match numbers.get(&user) {
+            Some(ordinal) => active.push((solution, *ordinal)),
+            None => unnumbered.push((solution, user)),
         }
     }
     Ok(Some(DayEvents {
@@ -115,6 +106,35 @@ pub async fn read_day(conn: &mut Conn, org_id: OrgId, day: Day) -> Result<Option
         active,
         unnumbered,
     }))
+}
+
+/// A raw event as the rollup reads it: solution, kind, name, count, person.
+type Row = (Option<String>, String, Option<String>, i64, Option<String>);
+
+/// The numbers of the people of `people` who have one.
+async fn numbers_of(
+    conn: &mut Conn,
+    people: &BTreeSet<(String, String)>,
+) -> Result<BTreeMap<String, i64>> {
+    let users: Vec<&str> = people
+        .iter()
+        .map(|(_, user)| user.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut numbers = BTreeMap::new();
+    for chunk in users.chunks(PEOPLE_PER_STATEMENT) {
+        let select = format!(
+            "SELECT user_id, ordinal FROM usage_people WHERE user_id IN ({})",
+            batch::placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, i64)>(&select);
+        for user in chunk {
+            query = query.bind(*user);
+        }
+        numbers.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(numbers)
 }
 
 /// People per statement when numbering the day's newcomers.
@@ -132,7 +152,7 @@ async fn number_people(
     let people: Vec<&str> = unnumbered
         .iter()
         .map(|(_, user)| user.as_str())
-        .collect::<std::collections::BTreeSet<_>>()
+        .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
     let mut numbers = BTreeMap::new();
