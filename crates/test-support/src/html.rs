@@ -111,10 +111,26 @@ impl Html {
 
     /// The error shown right after the label that holds the field named `name`
     /// (`<label>… <input name="…"></label><p class="field-error">…</p>`).
+    /// A screen reader must meet it too: panics unless the field is marked
+    /// `aria-invalid="true"` and `aria-describedby` names the error.
     pub fn field_error(&self, name: &str) -> Option<String> {
-        self.select(&format!("label:has([name=\"{name}\"]) + .field-error"))
-            .into_iter()
-            .next()
+        let css = format!("label:has([name=\"{name}\"]) + .field-error");
+        let message = self.select(&css).into_iter().next()?;
+        let id = self
+            .attr(&css, "id")
+            .unwrap_or_else(|| panic!("the error of {name} has no id to point to: {message}"));
+        let field = format!("[name=\"{name}\"]");
+        assert_eq!(
+            self.attr(&field, "aria-invalid").as_deref(),
+            Some("true"),
+            "the field {name} with an error is not marked invalid"
+        );
+        let described = self.attr(&field, "aria-describedby").unwrap_or_default();
+        assert!(
+            described.split_whitespace().any(|d| d == id),
+            "the field {name} is not described by its error #{id} (aria-describedby={described:?})"
+        );
+        Some(message)
     }
 
     /// The text of `<body>` as one string, without scripts and styles; the

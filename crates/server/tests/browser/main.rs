@@ -1,5 +1,6 @@
 //! The web UI in a real browser: headless Chromium over WebDriver.
 
+mod accessibility;
 mod account;
 mod notifications;
 mod solutions;
@@ -271,6 +272,20 @@ pub async fn sign_in(app: &TestApp, client: &Client, email: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("{email} could not sign in");
+}
+
+/// Signs out through the user menu of any page behind the sign-in.
+pub async fn sign_out_if_signed_in(client: &Client, app: &TestApp) {
+    client.goto(&app.url("/me")).await.expect("My profile");
+    if !client
+        .current_url()
+        .await
+        .expect("url")
+        .path()
+        .ends_with("/signin")
+    {
+        sign_out(client).await;
+    }
 }
 
 pub async fn sign_out(client: &Client) {

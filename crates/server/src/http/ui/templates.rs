@@ -58,6 +58,15 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../templates/solutions.html"),
     ),
     (
+        "org_new.html",
+        include_str!("../../../templates/org_new.html"),
+    ),
+    ("form.html", include_str!("../../../templates/form.html")),
+    (
+        "email_confirm.html",
+        include_str!("../../../templates/email_confirm.html"),
+    ),
+    (
         "solution_new.html",
         include_str!("../../../templates/solution_new.html"),
     ),
