@@ -13,12 +13,14 @@ pub enum AuditAction {
     MemberLeft,
     InvitationCreated,
     InvitationBulkStarted,
+    InvitationBulkFinished,
     InvitationResent,
     InvitationRevoked,
     InvitationAccepted,
     InviteTemplateSaved,
     InviteTemplateDeleted,
     OrganizationSettingsChanged,
+    OrganizationCreated,
     SolutionCreated,
     SolutionUpdated,
     SolutionDeleted,
@@ -43,10 +45,13 @@ pub enum AuditAction {
     MemberLogLevelCleared,
     PasswordChanged,
     PasswordReset,
+    SignInFailed,
+    AccountLocked,
+    EmailChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 37] = [
+    pub const ALL: [AuditAction; 42] = [
         AuditAction::MemberRoleChanged,
         AuditAction::MemberDisabled,
         AuditAction::MemberEnabled,
@@ -54,12 +59,14 @@ impl AuditAction {
         AuditAction::MemberLeft,
         AuditAction::InvitationCreated,
         AuditAction::InvitationBulkStarted,
+        AuditAction::InvitationBulkFinished,
         AuditAction::InvitationResent,
         AuditAction::InvitationRevoked,
         AuditAction::InvitationAccepted,
         AuditAction::InviteTemplateSaved,
         AuditAction::InviteTemplateDeleted,
         AuditAction::OrganizationSettingsChanged,
+        AuditAction::OrganizationCreated,
         AuditAction::SolutionCreated,
         AuditAction::SolutionUpdated,
         AuditAction::SolutionDeleted,
@@ -84,6 +91,9 @@ impl AuditAction {
         AuditAction::MemberLogLevelCleared,
         AuditAction::PasswordChanged,
         AuditAction::PasswordReset,
+        AuditAction::SignInFailed,
+        AuditAction::AccountLocked,
+        AuditAction::EmailChanged,
     ];
 
     /// The name stored and shown (`member.role_changed`).
@@ -97,12 +107,14 @@ impl AuditAction {
             MemberLeft => "member.left",
             InvitationCreated => "invitation.created",
             InvitationBulkStarted => "invitation.bulk_started",
+            InvitationBulkFinished => "invitation.bulk_finished",
             InvitationResent => "invitation.resent",
             InvitationRevoked => "invitation.revoked",
             InvitationAccepted => "invitation.accepted",
             InviteTemplateSaved => "invite_template.saved",
             InviteTemplateDeleted => "invite_template.deleted",
             OrganizationSettingsChanged => "organization.settings_changed",
+            OrganizationCreated => "organization.created",
             SolutionCreated => "solution.created",
             SolutionUpdated => "solution.updated",
             SolutionDeleted => "solution.deleted",
@@ -127,6 +139,9 @@ impl AuditAction {
             MemberLogLevelCleared => "member.log_level_cleared",
             PasswordChanged => "account.password_changed",
             PasswordReset => "account.password_reset",
+            SignInFailed => "account.sign_in_failed",
+            AccountLocked => "account.locked",
+            EmailChanged => "account.email_changed",
         }
     }
 }

@@ -65,13 +65,22 @@ pub fn check_new_password(password: &str) -> Result<(), PasswordError> {
 }
 
 /// A BCP 47 language tag such as `en`, `de` or `fr-CA`, normalized to the usual
-/// case (`fr-CA`, `zh-Hant-TW`).
+/// case (`fr-CA`, `zh-Hant-TW`), whose language is one of ISO 639 (a made-up
+/// `zz` would otherwise pass and quietly get the default language's mail).
 pub fn language_tag(input: &str) -> Result<String, &'static str> {
     const MSG: &str = "use a language tag such as en, de or fr-CA";
     let mut parts = input.trim().split('-');
     let primary = parts.next().unwrap_or_default();
     if !(2..=3).contains(&primary.len()) || !primary.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err(MSG);
+    }
+    let code = primary.to_ascii_lowercase();
+    let known = match code.len() {
+        2 => isolang::Language::from_639_1(&code).is_some(),
+        _ => isolang::Language::from_639_3(&code).is_some(),
+    };
+    if !known {
+        return Err("not a language ISO 639 knows; use a tag such as en, de or fr-CA");
     }
     let mut out = primary.to_ascii_lowercase();
     for part in parts {
@@ -106,6 +115,10 @@ mod tests {
         assert_eq!(language_tag("fr-ca"), Ok("fr-CA".into()));
         assert_eq!(language_tag("zh-hant-tw"), Ok("zh-Hant-TW".into()));
         assert!(language_tag("english").is_err());
+        assert_eq!(language_tag("deu"), Ok("deu".into()));
+        assert!(language_tag("zz").is_err(), "no such language");
+        assert!(language_tag("zz-US").is_err());
+        assert!(language_tag("qqq").is_err());
         assert!(language_tag("en-").is_err());
         assert!(language_tag("").is_err());
     }

@@ -4,7 +4,7 @@
 use crate::error::parse_stored;
 use crate::time_ms::{from_ms, to_ms};
 use crate::{Conn, Result};
-use muster_domain::{AuditId, OrgId, UserId};
+use muster_domain::{AuditId, JobId, OrgId, UserId};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -17,6 +17,8 @@ pub struct NewEvent<'a> {
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub ip: Option<String>,
+    /// The job that wrote it, if a job did.
+    pub job_id: Option<JobId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +32,7 @@ pub struct Event {
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub ip: Option<String>,
+    pub job_id: Option<JobId>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -40,13 +43,15 @@ pub struct EventFilter {
     pub action: Option<String>,
     pub from: Option<OffsetDateTime>,
     pub to: Option<OffsetDateTime>,
+    /// Only what this job wrote.
+    pub job: Option<JobId>,
 }
 
 pub async fn record(conn: &mut Conn, event: NewEvent<'_>, now: OffsetDateTime) -> Result<AuditId> {
     let id = AuditId::new();
     sqlx::query(
-        "INSERT INTO audit_events (id, org_id, at, actor_id, actor_email, action, target, before, after, ip) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO audit_events (id, org_id, at, actor_id, actor_email, action, target, before, after, ip, job_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id.to_string())
     .bind(event.org_id.to_string())
@@ -58,6 +63,7 @@ pub async fn record(conn: &mut Conn, event: NewEvent<'_>, now: OffsetDateTime) -
     .bind(event.before.map(|v| v.to_string()))
     .bind(event.after.map(|v| v.to_string()))
     .bind(event.ip)
+    .bind(event.job_id.map(|id| id.to_string()))
     .execute(&mut *conn)
     .await?;
     Ok(id)
@@ -73,6 +79,7 @@ type Row = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
 /// Newest first; `before` is the id of the last event of the previous page.
@@ -83,7 +90,7 @@ pub async fn list(
     before: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Event>> {
-    let mut sql = "SELECT id, at, actor_id, actor_email, action, target, before, after, ip FROM audit_events \
+    let mut sql = "SELECT id, at, actor_id, actor_email, action, target, before, after, ip, job_id FROM audit_events \
                    WHERE org_id = $1"
         .to_owned();
     let mut next = 2;
@@ -114,6 +121,10 @@ pub async fn list(
         sql.push_str(&format!(" AND at < {}", placeholder()));
         order.push(Bind::Number(to_ms(to)));
     }
+    if let Some(job) = &filter.job {
+        sql.push_str(&format!(" AND job_id = {}", placeholder()));
+        order.push(Bind::Text(job.to_string()));
+    }
     if let Some(before) = before {
         sql.push_str(&format!(" AND id < {}", placeholder()));
         order.push(Bind::Text(before.to_owned()));
@@ -130,7 +141,7 @@ pub async fn list(
     let rows = query.fetch_all(&mut *conn).await?;
     rows.into_iter()
         .map(
-            |(id, at, actor_id, actor_email, action, target, before, after, ip)| {
+            |(id, at, actor_id, actor_email, action, target, before, after, ip, job_id)| {
                 Ok(Event {
                     id: parse_stored("audit_events.id", &id)?,
                     at: from_ms(at),
@@ -144,6 +155,10 @@ pub async fn list(
                     before: before.and_then(|v| serde_json::from_str(&v).ok()),
                     after: after.and_then(|v| serde_json::from_str(&v).ok()),
                     ip,
+                    job_id: job_id
+                        .as_deref()
+                        .map(|id| parse_stored("audit_events.job_id", id))
+                        .transpose()?,
                 })
             },
         )
@@ -177,6 +192,7 @@ pub async fn record_many(
                 Cell::MaybeText(event.before.map(|v| v.to_string())),
                 Cell::MaybeText(event.after.map(|v| v.to_string())),
                 Cell::MaybeText(event.ip),
+                Cell::MaybeText(event.job_id.map(|id| id.to_string())),
             ]
         })
         .collect();
@@ -194,6 +210,7 @@ pub async fn record_many(
             "before",
             "after",
             "ip",
+            "job_id",
         ],
         cells,
     )

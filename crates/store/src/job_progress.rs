@@ -149,6 +149,16 @@ pub async fn add_row_errors(conn: &mut Conn, id: JobId, errors: &[RowError]) -> 
     .await
 }
 
+/// How many rows the job skipped so far.
+pub async fn row_error_count(conn: &mut Conn, id: JobId) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM job_row_errors WHERE job_id = $1")
+            .bind(id.to_string())
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
 /// The skipped rows of a job, in input order.
 pub async fn row_errors(conn: &mut Conn, id: JobId) -> Result<Vec<RowError>> {
     let rows: Vec<(i64, String, String)> = sqlx::query_as(

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 /// The Quick start steps an organization has done.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Checklist {
-    /// An invite template changed or added after the organization began.
+    /// An invite template changed or added after the organization began, or
+    /// the one it began with sent (an invitation went out with it as it is).
     pub template: bool,
     pub invitation: bool,
     pub solution: bool,
@@ -27,20 +28,22 @@ async fn exists(conn: &mut Conn, sql: &str, org_id: OrgId) -> Result<bool> {
 }
 
 pub async fn checklist(conn: &mut Conn, org_id: OrgId) -> Result<Checklist> {
+    let invitation = exists(
+        conn,
+        "SELECT 1 FROM invitations WHERE org_id = $1 LIMIT 1",
+        org_id,
+    )
+    .await?;
     Ok(Checklist {
-        template: exists(
-            conn,
-            "SELECT 1 FROM invite_templates t JOIN organizations o ON o.id = t.org_id \
-             WHERE t.org_id = $1 AND t.updated_at > o.created_at LIMIT 1",
-            org_id,
-        )
-        .await?,
-        invitation: exists(
-            conn,
-            "SELECT 1 FROM invitations WHERE org_id = $1 LIMIT 1",
-            org_id,
-        )
-        .await?,
+        template: invitation
+            || exists(
+                conn,
+                "SELECT 1 FROM invite_templates t JOIN organizations o ON o.id = t.org_id \
+                 WHERE t.org_id = $1 AND t.updated_at > o.created_at LIMIT 1",
+                org_id,
+            )
+            .await?,
+        invitation,
         solution: exists(
             conn,
             "SELECT 1 FROM solutions WHERE org_id = $1 LIMIT 1",

@@ -21,25 +21,27 @@ pub async fn failures(
     Ok(row.map_or(0, |(n,)| n))
 }
 
-/// Counts one more failure; a window older than `window` starts over.
+/// Counts one more failure; a window older than `window` starts over. The
+/// failures of the window, this one included.
 pub async fn record_failure(
     conn: &mut Conn,
     key: &str,
     now: OffsetDateTime,
     window: Duration,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<i64> {
+    let failures = sqlx::query_scalar(
         "INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1) \
          ON CONFLICT (key) DO UPDATE SET \
            failures = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END, \
-           window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END",
+           window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END \
+         RETURNING failures",
     )
     .bind(key)
     .bind(to_ms(now))
     .bind(to_ms(now - window))
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    Ok(failures)
 }
 
 pub async fn clear(conn: &mut Conn, key: &str) -> Result<()> {

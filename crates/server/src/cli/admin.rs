@@ -9,7 +9,7 @@ use crate::state::AppState;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use muster_domain::{names, org, Email, SystemClock};
-use muster_store::{orgs, users};
+use muster_store::users;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -87,10 +87,15 @@ pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Res
                 now,
             )
             .await?;
-            let org_id = orgs::create_with_owner(&mut tx, &org_name, "en", user_id, now).await?;
-            crate::features::invitations::service::add_default_template(&mut tx, org_id, now)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let new_org = crate::features::orgs::service::NewOrg {
+                name: &org_name,
+                description: "",
+                default_language: "en",
+            };
+            let org_id =
+                crate::features::orgs::service::create(&mut tx, user_id, &new_org, None, now)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             tx.commit().await?;
             println!("Created organization {org_name} ({org_id}) with owner {email}.");
             Ok(())

@@ -147,7 +147,11 @@ async fn a_reset_link_by_mail_sets_a_new_password_once_and_signs_out_everywhere(
         .iter()
         .filter_map(|e| e["action"].as_str())
         .collect();
-    assert_eq!(actions, ["account.password_reset"]);
+    // Newest first: the old password, tried after the reset, failed.
+    assert_eq!(
+        actions,
+        ["account.sign_in_failed", "account.password_reset"]
+    );
     // That no table holds the link in clear is the secrets scan's (tests/secrets).
 }
 

@@ -158,7 +158,7 @@ async fn wrong_password_and_unknown_email_look_the_same(app: TestApp) {
 }
 
 async fn repeated_failures_are_throttled(app: TestApp) {
-    app.create_user("ada@example.com").await;
+    let (org, ada) = app.create_org("Acme", "ada@example.com").await;
     let client = app.client();
     let login = |password: &'static str| {
         client
@@ -179,6 +179,43 @@ async fn repeated_failures_are_throttled(app: TestApp) {
             .contains("try again"),
         "{body}"
     );
+    // Each failure and the lockout are in Ada's organization's audit log;
+    // the attempt refused while locked adds nothing.
+    let token = app.token(ada).await;
+    let audit = json(
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/audit?action=account."))
+            .await,
+        200,
+    )
+    .await;
+    let events: Vec<(String, String)> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_owned(),
+                e["after"].to_string(),
+            )
+        })
+        .collect();
+    let actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "account.sign_in_failed")
+            .count(),
+        5,
+        "{events:?}"
+    );
+    assert_eq!(
+        actions.first(),
+        Some(&"account.locked"),
+        "newest first: {events:?}"
+    );
+    assert!(events[0].1.contains("locked_until"), "{events:?}");
+    assert!(events[1].1.contains("\"failures\":5"), "{events:?}");
     // Another account from the same address is not locked by Ada's failures.
     app.create_user("bob@example.com").await;
     app.login(&app.client(), "bob@example.com").await;

@@ -7,7 +7,69 @@ db_tests!(
     uploads_that_cannot_start_are_refused,
     a_resumed_upload_of_several_batches_invites_each_row_once,
     rows_with_extra_fields_and_formulas_are_reported_safely,
+    a_made_up_language_and_an_unknown_column_are_reported,
 );
+
+/// `zz` is no language: its row is reported, not invited in the default
+/// language; a real language without a template of its own is invited. A
+/// column Muster does not read refuses the upload, naming it.
+async fn a_made_up_language_and_an_unknown_column_are_reported(app: TestApp) {
+    let (org, owner) = app.create_org("Acme", "ada@example.com").await;
+    let token = app.token(owner).await;
+    let csv = "email,first_name,last_name,language,role\n\
+               zed@example.com,Zed,Zulu,zz,user\n\
+               sven@example.com,Sven,Svensson,sv,user\n";
+    let accepted = upload_csv(&app, &token, org, csv.to_owned()).await;
+    let job = accepted["job_id"].as_str().expect("a job").to_owned();
+    app.worker().run_until_idle().await.expect("jobs");
+    let done = json(
+        app.api(&token)
+            .get(format!("/api/v1/orgs/{org}/jobs/{job}"))
+            .await,
+        200,
+    )
+    .await;
+    let errors = row_errors(&done);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, 2);
+    assert!(errors[0].1.starts_with("language: "), "{errors:?}");
+    let mails = outbox(&app);
+    assert_eq!(mails.len(), 1, "only Sven is invited");
+    assert!(mails[0].contains("sven@example.com"), "{}", mails[0]);
+
+    // One person at a time, the same rule.
+    let refused = problem(
+        app.api(&token)
+            .post(
+                format!("/api/v1/orgs/{org}/invitations"),
+                json!({"email": "zoe@example.com", "language": "zz"}),
+            )
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "language", "{refused}");
+
+    let body = problem(
+        reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/orgs/{org}/invitations/bulk")))
+            .bearer_auth(&token)
+            .header("content-type", "text/csv")
+            .body("email,first_name,langauge,phone\nann@example.com,Ann,de,123\n")
+            .send()
+            .await
+            .expect("upload"),
+        422,
+    )
+    .await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("langauge, phone")
+            && message.contains("email,first_name,last_name,language,role"),
+        "{body}"
+    );
+    assert_eq!(outbox(&app).len(), 1, "nothing more was sent");
+}
 
 /// A row with more fields than the header names is reported, not invited
 /// half-read; an email that is a spreadsheet formula comes back in the error
@@ -346,4 +408,56 @@ async fn a_resumed_upload_of_several_batches_invites_each_row_once(app: TestApp)
     assert!(kept_upload().await);
     app.worker().maintain(app.clock_now()).await;
     assert!(!kept_upload().await);
+
+    // The audit log has one summary of the import (written once, though the
+    // job was resumed), and the invitations it made are reachable from it.
+    let job_events = |action: &'static str| {
+        let api = app.api(&token);
+        async move {
+            json(
+                api.get(format!(
+                    "/api/v1/orgs/{org}/audit?job={job}&action={action}"
+                ))
+                .await,
+                200,
+            )
+            .await["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(job_events("invitation.bulk_started").await.len(), 1);
+    let finished = job_events("invitation.bulk_finished").await;
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_eq!(
+        finished[0]["after"],
+        serde_json::json!({"rows": 1200, "invited": 1197, "skipped": 3})
+    );
+    assert_eq!(finished[0]["target"], job.to_string());
+    let made = json(
+        app.api(&token)
+            .get(format!(
+                "/api/v1/orgs/{org}/audit?job={job}&action=invitation.created&limit=200"
+            ))
+            .await,
+        200,
+    )
+    .await;
+    let made = made["items"].as_array().expect("items");
+    assert_eq!(made.len(), 200, "a full page of the job's invitations");
+    assert!(made.iter().all(|e| e["job_id"] == job.to_string()));
+    let client = app.form_session("ada@example.com").await;
+    let (_, audit_page) =
+        muster_test_support::ui::page(&client, app.url(&format!("/orgs/{org}/audit"))).await;
+    assert_eq!(
+        audit_page.attr("#audit a.job-events", "href"),
+        Some(format!("/orgs/{org}/audit?job={job}"))
+    );
+    let (status, _) = muster_test_support::ui::page(
+        &client,
+        app.url(&format!("/orgs/{org}/audit?job=not-a-job")),
+    )
+    .await;
+    assert_eq!(status, 200, "a bad filter is a message above the table");
 }

@@ -93,4 +93,23 @@ async fn the_setup_link_creates_the_first_organization_once(app: TestApp) {
         setup_link(&app.state).await.expect("query").is_none(),
         "no new link once an organization exists"
     );
+    // The organization's audit log starts with its creation by its first owner.
+    let org = target
+        .trim_start_matches("/orgs/")
+        .trim_end_matches("/overview");
+    let audit: serde_json::Value = client
+        .get(app.url(&format!("/api/v1/orgs/{org}/audit")))
+        .send()
+        .await
+        .expect("the audit log")
+        .json()
+        .await
+        .expect("JSON");
+    let first = &audit["items"][0];
+    assert_eq!(
+        (first["action"].as_str(), first["actor"].as_str()),
+        (Some("organization.created"), Some("ada@example.com")),
+        "{audit}"
+    );
+    assert_eq!(first["target"], "Acme");
 }

@@ -12,6 +12,7 @@ use time::Duration;
 
 db_tests!(
     the_overview_ticks_quick_start_from_what_the_organization_did,
+    the_template_step_is_done_once_an_invitation_went_out_with_it,
     the_overview_compares_weeks_counts_errors_and_waiting_invitations,
     the_overview_error_count_is_the_last_24_hours_troubleshooting_shows,
 );
@@ -172,6 +173,27 @@ async fn the_overview_ticks_quick_start_from_what_the_organization_did(app: Test
 
     // One solution is not "1 solutions".
     assert_eq!(one_solution, "solution", "the label under a count of 1");
+}
+
+/// The template an organization starts with is reviewed in effect once an
+/// invitation went out with it unchanged: both steps are ticked.
+async fn the_template_step_is_done_once_an_invitation_went_out_with_it(app: TestApp) {
+    let (org, _) = app.create_org("Acme", "ada@example.com").await;
+    let ada = Session::sign_in(&app, "ada@example.com").await;
+    let overview_path = format!("/orgs/{org}/overview");
+    assert_eq!(steps(&ada.page(&overview_path).await), step_states(&[]));
+    json(
+        ada.post(
+            &format!("/api/v1/orgs/{org}/invitations"),
+            json!({"email": "eve@example.com"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let after = ada.page(&overview_path).await;
+    assert_eq!(steps(&after), step_states(&["template", "invite"]));
+    assert_eq!(after.text_of("#steps-done"), "2 of 5 done");
 }
 
 async fn the_overview_compares_weeks_counts_errors_and_waiting_invitations(app: TestApp) {

@@ -7,7 +7,7 @@ use crate::scope::{Actor, OrgScope};
 use crate::state::AppState;
 use muster_domain::permission::Capability;
 use muster_domain::AuditId;
-use muster_domain::{AuditAction, OrgId, UserId};
+use muster_domain::{AuditAction, JobId, OrgId, UserId};
 use muster_store::audit::{Event, EventFilter};
 use muster_store::{audit, Conn};
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,37 @@ pub async fn record(
             before,
             after,
             ip: actor.ip.clone(),
+            job_id: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// An event about a job as a whole (a bulk invite started, finished), with
+/// the job as its target and its `job_id`, beside the events the job wrote.
+pub async fn record_job(
+    conn: &mut Conn,
+    org_id: OrgId,
+    actor: &Actor,
+    action: AuditAction,
+    job_id: JobId,
+    after: Value,
+    now: OffsetDateTime,
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        audit::NewEvent {
+            org_id,
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: action.as_str(),
+            target: &job_id.to_string(),
+            before: None,
+            after: Some(after),
+            ip: actor.ip.clone(),
+            job_id: Some(job_id),
         },
         now,
     )
@@ -58,6 +89,9 @@ pub struct AuditView {
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub ip: Option<String>,
+    /// The job that wrote the event (each invitation of a bulk invite, and
+    /// its summary); `?job=` lists them.
+    pub job_id: Option<JobId>,
 }
 
 impl From<Event> for AuditView {
@@ -72,6 +106,7 @@ impl From<Event> for AuditView {
             before: e.before,
             after: e.after,
             ip: e.ip,
+            job_id: e.job_id,
         }
     }
 }
@@ -87,6 +122,8 @@ pub struct AuditQuery {
     pub from: Option<String>,
     /// RFC 3339 time, exclusive.
     pub to: Option<String>,
+    /// Only the events a job wrote (a bulk invite's summary and invitations).
+    pub job: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -101,6 +138,12 @@ impl AuditQuery {
         };
         let from = time(&mut invalid, "from", &self.from);
         let to = time(&mut invalid, "to", &self.to);
+        let job = self
+            .job
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .and_then(|v| invalid.check("job", v.parse::<JobId>().map_err(|_| "not a job id")));
         invalid.into_result()?;
         let text = |v: &Option<String>| {
             v.as_deref()
@@ -113,6 +156,7 @@ impl AuditQuery {
             action: text(&self.action),
             from,
             to,
+            job,
         })
     }
 }

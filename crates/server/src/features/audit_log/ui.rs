@@ -19,6 +19,7 @@ pub struct AuditFilters {
     action: String,
     from: String,
     to: String,
+    job: String,
     cursor: String,
 }
 
@@ -38,7 +39,8 @@ pub async fn show(
         Err(other) => return Err(UiError::from(other)),
     };
     let next_url = next.map(|cursor| next_page_url(uri.path(), &filters, &cursor));
-    let rows: Vec<_> = events.iter().map(row).collect();
+    let org_id = view.org.id;
+    let rows: Vec<_> = events.iter().map(|e| row(org_id, e)).collect();
     page(
         "audit.html",
         view.context(
@@ -57,6 +59,7 @@ fn audit_query(filters: &AuditFilters) -> AuditQuery {
         action: text(&filters.action),
         from: text(&filters.from),
         to: text(&filters.to),
+        job: text(&filters.job),
         limit: Some(50),
         cursor: text(&filters.cursor),
     }
@@ -79,6 +82,7 @@ fn next_page_url(path: &str, filters: &AuditFilters, cursor: &str) -> String {
         ("action", &filters.action),
         ("from", &filters.from),
         ("to", &filters.to),
+        ("job", &filters.job),
     ]
     .iter()
     .filter(|(_, v)| !v.is_empty())
@@ -88,9 +92,15 @@ fn next_page_url(path: &str, filters: &AuditFilters, cursor: &str) -> String {
     format!("{}?{}", path, parts.join("&"))
 }
 
-/// One row of the table.
-fn row(e: &AuditView) -> Value {
+/// One row of the table; a job's event links to everything the job wrote.
+fn row(org_id: muster_domain::OrgId, e: &AuditView) -> Value {
+    let job_url = e
+        .job_id
+        .as_ref()
+        .filter(|job| e.target == job.to_string())
+        .map(|job| format!("/orgs/{org_id}/audit?job={job}"));
     context! {
+        job_url,
         at => crate::features::invitations::service::format_time(e.at),
         actor => e.actor,
         action => e.action,

@@ -33,6 +33,6 @@ pub async fn check_credentials(
             return Ok(user_id);
         }
     }
-    throttle::record_failure(state, &email, ip).await?;
+    throttle::record_failure(state, &email, ip, user_id).await?;
     Err(AppError::Unauthorized(SIGN_IN_FAILED.into()))
 }

@@ -2,9 +2,11 @@
 //! address within the window, sign-in answers 429 until the window passes.
 
 use crate::error::{AppError, AppResult};
+use crate::features::audit_log::service as audit;
 use crate::state::AppState;
-use muster_domain::Email;
+use muster_domain::{AuditAction, Email, UserId};
 use muster_store::throttle;
+use serde_json::json;
 use std::net::IpAddr;
 use time::Duration;
 
@@ -42,11 +44,53 @@ pub async fn check(state: &AppState, email: &Email, ip: IpAddr) -> AppResult<()>
     Ok(())
 }
 
-pub async fn record_failure(state: &AppState, email: &Email, ip: IpAddr) -> AppResult<()> {
+/// Counts a failed sign-in. When the email is someone's (`user`), the failure
+/// goes into the audit log of each of their organizations, and so does the
+/// lockout the failure starts; at most [`MAX_PER_ACCOUNT`] of them a window,
+/// since a locked account's attempts are refused before they count.
+pub async fn record_failure(
+    state: &AppState,
+    email: &Email,
+    ip: IpAddr,
+    user: Option<UserId>,
+) -> AppResult<()> {
     let now = state.now();
     let mut tx = state.store.begin().await?;
-    for (key, _) in keys(email, ip) {
-        throttle::record_failure(&mut tx, &key, now, WINDOW).await?;
+    let mut account_failures = 0;
+    for (key, max) in keys(email, ip) {
+        let failures = throttle::record_failure(&mut tx, &key, now, WINDOW).await?;
+        if max == MAX_PER_ACCOUNT {
+            account_failures = failures;
+        }
+    }
+    if let Some(user) = user {
+        let ip = Some(ip.to_string());
+        let target = email.to_string();
+        let failed = json!({"failures": account_failures, "of": MAX_PER_ACCOUNT});
+        audit::record_everywhere(
+            &mut tx,
+            user,
+            AuditAction::SignInFailed,
+            &target,
+            failed,
+            ip.clone(),
+            now,
+        )
+        .await?;
+        if account_failures == MAX_PER_ACCOUNT {
+            let until = crate::features::logs::views::rfc3339(now + WINDOW);
+            let locked = json!({"locked_until": until});
+            audit::record_everywhere(
+                &mut tx,
+                user,
+                AuditAction::AccountLocked,
+                &target,
+                locked,
+                ip,
+                now,
+            )
+            .await?;
+        }
     }
     tx.commit().await.map_err(muster_store::StoreError::from)?;
     Ok(())

@@ -9,7 +9,7 @@ use crate::scope::Actor;
 use crate::state::AppState;
 use muster_domain::permission::Denied;
 use muster_domain::AuditAction;
-use muster_domain::{secret, Invitee, MembershipStatus, OrgRole, UserId};
+use muster_domain::{secret, Invitee, JobId, MembershipStatus, OrgRole, UserId};
 use muster_store::invitations::{self, NewInvitation};
 use muster_store::memberships::{self, Membership};
 use muster_store::orgs::Org;
@@ -22,13 +22,15 @@ use time::Duration;
 /// Invites many people at once (a bulk batch): the rules of [`invite`](super::service::invite), with a
 /// few statements for the whole batch instead of several per person. Returns,
 /// for each invitee in order, `Ok` or why that one was refused; the others are
-/// invited all the same. The emails must be distinct.
+/// invited all the same. The emails must be distinct. Their audit events name
+/// `job`, the bulk invite that invites them.
 pub async fn invite_many(
     conn: &mut Conn,
     state: &AppState,
     org: &Org,
     actor: &Actor,
     invitees: &[Invitee],
+    job: JobId,
 ) -> AppResult<Vec<Result<(), AppError>>> {
     let now = state.now();
     let emails: Vec<String> = invitees
@@ -199,6 +201,7 @@ pub async fn invite_many(
             before: None,
             after: Some(json!({"role": invitee.role, "language": invitee.language, "status": "invited", "bulk": true})),
             ip: actor.ip.clone(),
+            job_id: Some(job),
         })
         .collect();
     muster_store::audit::record_many(conn, events, now).await?;

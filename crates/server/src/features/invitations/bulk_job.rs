@@ -121,6 +121,24 @@ pub fn parse_csv(bytes: &[u8]) -> AppResult<Upload> {
             format!("the first line must name the columns: {COLUMNS}"),
         ));
     };
+    // A misspelt column (`langauge`) would otherwise be dropped without a
+    // word, and everyone invited in the default language.
+    let unknown: Vec<&str> = headers
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !h.is_empty() && !COLUMNS.split(',').any(|known| known == *h))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::invalid(
+            "file",
+            format!(
+                "the column{} {} {} not one Muster reads; the columns are {COLUMNS}",
+                if unknown.len() == 1 { "" } else { "s" },
+                unknown.join(", "),
+                if unknown.len() == 1 { "is" } else { "are" },
+            ),
+        ));
+    }
     let [first_at, last_at, language_at, role_at] =
         ["first_name", "last_name", "language", "role"].map(column);
     let mut rows = Upload::default();
@@ -196,14 +214,13 @@ pub async fn start(state: &AppState, member: &OrgScope, rows: Upload) -> AppResu
     };
     let job_id = enqueue_for_org(&mut tx, &job, member.org_id, total as i64, now).await?;
     job_progress::save_input(&mut tx, job_id, &rows.lines).await?;
-    audit::record(
+    audit::record_job(
         &mut tx,
         member.org_id,
         &actor,
         AuditAction::InvitationBulkStarted,
-        &job_id.to_string(),
-        None,
-        Some(json!({"rows": total})),
+        job_id,
+        json!({"rows": total}),
         now,
     )
     .await?;
@@ -225,6 +242,7 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
             .ok_or_else(|| JobError::Permanent("the upload of this job is missing".into()))?;
         (usize::try_from(done).unwrap_or(0), input)
     };
+    let total = input.lines().count();
     let mut rows = rows_of(&input);
     // Duplicates inside the file count from the first row, also across a resume.
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -304,7 +322,7 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
             invitees.push(invitee);
         }
         let outcomes = crate::features::invitations::bulk::invite_many(
-            &mut tx, state, &org, &actor, &invitees,
+            &mut tx, state, &org, &actor, &invitees, job_id,
         )
         .await
         .map_err(|e| retry(&e))?;
@@ -321,6 +339,12 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
         job_progress::add_row_errors(&mut tx, job_id, &errors)
             .await
             .map_err(|e| retry(&e))?;
+        if processed == total {
+            // With the last batch, so that a resumed job never writes it twice.
+            summarize(&mut tx, &org, &actor, job_id, total, now)
+                .await
+                .map_err(|e| retry(&e))?;
+        }
         job_progress::set_progress(
             &mut tx,
             job_id,
@@ -332,6 +356,31 @@ pub async fn run(state: &AppState, job_id: JobId, job: BulkInvite) -> Result<(),
         .map_err(|e| retry(&e))?;
         tx.commit().await.map_err(|e| retry(&e))?;
     }
+}
+
+/// The audit log's one event for the whole import: how many rows, invited
+/// and skipped; the invitations it made name the same job (`?job=`).
+async fn summarize(
+    conn: &mut muster_store::Conn,
+    org: &orgs::Org,
+    actor: &Actor,
+    job_id: JobId,
+    total: usize,
+    now: time::OffsetDateTime,
+) -> AppResult<()> {
+    let skipped = job_progress::row_error_count(conn, job_id).await?;
+    let total = i64::try_from(total).unwrap_or(i64::MAX);
+    audit::record_job(
+        conn,
+        org.id,
+        actor,
+        AuditAction::InvitationBulkFinished,
+        job_id,
+        json!({"rows": total, "invited": total - skipped, "skipped": skipped}),
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// An import of at least this many rows refreshes the planner's statistics.

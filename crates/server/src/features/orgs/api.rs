@@ -4,7 +4,7 @@ use super::service::{self, OrgUpdate};
 use crate::error::{AppError, AppResult};
 use crate::features::auth::caller::Caller;
 use crate::features::profile::views::OrgView;
-use crate::http::extract::{AppJson, AppQuery};
+use crate::http::extract::{AppJson, AppQuery, ClientIp};
 use crate::http::problem::Problem;
 use crate::page::{Page, PageQuery};
 use crate::scope::OrgScope;
@@ -12,7 +12,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use muster_domain::{names, org, Capability, Invalid, OrgRole};
+use muster_domain::{Capability, OrgRole};
 use muster_store::{orgs, StoreError};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -59,32 +59,18 @@ pub struct NewOrg {
 pub async fn create_org(
     State(state): State<AppState>,
     caller: Caller,
+    ClientIp(ip): ClientIp,
     AppJson(new): AppJson<NewOrg>,
 ) -> AppResult<(StatusCode, Json<OrgView>)> {
-    let mut invalid = Invalid::default();
-    let name = invalid.check("name", org::name(&new.name));
-    let description = invalid.check(
-        "description",
-        org::description(new.description.as_deref().unwrap_or("")),
-    );
-    let language = invalid.check(
-        "default_language",
-        names::language_tag(new.default_language.as_deref().unwrap_or("en")),
-    );
-    let (Some(name), Some(description), Some(language)) = (name, description, language) else {
-        return Err(AppError::Invalid(invalid));
-    };
     let now = state.now();
     let mut tx = state.store.begin().await?;
-    let org_id = orgs::create_with_owner(&mut tx, &name, &language, caller.user_id, now).await?;
-    crate::features::invitations::service::add_default_template(&mut tx, org_id, now).await?;
-    let mut org = orgs::find(&mut tx, org_id).await?;
-    if !description.is_empty() {
-        let mut settings = org.settings();
-        settings.description = description;
-        orgs::update(&mut tx, org_id, &settings, now).await?;
-        org = orgs::find(&mut tx, org_id).await?;
-    }
+    let new = service::NewOrg {
+        name: &new.name,
+        description: new.description.as_deref().unwrap_or(""),
+        default_language: new.default_language.as_deref().unwrap_or(""),
+    };
+    let org_id = service::create(&mut tx, caller.user_id, &new, Some(ip.to_string()), now).await?;
+    let org = orgs::find(&mut tx, org_id).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok((StatusCode::CREATED, Json(OrgView::new(org, OrgRole::Owner))))
 }

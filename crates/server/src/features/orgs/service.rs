@@ -1,14 +1,70 @@
-//! Changing an organization's settings.
+//! Creating an organization and changing its settings.
 
 use crate::error::AppResult;
 use crate::features::audit_log::service as audit;
 use crate::scope::Actor;
 use crate::state::AppState;
 use muster_domain::AuditAction;
-use muster_domain::{names, org, Invalid, OrgId};
-use muster_store::{orgs, Conn};
+use muster_domain::{names, org, Invalid, OrgId, OrgRole, UserId};
+use muster_store::{orgs, users, Conn};
 use serde::Deserialize;
+use time::OffsetDateTime;
 use utoipa::ToSchema;
+
+/// What a new organization starts with; the rest takes the defaults.
+pub struct NewOrg<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    /// A language tag; blank for `en`.
+    pub default_language: &'a str,
+}
+
+/// Creates an organization with `owner` as its first owner and the default
+/// invite template, in the caller's transaction, and records it in the new
+/// organization's audit log (the owner as actor).
+pub async fn create(
+    conn: &mut Conn,
+    owner: UserId,
+    new: &NewOrg<'_>,
+    ip: Option<String>,
+    now: OffsetDateTime,
+) -> AppResult<OrgId> {
+    let mut invalid = Invalid::default();
+    let name = invalid.check("name", org::name(new.name));
+    let description = invalid.check("description", org::description(new.description));
+    let language = match new.default_language.trim() {
+        "" => Some("en".to_owned()),
+        raw => invalid.check("default_language", names::language_tag(raw)),
+    };
+    let (Some(name), Some(description), Some(language)) = (name, description, language) else {
+        return Err(invalid.into());
+    };
+    let org_id = orgs::create_with_owner(conn, &name, &language, owner, now).await?;
+    crate::features::invitations::service::add_default_template(conn, org_id, now).await?;
+    if !description.is_empty() {
+        let mut settings = orgs::find(conn, org_id).await?.settings();
+        settings.description = description;
+        orgs::update(conn, org_id, &settings, now).await?;
+    }
+    let user = users::find(conn, owner).await?;
+    let actor = Actor::of(&user, OrgRole::Owner, ip);
+    audit::record(
+        conn,
+        org_id,
+        &actor,
+        AuditAction::OrganizationCreated,
+        &name,
+        None,
+        Some(serde_json::json!({
+            "name": name,
+            "default_language": language,
+            "owner": user.email,
+        })),
+        now,
+    )
+    .await?;
+    Ok(org_id)
+}
 
 /// Settings to change; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -4,7 +4,7 @@ use crate::error::{AppError, AppResult};
 use crate::features::auth::password;
 use crate::state::AppState;
 use muster_domain::{secret, Email, Invalid, OrgId, UserId};
-use muster_store::{orgs, setup, users, StoreError};
+use muster_store::{setup, users, StoreError};
 
 /// The first owner as the setup form gave them, checked.
 pub struct FirstOwner {
@@ -21,6 +21,7 @@ pub async fn create(
     state: &AppState,
     token: &str,
     owner: FirstOwner,
+    ip: Option<String>,
 ) -> AppResult<Option<(OrgId, UserId)>> {
     let hash = password::hash(owner.password)
         .await
@@ -44,8 +45,13 @@ pub async fn create(
         }
         Err(other) => return Err(other.into()),
     };
-    let org_id = orgs::create_with_owner(&mut tx, &owner.org_name, "en", user_id, now).await?;
-    crate::features::invitations::service::add_default_template(&mut tx, org_id, now).await?;
+    let new_org = crate::features::orgs::service::NewOrg {
+        name: &owner.org_name,
+        description: "",
+        default_language: "en",
+    };
+    let org_id =
+        crate::features::orgs::service::create(&mut tx, user_id, &new_org, ip, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(%org_id, "first organization created through the setup link");
     Ok(Some((org_id, user_id)))

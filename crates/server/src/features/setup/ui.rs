@@ -105,12 +105,15 @@ pub async fn submit(
         Ok(owner) => owner,
         Err(invalid) => return redisplay(&state, jar, &token, &form, &invalid),
     };
-    let (org_id, user_id) = match service::create(&state, &token, owner).await {
-        Ok(Some(created)) => created,
-        Ok(None) => return Ok(link_not_valid()),
-        Err(AppError::Invalid(invalid)) => return redisplay(&state, jar, &token, &form, &invalid),
-        Err(other) => return Err(other.into()),
-    };
+    let (org_id, user_id) =
+        match service::create(&state, &token, owner, Some(origin.ip.to_string())).await {
+            Ok(Some(created)) => created,
+            Ok(None) => return Ok(link_not_valid()),
+            Err(AppError::Invalid(invalid)) => {
+                return redisplay(&state, jar, &token, &form, &invalid)
+            }
+            Err(other) => return Err(other.into()),
+        };
     let new = session::start(&state, user_id, None, &origin).await?;
     let to = Redirect::to(&format!("/orgs/{org_id}/overview"));
     Ok((jar.add(new.cookie), to).into_response())
