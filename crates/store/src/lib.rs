@@ -10,6 +10,7 @@ pub mod batch;
 mod checkpoint;
 pub mod devices;
 pub mod dialect;
+pub mod email_changes;
 pub mod error;
 pub mod groups;
 mod guests;

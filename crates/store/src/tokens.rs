@@ -141,3 +141,99 @@ pub async fn delete(conn: &mut Conn, id: TokenId) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// Which reminder before a lease ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reminder {
+    /// Seven days before.
+    Week,
+    /// One day before; it stands for the week's too, so a token found late
+    /// (after downtime) gets one mail.
+    Day,
+}
+
+impl Reminder {
+    fn columns(self) -> &'static str {
+        match self {
+            Reminder::Week => "week_reminder_for = lease_expires_at",
+            Reminder::Day => {
+                "day_reminder_for = lease_expires_at, week_reminder_for = lease_expires_at"
+            }
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Reminder::Week => "week_reminder_for",
+            Reminder::Day => "day_reminder_for",
+        }
+    }
+}
+
+/// A token whose lease ends soon, with what its reminder needs.
+#[derive(Debug, Clone)]
+pub struct LeaseEnding {
+    pub id: TokenId,
+    pub name: String,
+    pub prefix: String,
+    pub lease_expires_at: OffsetDateTime,
+    pub email: String,
+    pub first_name: String,
+}
+
+/// Up to `limit` tokens whose lease ends after `from` and no later than
+/// `until`, not yet reminded (`reminder`) of that lease end.
+pub async fn leases_ending(
+    conn: &mut Conn,
+    reminder: Reminder,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<LeaseEnding>> {
+    let column = reminder.column();
+    let rows: Vec<(String, String, String, i64, String, String)> = sqlx::query_as(&format!(
+        "SELECT t.id, t.name, t.prefix, t.lease_expires_at, u.email, u.first_name \
+         FROM personal_access_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.lease_expires_at > $1 AND t.lease_expires_at <= $2 \
+         AND (t.{column} IS NULL OR t.{column} <> t.lease_expires_at) \
+         ORDER BY t.lease_expires_at LIMIT $3"
+    ))
+    .bind(to_ms(from))
+    .bind(to_ms(until))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, name, prefix, lease, email, first_name)| {
+            Ok(LeaseEnding {
+                id: parse_stored("personal_access_tokens.id", &id)?,
+                name,
+                prefix,
+                lease_expires_at: from_ms(lease),
+                email,
+                first_name,
+            })
+        })
+        .collect()
+}
+
+/// Notes `reminder` as sent for the token's lease end `lease`; false when
+/// the lease moved meanwhile or another instance sent it.
+pub async fn mark_reminded(
+    conn: &mut Conn,
+    id: TokenId,
+    reminder: Reminder,
+    lease: OffsetDateTime,
+) -> Result<bool> {
+    let column = reminder.column();
+    let done = sqlx::query(&format!(
+        "UPDATE personal_access_tokens SET {} WHERE id = $1 AND lease_expires_at = $2 \
+         AND ({column} IS NULL OR {column} <> lease_expires_at)",
+        reminder.columns()
+    ))
+    .bind(id.to_string())
+    .bind(to_ms(lease))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

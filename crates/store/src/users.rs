@@ -176,7 +176,38 @@ pub async fn update_profile(
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    // Member searches look at a copy of the name on each membership.
+    refresh_member_search(conn, id).await
+}
+
+/// Gives the person a new email (unique: `Conflict` when it is taken), with
+/// the copies member lists and solution user lists sort by.
+pub async fn set_email(
+    conn: &mut Conn,
+    id: UserId,
+    email: &Email,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let done = sqlx::query("UPDATE users SET email = $2, updated_at = $3 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(email.as_str())
+        .bind(to_ms(now))
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    for table in ["memberships", "solution_assignments"] {
+        sqlx::query(&format!("UPDATE {table} SET email = $2 WHERE user_id = $1"))
+            .bind(id.to_string())
+            .bind(email.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    refresh_member_search(conn, id).await
+}
+
+/// Member searches look at a copy of the name and email on each membership.
+async fn refresh_member_search(conn: &mut Conn, id: UserId) -> Result<()> {
     sqlx::query(
         "UPDATE memberships SET search = (SELECT LOWER(email || ' ' || first_name || ' ' || last_name) \
          FROM users WHERE users.id = memberships.user_id) WHERE user_id = $1",

@@ -21,6 +21,7 @@ pub mod usage;
 pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
     let registry = auth::jobs(registry);
     let registry = account::jobs(registry);
+    let registry = tokens::jobs(registry);
     let registry = invitations::jobs(registry);
     let registry = logs::jobs(registry);
     let registry = usage::jobs(registry);

@@ -132,6 +132,8 @@ const SECRET_SEGMENT_AFTER: &[&str] = &[
     "/api/v1/invitations/",
     "/reset/",
     "/api/v1/auth/password-reset/",
+    "/email-confirm/",
+    "/api/v1/auth/email-confirm/",
 ];
 
 /// `path` with any token in it replaced by `…`, for logs.
@@ -161,6 +163,11 @@ mod tests {
         assert_eq!(
             loggable_path("/api/v1/auth/password-reset/abc123"),
             "/api/v1/auth/password-reset/…"
+        );
+        assert_eq!(loggable_path("/email-confirm/abc123"), "/email-confirm/…");
+        assert_eq!(
+            loggable_path("/api/v1/auth/email-confirm/abc123"),
+            "/api/v1/auth/email-confirm/…"
         );
         assert_eq!(loggable_path("/reset"), "/reset");
         assert_eq!(loggable_path("/orgs/x/users"), "/orgs/x/users");

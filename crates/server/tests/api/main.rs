@@ -4,6 +4,7 @@ mod account;
 mod audit;
 mod auth;
 mod bulk;
+mod email_change;
 mod errors;
 mod invitations;
 mod jobs;

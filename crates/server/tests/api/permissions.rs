@@ -101,6 +101,15 @@ fn routes() -> Vec<Route> {
             Authenticated,
             422,
         ),
+        // A wrong password: a field error for everyone signed in.
+        with_body(
+            M::POST,
+            "/me/email",
+            || json!({"email": format!("x{}@example.com", OrgId::new()), "password": "not it"}),
+            Authenticated,
+            422,
+        ),
+        route(M::POST, "/auth/email-confirm/{token}", Public, 410),
         route(M::GET, "/me/sessions", Authenticated, 200),
         route(M::DELETE, "/me/sessions/{no_item}", Authenticated, 404),
         route(M::POST, "/me/sessions/sign-out-others", Authenticated, 200),

@@ -17,7 +17,106 @@ db_tests!(
     another_instance_deleting_or_extending_a_token_is_seen_within_a_second,
     token_names_are_checked,
     token_actions_are_audited_without_the_secret,
+    reminders_go_out_a_week_and_a_day_before_the_lease_ends,
 );
+
+/// The reminder mails about the token named `name` so far: their subjects
+/// and the links in them.
+fn reminders(app: &TestApp, name: &str) -> Vec<(String, Option<String>)> {
+    muster_test_support::outbox(app)
+        .iter()
+        .filter(|m| m.contains(&format!("token \"{name}\" stops working")))
+        .map(|m| {
+            let subject = m
+                .lines()
+                .find_map(|l| l.strip_prefix("Subject: "))
+                .unwrap_or_default()
+                .to_owned();
+            (subject, muster_test_support::link_in(m, "/me/tokens/"))
+        })
+        .collect()
+}
+
+/// A week and a day before a lease ends, its owner gets a mail with the
+/// link to extend it, once each; an extended lease is reminded of again; a
+/// token first seen within its last day gets one mail, not two.
+async fn reminders_go_out_a_week_and_a_day_before_the_lease_ends(app: TestApp) {
+    let (_, ada) = app.create_org("Acme", "ada@example.com").await;
+    let admin = app.token(ada).await;
+    let created = json(
+        app.api(&admin)
+            .post("/api/v1/me/tokens", json!({"name": "CI"}))
+            .await,
+        201,
+    )
+    .await;
+    let id = created["id"].as_str().expect("an id").to_owned();
+    let lease = at(&created["lease_expires_at"]);
+    let housekeeping = || async {
+        app.worker().maintain(app.clock_now()).await;
+        app.worker().run_until_idle().await.expect("jobs");
+    };
+    housekeeping().await;
+    assert!(reminders(&app, "CI").is_empty());
+
+    app.clock
+        .advance(lease - Duration::days(7) + Duration::minutes(5) - app.clock_now());
+    housekeeping().await;
+    housekeeping().await;
+    let sent = reminders(&app, "CI");
+    assert_eq!(sent.len(), 1, "once: {sent:?}");
+    assert_eq!(
+        sent[0].0,
+        "Your Muster token \"CI\" stops working in 7 days"
+    );
+    let link = sent[0].1.clone().expect("a link to the token");
+    assert!(link.ends_with(&format!("/me/tokens/{id}")), "{link}");
+    // The link opens the token, with its Extend button.
+    let client = app.form_session("ada@example.com").await;
+    let path = link.strip_prefix(&app.base).expect("a link to this server");
+    let (status, page) = muster_test_support::ui::page(&client, app.url(path)).await;
+    assert_eq!(status, 200);
+    assert!(page.mentions("Extend"), "{page}");
+
+    app.clock
+        .advance(lease - Duration::DAY + Duration::minutes(5) - app.clock_now());
+    housekeeping().await;
+    let sent = reminders(&app, "CI");
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[1].0, "Your Muster token \"CI\" stops working tomorrow");
+
+    // Extended: fourteen more days, reminded of again a week before.
+    let extended = json(
+        app.api(&admin)
+            .post_empty(format!("/api/v1/me/tokens/{id}/extend"))
+            .await,
+        200,
+    )
+    .await;
+    let lease = at(&extended["lease_expires_at"]);
+    housekeeping().await;
+    assert_eq!(reminders(&app, "CI").len(), 2);
+    app.clock
+        .advance(lease - Duration::days(7) + Duration::minutes(5) - app.clock_now());
+    housekeeping().await;
+    assert_eq!(reminders(&app, "CI").len(), 3);
+
+    // Found only in its last day (the server was down the week before).
+    let late = json(
+        app.api(&admin)
+            .post("/api/v1/me/tokens", json!({"name": "Late"}))
+            .await,
+        201,
+    )
+    .await;
+    let lease = at(&late["lease_expires_at"]);
+    app.clock
+        .advance(lease - Duration::hours(3) - app.clock_now());
+    housekeeping().await;
+    let sent = reminders(&app, "Late");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].0.ends_with("tomorrow"), "{sent:?}");
+}
 
 fn at(value: &Value) -> OffsetDateTime {
     OffsetDateTime::parse(value.as_str().expect("a timestamp"), &Rfc3339).expect("RFC 3339")

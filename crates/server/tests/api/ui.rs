@@ -10,7 +10,110 @@ db_tests!(
     pages_follow_the_role,
     my_profile_saves_through_the_same_rules_as_the_api,
     the_sign_in_form_takes_only_a_cookie_this_server_issued,
+    anyone_signed_in_creates_an_organization_and_owns_it,
 );
+
+/// "New organization" on My profile, for anyone signed in (here a member
+/// whose only role is `user`): the fields' problems next to them, then the
+/// new organization opens with its creator as owner, and its audit log
+/// starts with its creation.
+async fn anyone_signed_in_creates_an_organization_and_owns_it(app: TestApp) {
+    let (org, _) = app.create_org("Acme", "ada@example.com").await;
+    let bob = app.member(org, "bob@example.com", OrgRole::User).await;
+    let client = app.form_session("bob@example.com").await;
+    let (_, profile) = page(&client, app.url("/me")).await;
+    assert_eq!(
+        profile.attr("#new-org", "href").as_deref(),
+        Some("/orgs/new")
+    );
+    let (status, form) = page(&client, app.url("/orgs/new")).await;
+    assert_eq!(status, 200);
+    assert_eq!(form.text_of("main h2"), "New organization");
+    let csrf = csrf_field(&form);
+
+    let (status, refused) = submit(
+        &client,
+        app.url("/orgs/new"),
+        &[
+            ("csrf_token", &csrf),
+            ("name", "  "),
+            ("description", "Bob's own"),
+            ("default_language", "zz"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(refused.field_error("name").is_some(), "{refused}");
+    assert!(
+        refused
+            .field_error("default_language")
+            .is_some_and(|e| e.contains("ISO 639")),
+        "{refused}"
+    );
+    assert_eq!(
+        refused
+            .attr("input[name=name]", "aria-describedby")
+            .as_deref(),
+        Some("name-error")
+    );
+    assert_eq!(
+        refused.attr("textarea[name=description]", "aria-invalid"),
+        None,
+        "only the wrong fields are marked"
+    );
+    let (status, _) = post(
+        &client,
+        app.url("/orgs/new"),
+        &[("csrf_token", "forged"), ("name", "Forged")],
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    let (status, target) = post(
+        &client,
+        app.url("/orgs/new"),
+        &[
+            ("csrf_token", &csrf),
+            ("name", "Bob's Lab"),
+            ("description", "Bob's own"),
+            ("default_language", "DE"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let new_org = target
+        .strip_prefix("/orgs/")
+        .and_then(|rest| rest.strip_suffix("/overview"))
+        .unwrap_or_else(|| panic!("the new organization's overview: {target}"))
+        .to_owned();
+    let (status, overview) = page(&client, app.url(&target)).await;
+    assert_eq!(status, 200, "the creator may open Management there");
+    assert_eq!(
+        overview.text_of("#notice"),
+        "Bob's Lab was created. You are its owner."
+    );
+    assert_eq!(overview.text_of("nav.sidebar .org-name"), "Bob's Lab");
+
+    let token = app.token(bob).await;
+    let api = app.api(&token);
+    let created = crate::json(api.get(format!("/api/v1/orgs/{new_org}")).await, 200).await;
+    assert_eq!(created["role"], "owner", "{created}");
+    assert_eq!(created["default_language"], "de", "{created}");
+    assert_eq!(created["description"], "Bob's own", "{created}");
+    let audit = crate::json(
+        api.get(format!("/api/v1/orgs/{new_org}/audit?action=organization."))
+            .await,
+        200,
+    )
+    .await;
+    let events = audit["items"].as_array().expect("items");
+    assert_eq!(events.len(), 1, "{audit}");
+    assert_eq!(events[0]["action"], "organization.created");
+    assert_eq!(events[0]["after"]["owner"], "bob@example.com", "{audit}");
+    // Acme is as it was: Bob is still only a user there.
+    let acme = crate::json(api.get(format!("/api/v1/orgs/{org}")).await, 200).await;
+    assert_eq!(acme["role"], "user");
+}
 
 /// The sign-in form's double-submit cookie is signed: a value someone planted
 /// in the browser (the same in cookie and field) is refused, and so is one of

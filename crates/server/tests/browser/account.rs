@@ -116,3 +116,60 @@ async fn forgot_password_by_mail_then_change_it_and_end_other_sessions() {
     browser.quit().await;
     app.shutdown().await;
 }
+
+/// A new email from Password and sessions, confirmed through the link mailed
+/// to it, then used to sign in.
+#[tokio::test]
+async fn change_the_email_confirm_it_by_mail_and_sign_in_with_it() {
+    let Some(app) = TestApp::start(Db::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    app.create_org("Acme", "ada@example.com").await;
+    let client = &browser.client;
+    crate::sign_in(&app, client, "ada@example.com").await;
+    client
+        .goto(&app.url("/me/security"))
+        .await
+        .expect("the security page");
+    fill(
+        client,
+        &[
+            ("email", "ada.lovelace@example.com"),
+            ("password", muster_test_support::PASSWORD),
+        ],
+    )
+    .await;
+    click(client, "change-email").await;
+    expect_text(
+        client,
+        "#security-notice",
+        "We mailed a link to ada.lovelace@example.com. Your email changes once you open it (within 24 hours).",
+    )
+    .await;
+    expect_text(client, "#current-email", "ada@example.com").await;
+
+    app.worker().run_until_idle().await.expect("jobs");
+    let mail = outbox(&app)
+        .into_iter()
+        .find(|m| m.contains("To: ada.lovelace@example.com"))
+        .expect("the confirmation mail");
+    let link = link_in(&mail, "/email-confirm/").expect("a link in the mail");
+    client.goto(&link).await.expect("open the link");
+    expect_text(client, "#new-email", "ada.lovelace@example.com").await;
+    click(client, "confirm-email").await;
+    expect_text(client, "main h1", "Email changed").await;
+
+    crate::sign_out_if_signed_in(client, &app).await;
+    crate::sign_in(&app, client, "ada.lovelace@example.com").await;
+    client
+        .goto(&app.url("/me/security"))
+        .await
+        .expect("the security page");
+    expect_text(client, "#current-email", "ada.lovelace@example.com").await;
+
+    browser.quit().await;
+    app.shutdown().await;
+}

@@ -5,7 +5,8 @@
 //! first-run setup link, a sign-in through the web form, a personal access
 //! token made on its page, an invitation whose mail goes out, a bulk
 //! invitation, two acceptances that set passwords (the web form and the
-//! API), two password reset links (one used on its page) and an API sign-in. Then it looks for every clear secret of the flow
+//! API), two password reset links (one used on its page), an email change
+//! confirmed by its link and an API sign-in. Then it looks for every clear secret of the flow
 //! — the PAT, every invite token, every session id, the CSRF tokens of the
 //! forms and of the sessions, the passwords, the setup token — in:
 //!
@@ -250,8 +251,9 @@ fn invite_tokens(data_dir: &Path) -> Vec<(String, String)> {
     found
 }
 
-/// Waits for `count` reset mails to `email`; their tokens, oldest first.
-async fn reset_tokens_for(data_dir: &Path, email: &str, count: usize) -> Vec<String> {
+/// Waits for `count` mails to `email` with a link whose path holds `marker`
+/// (`/reset/`); the links' tokens, oldest first.
+async fn link_tokens_for(data_dir: &Path, email: &str, marker: &str, count: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut found = Vec::new();
@@ -266,7 +268,7 @@ async fn reset_tokens_for(data_dir: &Path, email: &str, count: usize) -> Vec<Str
                 let text = message.replace("=\r\n", "").replace("=\n", "");
                 let link = text
                     .split_whitespace()
-                    .find(|w| w.starts_with("http://") && w.contains("/reset/"));
+                    .find(|w| w.starts_with("http://") && w.contains(marker));
                 if let (true, Some(link), Ok(modified)) = (
                     to_them,
                     link,
@@ -283,7 +285,7 @@ async fn reset_tokens_for(data_dir: &Path, email: &str, count: usize) -> Vec<Str
         }
         assert!(
             Instant::now() < deadline,
-            "{count} reset mails to {email} within 60 s"
+            "{count} mails with {marker} links to {email} within 60 s"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -718,7 +720,7 @@ async fn run_flow_and_scan(database_url: Option<String>) {
             .expect("a reset");
         assert_eq!(asked.status(), 202);
     }
-    let reset_tokens = reset_tokens_for(server.data_dir(), "ivy@example.com", 2).await;
+    let reset_tokens = link_tokens_for(server.data_dir(), "ivy@example.com", "/reset/", 2).await;
     for (n, token) in reset_tokens.iter().enumerate() {
         secrets.add(format!("reset token {} of ivy@example.com", n + 1), token);
     }
@@ -766,8 +768,33 @@ async fn run_flow_and_scan(database_url: Option<String>) {
         .await
         .expect("me");
     assert_eq!(me.status(), 200);
-    // Four invitations, two reset links and the "password changed" notice.
-    db.wait_for_jobs(7).await;
+    // Ada moves to another address: the link mailed there confirms it.
+    let asked = http
+        .post(server.url("/api/v1/me/email"))
+        .bearer_auth(&pat)
+        .json(&json!({"email": "ada.elsewhere@example.com", "password": owner_password}))
+        .send()
+        .await
+        .expect("an email change");
+    assert_eq!(asked.status(), 202);
+    let email_token = link_tokens_for(
+        server.data_dir(),
+        "ada.elsewhere@example.com",
+        "/email-confirm/",
+        1,
+    )
+    .await
+    .remove(0);
+    secrets.add("the email confirmation token of Ada", &email_token);
+    let confirmed = http
+        .post(server.url(&format!("/api/v1/auth/email-confirm/{email_token}")))
+        .send()
+        .await
+        .expect("a confirmation");
+    assert_eq!(confirmed.status(), 200, "the new email is confirmed");
+    // Four invitations, two reset links, the "password changed" notice, the
+    // confirmation link, and the notices to Ada's old address before and after.
+    db.wait_for_jobs(10).await;
 
     // The scan can see what it looks for: every invite token is in the mail
     // that carried it (the outbox, left out of the scan), and the server
@@ -781,7 +808,9 @@ async fn run_flow_and_scan(database_url: Option<String>) {
         outbox.scan(&secrets, "the outbox", &bytes);
     }
     let invite_tokens = secrets.0.iter().filter(|(what, _)| {
-        what.starts_with("the invite token") || what.starts_with("reset token")
+        what.starts_with("the invite token")
+            || what.starts_with("reset token")
+            || what.starts_with("the email confirmation token")
     });
     for (what, _) in invite_tokens {
         assert!(

@@ -1,6 +1,8 @@
 //! Forgotten password (`/auth/password-reset`), a new password
-//! (`/me/password`) and one's sessions (`/me/sessions`).
+//! (`/me/password`), a new email (`/me/email`, `/auth/email-confirm`) and
+//! one's sessions (`/me/sessions`).
 
+use super::email;
 use super::service::{self, SessionView};
 use crate::error::AppResult;
 use crate::features::auth::caller::Caller;
@@ -82,6 +84,53 @@ pub async fn change_password(
     )
     .await?;
     Ok(Json(SignedOut { signed_out }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChange {
+    /// The new address.
+    pub email: String,
+    /// Your current password.
+    pub password: String,
+}
+
+/// Asks to change your email: a link goes to the new address (valid 24
+/// hours, once) and a notice to the current one; nothing changes until the
+/// link is used. 409 when another account has the address.
+#[utoipa::path(post, path = "/me/email", tag = "me", request_body = EmailChange,
+    responses((status = 202), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn change_email(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    caller: Caller,
+    AppJson(request): AppJson<EmailChange>,
+) -> AppResult<StatusCode> {
+    email::request_change(&state, &caller, &request.email, &request.password, ip).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailConfirmed {
+    /// The account's email from now on.
+    pub email: String,
+}
+
+/// Confirms an email change with the token of its link; the account's email
+/// is the new one from now on, and the old address gets a notice.
+#[utoipa::path(post, path = "/auth/email-confirm/{token}", tag = "auth", security(()),
+    params(("token" = String, Path, description = "The token of the confirmation link")),
+    responses((status = 200, body = EmailConfirmed), (status = 409, body = Problem), (status = 410, body = Problem)))]
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(token): Path<String>,
+) -> AppResult<Json<EmailConfirmed>> {
+    let email = email::confirm(&state, &token, ip).await?;
+    Ok(Json(EmailConfirmed {
+        email: email.as_str().to_owned(),
+    }))
 }
 
 /// Your signed-in sessions, most recently used first.

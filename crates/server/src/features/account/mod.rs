@@ -1,7 +1,9 @@
 //! One's own account: a forgotten password reset through a link by mail, a
-//! new password, and the sessions signed in as oneself.
+//! new password, a new email confirmed by mail, and the sessions signed in as
+//! oneself.
 
 pub mod api;
+pub mod email;
 pub mod service;
 pub mod ui;
 
@@ -14,6 +16,8 @@ pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(api::request_reset))
         .routes(routes!(api::complete_reset))
         .routes(routes!(api::change_password))
+        .routes(routes!(api::change_email))
+        .routes(routes!(api::confirm_email))
         .routes(routes!(api::list_sessions))
         .routes(routes!(api::end_session))
         .routes(routes!(api::sign_out_others))
@@ -26,15 +30,21 @@ pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
         .route("/reset/{token}", get(ui::show_reset).post(ui::submit_reset))
         .route("/me/security", get(ui::show_security))
         .route("/me/password", post(ui::change_password))
+        .route("/me/email", post(ui::change_email))
+        .route(
+            "/email-confirm/{token}",
+            get(ui::show_email_confirm).post(ui::submit_email_confirm),
+        )
         .route("/me/sessions/{id}/sign-out", post(ui::end_session))
         .route("/me/sessions/sign-out-others", post(ui::sign_out_others))
 }
 
-/// Reset links that ran out are deleted.
+/// Reset and email confirmation links that ran out are deleted.
 pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
-    registry.housekeeping("expired reset links", |state, now| async move {
+    registry.housekeeping("expired account links", |state, now| async move {
         let mut conn = state.store.write().await?;
         muster_store::password_resets::delete_expired(&mut conn, now).await?;
+        muster_store::email_changes::delete_expired(&mut conn, now).await?;
         Ok(())
     })
 }

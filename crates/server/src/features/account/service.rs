@@ -166,7 +166,7 @@ pub async fn change_password(
             .and_then(|(_, hash)| hash)
     };
     if !password::verify(stored, current.to_owned()).await {
-        sign_in_throttle::record_failure(state, &email, ip).await?;
+        sign_in_throttle::record_failure(state, &email, ip, Some(caller.user_id)).await?;
         return Err(AppError::invalid(
             "current_password",
             "this is not your current password",
@@ -257,12 +257,17 @@ pub async fn end_other_sessions(state: &AppState, caller: &Caller) -> AppResult<
     Ok(sessions::delete_all_but(&mut conn, caller.user_id, current_session(caller)).await?)
 }
 
-async fn mail(conn: &mut Conn, state: &AppState, mail: Mail, now: OffsetDateTime) -> AppResult<()> {
+pub(super) async fn mail(
+    conn: &mut Conn,
+    state: &AppState,
+    mail: Mail,
+    now: OffsetDateTime,
+) -> AppResult<()> {
     enqueue(conn, &SendMail::new(&state.key, &mail), now).await?;
     Ok(())
 }
 
-fn greeting(user: &User) -> String {
+pub(super) fn greeting(user: &User) -> String {
     if user.first_name.is_empty() {
         "Hello,".to_owned()
     } else {

@@ -1,7 +1,9 @@
 //! The pages of one's account: "Forgot your password?" (`/reset`), the page
-//! behind a reset link (`/reset/{token}`), and Password and sessions
-//! (`/me/security`) with its forms.
+//! behind a reset link (`/reset/{token}`), Password, email and sessions
+//! (`/me/security`) with its forms, and the page behind an email
+//! confirmation link (`/email-confirm/{token}`).
 
+use super::email::{self, CONFIRM_LINK_GONE};
 use super::service::{self, RESET_LINK_GONE};
 use crate::error::AppError;
 use crate::features::auth::session;
@@ -9,6 +11,7 @@ use crate::features::auth::ui::{form_token, form_token_matches};
 use crate::features::invitations::service::format_time;
 use crate::http::extract::ClientIp;
 use crate::http::ui::error::{message_page, page, UiError, UiResult};
+use crate::http::ui::flash::Flash;
 use crate::http::ui::layout::{field_errors, render_page, UiForm, UiUser};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -154,6 +157,7 @@ async fn render(
     path: &str,
     notice: Option<&str>,
     errors: Value,
+    email_form: Value,
 ) -> UiResult<String> {
     let sessions = service::list_sessions(state, &viewer.caller).await?;
     let now = state.now();
@@ -176,7 +180,7 @@ async fn render(
         viewer,
         path,
         "security.html",
-        context! { sessions, notice, errors },
+        context! { sessions, notice, errors, email_form, email => viewer.user.email },
     )
     .await
 }
@@ -186,13 +190,16 @@ pub async fn show_security(
     viewer: UiUser,
     uri: Uri,
     Query(query): Query<SecurityQuery>,
+    flash: Flash,
 ) -> UiResult {
+    let notice = flash.notice.as_deref().or(notice(&query.done));
     let html = render(
         &state,
         &viewer,
         uri.path(),
-        notice(&query.done),
+        notice,
         context! {},
+        blank_email_form(),
     )
     .await?;
     Ok(axum::response::Html(html).into_response())
@@ -232,8 +239,128 @@ pub async fn change_password(
         ),
         Err(other) => return Err(other.into()),
     };
-    let html = render(&state, &viewer, "/me/security", None, errors).await?;
+    let html = render(
+        &state,
+        &viewer,
+        "/me/security",
+        None,
+        errors,
+        blank_email_form(),
+    )
+    .await?;
     Ok((status, axum::response::Html(html)).into_response())
+}
+
+/// The email form as it first shows: empty, no errors.
+fn blank_email_form() -> Value {
+    context! { form => EmailForm::default(), errors => context! {} }
+}
+
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct EmailForm {
+    #[serde(skip_serializing)]
+    csrf_token: String,
+    email: String,
+    #[serde(skip_serializing)]
+    password: String,
+}
+
+/// Asks for a new email; the link goes to that address.
+pub async fn change_email(
+    State(state): State<AppState>,
+    viewer: UiUser,
+    ClientIp(ip): ClientIp,
+    UiForm(form): UiForm<EmailForm>,
+) -> UiResult {
+    viewer.check_csrf(&form.csrf_token)?;
+    let asked =
+        email::request_change(&state, &viewer.caller, &form.email, &form.password, ip).await;
+    let (status, errors) = match asked {
+        Ok(()) => {
+            let notice = format!(
+                "We mailed a link to {}. Your email changes once you open it (within 24 hours).",
+                form.email.trim()
+            );
+            return Ok(Flash::notice(notice).redirect(&state, "/me/security"));
+        }
+        Err(AppError::Invalid(invalid)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, field_errors(&invalid))
+        }
+        Err(AppError::Conflict(message)) => (StatusCode::CONFLICT, context! { email => message }),
+        Err(error @ AppError::Throttled { .. }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            context! { email_form => error.user_message() },
+        ),
+        Err(other) => return Err(other.into()),
+    };
+    let values = context! { errors, form => form };
+    let html = render(&state, &viewer, "/me/security", None, context! {}, values).await?;
+    Ok((status, axum::response::Html(html)).into_response())
+}
+
+fn confirm_link_gone() -> Response {
+    message_page(
+        StatusCode::GONE,
+        "This confirmation link cannot be used",
+        &[
+            "It was used already, was replaced by a newer one or has run out (a link works for 24 hours).",
+            "Ask for the change again under My profile → Password and sessions.",
+        ],
+        None,
+    )
+}
+
+/// The page behind the link: what it confirms, and a button (a mail
+/// scanner that opens the link changes nothing).
+pub async fn show_email_confirm(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(token): Path<String>,
+) -> UiResult {
+    let Some(new_email) = email::pending(&state, &token).await? else {
+        return Ok(confirm_link_gone());
+    };
+    let (jar, csrf_token) = form_token(&state, jar);
+    let body = page(
+        "email_confirm.html",
+        context! { csrf_token, token, new_email => new_email.as_str() },
+    )?;
+    Ok((jar, body).into_response())
+}
+
+pub async fn submit_email_confirm(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    Path(token): Path<String>,
+    UiForm(form): UiForm<CsrfForm>,
+) -> UiResult {
+    if !form_token_matches(&state, &jar, &form.csrf_token) {
+        return Err(UiError::csrf());
+    }
+    match email::confirm(&state, &token, ip).await {
+        Ok(new_email) => {
+            let done = format!("Your Muster account now uses {new_email}.");
+            Ok(message_page(
+                StatusCode::OK,
+                "Email changed",
+                &[done.as_str(), "Sign in with it from now on."],
+                None,
+            ))
+        }
+        Err(AppError::Gone(message)) if message == CONFIRM_LINK_GONE => Ok(confirm_link_gone()),
+        Err(AppError::Conflict(message)) => Ok(message_page(
+            StatusCode::CONFLICT,
+            "This email cannot be used",
+            &[
+                message.as_str(),
+                "Ask for the change again with another address.",
+            ],
+            None,
+        )),
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

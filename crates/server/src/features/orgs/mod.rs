@@ -17,6 +17,7 @@ pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
     use axum::routing::get;
     router
+        .route("/orgs/new", get(ui::new_form).post(ui::create))
         .route("/orgs/{org}/settings", get(ui::show).post(ui::save))
         .route(
             "/orgs/{org}/settings/invites/{lang}",

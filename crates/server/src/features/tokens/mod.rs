@@ -4,6 +4,7 @@
 pub mod api;
 pub mod bearer;
 pub mod cache;
+pub mod reminders;
 pub mod service;
 pub mod ui;
 
@@ -16,6 +17,11 @@ pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(api::list_tokens, api::create_token))
         .routes(routes!(api::extend_token))
         .routes(routes!(api::delete_token))
+}
+
+/// Reminder mails before leases end.
+pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
+    registry.housekeeping("token lease reminders", reminders::chore)
 }
 
 pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {

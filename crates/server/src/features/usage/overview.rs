@@ -7,6 +7,7 @@
 
 use super::reading::{self, Asked};
 use crate::http::ui::error::{page, UiResult};
+use crate::http::ui::flash::Flash;
 use crate::http::ui::layout::OrgPage;
 use crate::state::AppState;
 use axum::extract::State;
@@ -20,7 +21,12 @@ use time::Duration;
 /// An invitation this old without an answer is worth a reminder.
 const WAITING: Duration = Duration::days(3);
 
-pub async fn show(State(state): State<AppState>, view: OrgPage, uri: Uri) -> UiResult {
+pub async fn show(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    flash: Flash,
+) -> UiResult {
     let org_id = view.org.id;
     let now = view.scope.now;
     let role = view.scope.role;
@@ -109,6 +115,7 @@ pub async fn show(State(state): State<AppState>, view: OrgPage, uri: Uri) -> UiR
     ];
     let done = steps.iter().filter(|s| s.1).count();
     let values = context! {
+        notice => flash.notice,
         members => context! { active => members.active, invited => members.invited, disabled => members.disabled },
         waiting,
         solutions,
