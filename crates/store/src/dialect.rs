@@ -95,6 +95,16 @@ impl Dialect {
         }
     }
 
+    /// Frees what a connection caches, after a read of a whole day: on
+    /// SQLite each reader would otherwise keep up to its page cache of the
+    /// day's pages, and the readers take turns at the rollup.
+    pub fn release_cache_sql(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => Some("PRAGMA shrink_memory"),
+            Dialect::Postgres => None,
+        }
+    }
+
     /// How a write transaction starts, where the default `BEGIN` will not do.
     pub fn begin_sql(self) -> Option<&'static str> {
         match self {

@@ -86,6 +86,9 @@ pub async fn read_day(conn: &mut Conn, org_id: OrgId, day: Day) -> Result<Option
             *sum = sum.saturating_add(count);
         }
     }
+    if let Some(sql) = Dialect::of(conn).release_cache_sql() {
+        sqlx::query(sql).execute(&mut *conn).await?;
+    }
     if sums.is_empty() {
         return Ok(None);
     }
