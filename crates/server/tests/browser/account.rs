@@ -173,3 +173,62 @@ async fn change_the_email_confirm_it_by_mail_and_sign_in_with_it() {
     browser.quit().await;
     app.shutdown().await;
 }
+
+/// "New organization" from My profile as a member whose only role is `user`:
+/// a field error first, then the new organization opens with its creator as
+/// owner and appears in the switcher beside the first.
+#[tokio::test]
+async fn a_user_only_member_creates_an_organization_and_manages_it() {
+    let Some(app) = TestApp::start(Db::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (org, _) = app.create_org("Acme", "ada@example.com").await;
+    app.member(org, "bob@example.com", muster_domain::OrgRole::User)
+        .await;
+    let client = &browser.client;
+    crate::sign_in(&app, client, "bob@example.com").await;
+    client.goto(&app.url("/me")).await.expect("My profile");
+    click(client, "new-org").await;
+    wait_for_path(client, "/orgs/new").await;
+    fill(client, &[("name", "  "), ("default_language", "zz")]).await;
+    click(client, "create-org").await;
+    expect_text(
+        client,
+        "#default_language-error",
+        "not a language ISO 639 knows; use a tag such as en, de or fr-CA",
+    )
+    .await;
+    let invalid = client
+        .find(Locator::Css("input[name=name]"))
+        .await
+        .expect("the name field")
+        .attr("aria-invalid")
+        .await
+        .expect("an attribute");
+    assert_eq!(invalid.as_deref(), Some("true"));
+    fill(client, &[("name", "Bob's Lab"), ("default_language", "de")]).await;
+    click(client, "create-org").await;
+    wait_for_path(client, "/overview").await;
+    expect_text(
+        client,
+        "#notice",
+        "Bob's Lab was created. You are its owner.",
+    )
+    .await;
+    expect_text(client, "nav.sidebar .org-name", "Bob's Lab").await;
+    // Management is open to its owner: the Users page lists Bob.
+    let users = client
+        .find(Locator::Css("nav.sidebar .nav a[href$='/users']"))
+        .await
+        .expect("the Users link");
+    users.click().await.expect("open Users");
+    wait_for_path(client, "/users").await;
+    let list = crate::text(client, "main table").await;
+    assert!(list.contains("bob@example.com"), "{list}");
+
+    browser.quit().await;
+    app.shutdown().await;
+}
