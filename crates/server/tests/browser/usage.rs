@@ -544,7 +544,9 @@ async fn the_overview_error_count_leads_to_troubleshooting() {
     expect_text(client, "#error-logs", "2").await;
     expect_text(client, "#active-week", "2").await;
     expect_text(client, "#active-change", "+100%").await;
-    expect_text(client, "#steps-done", "3 of 5 done").await;
+    // A solution, a token, an invitation, and with it the template it went
+    // out with.
+    expect_text(client, "#steps-done", "4 of 5 done").await;
     shot(client, "overview-light").await;
     set_theme(&owner, "dark").await;
     client.refresh().await.expect("reload");
