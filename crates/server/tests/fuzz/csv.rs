@@ -82,18 +82,36 @@ impl Upload {
         if !all.flatten().all(Cell::well_formed) {
             return Err(());
         }
-        let has_email = self.header.iter().any(|cell| {
-            cell.text
-                .trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case("email")
-        });
+        // The column names as the reader sees them: the file's first
+        // character is dropped when it is a byte order mark (an unquoted
+        // first name's own, when the upload adds none), each name is trimmed
+        // and any marks left at its start dropped too.
+        let names: Vec<String> = self
+            .header
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| {
+                let text = match (i, self.bom, cell.quoted) {
+                    (0, false, false) => cell.text.strip_prefix('\u{feff}').unwrap_or(&cell.text),
+                    _ => &cell.text,
+                };
+                text.trim()
+                    .trim_start_matches('\u{feff}')
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        let has_email = names.iter().any(|name| name == "email");
+        // A column Muster does not read refuses the file.
+        let known = ["email", "first_name", "last_name", "language", "role"];
+        let all_known = names
+            .iter()
+            .all(|name| name.is_empty() || known.contains(&name.as_str()));
         let people = self
             .rows
             .iter()
             .filter(|row| row.iter().any(|cell| !cell.text.trim().is_empty()))
             .count();
-        Ok((has_email && people > 0).then_some(people))
+        Ok((has_email && all_known && people > 0).then_some(people))
     }
 }
 
