@@ -215,7 +215,13 @@ pub fn render(
 ) -> Result<(String, String), TemplateError> {
     let env = environment();
     let subject = render_one(&env, "subject", subject, vars)?;
-    let subject = subject.lines().next().unwrap_or_default().trim().to_owned();
+    // Only the first line: `lines` would leave a lone carriage return in.
+    let subject = subject
+        .split(['\r', '\n'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     let body = render_one(&env, "body", body, vars)?;
     if !body.contains(&vars.invite_link) {
         return Err(TemplateError {
