@@ -198,7 +198,7 @@ mod tests {
 <body><h1>  Users
  list </h1><!-- c0mment -->
 <form><input type="hidden" name="csrf_token" value="a&#x2f;b"></form>
-<label>Email <input name="email"></label><p class="field-error" id="email-error">bad email</p>
+<label>Email <input name="email" aria-invalid="true" aria-describedby="email-error"></label><p class="field-error" id="email-error">bad email</p>
 <label>Name <input name="name"></label>
 <table><tbody><tr data-email="a@x"><td>A</td><td><strong>expired</strong> in 2 days</td></tr>
 <tr data-email="b@x"><td>B</td><td>ok</td></tr></tbody></table></body></html>"#;
@@ -223,6 +223,15 @@ mod tests {
         assert_eq!(page.field_error("email").as_deref(), Some("bad email"));
         assert_eq!(page.field_error("name"), None);
         assert_eq!(page.select("p.nothing"), Vec::<String>::new());
+    }
+
+    #[test]
+    #[should_panic(expected = "is not described by its error")]
+    fn a_field_error_a_screen_reader_cannot_tie_to_its_field_fails() {
+        let page = Html::parse(
+            r#"<label>Email <input name="email" aria-invalid="true"></label><p class="field-error" id="email-error">bad</p>"#,
+        );
+        let _ = page.field_error("email");
     }
 
     #[test]
