@@ -3,7 +3,7 @@
 //! before their text, the status badges' contrast in both themes, and the
 //! users page at 420 px.
 
-use crate::{click, fill, sign_in, theme, wait_for_path};
+use crate::{choose_theme, click, fill, sign_in, theme, wait_for_path};
 use fantoccini::{Client, Locator};
 use muster_domain::OrgRole;
 use muster_test_support::{Browser, Db, TestApp};
@@ -140,20 +140,7 @@ async fn keyboard_screen_reader_and_phone_users_get_through() {
     client.goto(&users).await.expect("users");
     let light = contrast(client, ".status-active").await;
     assert!(light >= 4.5, "light: {light:.2}:1");
-    client
-        .find(Locator::Css(".user-menu summary"))
-        .await
-        .expect("user menu")
-        .click()
-        .await
-        .expect("open menu");
-    client
-        .find(Locator::Css("button[data-theme-choice=dark]"))
-        .await
-        .expect("dark")
-        .click()
-        .await
-        .expect("click");
+    choose_theme(client, "dark").await;
     assert_eq!(theme(client, "dark").await, "dark");
     let dark = contrast(client, ".status-active").await;
     assert!(dark >= 4.5, "dark: {dark:.2}:1");

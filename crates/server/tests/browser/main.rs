@@ -31,6 +31,24 @@ pub async fn theme(client: &Client, expected: &str) -> String {
     seen
 }
 
+/// Chooses a theme in the user menu (the page reloads with it).
+pub async fn choose_theme(client: &Client, choice: &str) {
+    client
+        .find(Locator::Css(".user-menu summary"))
+        .await
+        .expect("user menu")
+        .click()
+        .await
+        .expect("open menu");
+    client
+        .find(Locator::Css(&format!("button[data-theme-choice={choice}]")))
+        .await
+        .unwrap_or_else(|_| panic!("a {choice} button"))
+        .click()
+        .await
+        .expect("click");
+}
+
 pub async fn wait_for_path(client: &Client, path_end: &str) -> String {
     for _ in 0..100 {
         let url = client.current_url().await.expect("a url");
@@ -119,20 +137,7 @@ async fn sign_in_toggle_dark_mode_and_sign_out() {
     assert_eq!(theme(client, "system").await, "system");
 
     // The user menu at the bottom left: dark mode, kept after a reload.
-    client
-        .find(Locator::Css(".user-menu summary"))
-        .await
-        .expect("user menu")
-        .click()
-        .await
-        .expect("open menu");
-    client
-        .find(Locator::Css("button[data-theme-choice=dark]"))
-        .await
-        .expect("dark")
-        .click()
-        .await
-        .expect("click");
+    choose_theme(client, "dark").await;
     wait_for_path(client, "/overview").await;
     assert_eq!(theme(client, "dark").await, "dark");
     client.refresh().await.expect("reload");

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod service;
 pub mod ui;
+pub mod ui_new;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +18,7 @@ pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
     use axum::routing::get;
     router
-        .route("/orgs/new", get(ui::new_form).post(ui::create))
+        .route("/orgs/new", get(ui_new::new_form).post(ui_new::create))
         .route("/orgs/{org}/settings", get(ui::show).post(ui::save))
         .route(
             "/orgs/{org}/settings/invites/{lang}",

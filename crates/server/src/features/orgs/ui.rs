@@ -1,16 +1,13 @@
-//! A new organization, and organization settings: name, description, public
-//! URL, the organization ID, default language, invite lifetime, log
-//! retention, logging level, and the invite templates per language with a
-//! preview.
+//! Organization settings: name, description, public URL, the organization ID,
+//! default language, invite lifetime, log retention, logging level, and the
+//! invite templates per language with a preview.
 
 use crate::error::AppError;
 use crate::features::invite_templates::render::{self as invite, InviteVars};
 use crate::features::invite_templates::service as template_api;
 use crate::features::orgs::service::{self, OrgUpdate};
-use crate::http::extract::ClientIp;
 use crate::http::ui::error::{UiError, UiResult};
-use crate::http::ui::flash::Flash;
-use crate::http::ui::layout::{field_errors, render_page, OrgPage, UiForm, UiUser};
+use crate::http::ui::layout::{field_errors, OrgPage, UiForm};
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -21,80 +18,6 @@ use muster_domain::org::LOGGING_LEVELS;
 use muster_domain::permission::Capability;
 use muster_store::{templates, StoreError};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct NewOrgForm {
-    #[serde(skip_serializing)]
-    csrf_token: String,
-    name: String,
-    description: String,
-    default_language: String,
-}
-
-async fn new_org_page(
-    state: &AppState,
-    viewer: &UiUser,
-    form: &NewOrgForm,
-    errors: Value,
-    status: StatusCode,
-) -> UiResult {
-    let html = render_page(
-        state,
-        viewer,
-        "/orgs/new",
-        "org_new.html",
-        context! { form, errors },
-    )
-    .await?;
-    Ok((status, Html(html)).into_response())
-}
-
-/// The form for a new organization (any signed-in person).
-pub async fn new_form(State(state): State<AppState>, viewer: UiUser) -> UiResult {
-    let form = NewOrgForm {
-        default_language: viewer.user.language.clone(),
-        ..NewOrgForm::default()
-    };
-    new_org_page(&state, &viewer, &form, context! {}, StatusCode::OK).await
-}
-
-/// Creates the organization with the signer-in as its owner and opens it.
-pub async fn create(
-    State(state): State<AppState>,
-    viewer: UiUser,
-    ClientIp(ip): ClientIp,
-    UiForm(form): UiForm<NewOrgForm>,
-) -> UiResult {
-    viewer.check_csrf(&form.csrf_token)?;
-    let new = service::NewOrg {
-        name: &form.name,
-        description: &form.description,
-        default_language: &form.default_language,
-    };
-    let mut tx = state.store.begin().await?;
-    let now = state.now();
-    match service::create(&mut tx, viewer.user.id, &new, Some(ip.to_string()), now).await {
-        Ok(org_id) => {
-            tx.commit().await.map_err(StoreError::from)?;
-            let message = format!("{} was created. You are its owner.", form.name.trim());
-            Ok(Flash::notice(message).redirect(&state, &format!("/orgs/{org_id}/overview")))
-        }
-        Err(AppError::Invalid(invalid)) => {
-            drop(tx);
-            let errors = field_errors(&invalid);
-            new_org_page(
-                &state,
-                &viewer,
-                &form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(other) => Err(other.into()),
-    }
-}
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
