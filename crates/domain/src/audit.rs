@@ -48,10 +48,14 @@ pub enum AuditAction {
     SignInFailed,
     AccountLocked,
     EmailChanged,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    RecoveryCodeUsed,
+    OrganizationDeletionStarted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 42] = [
+    pub const ALL: [AuditAction; 46] = [
         AuditAction::MemberRoleChanged,
         AuditAction::MemberDisabled,
         AuditAction::MemberEnabled,
@@ -94,6 +98,10 @@ impl AuditAction {
         AuditAction::SignInFailed,
         AuditAction::AccountLocked,
         AuditAction::EmailChanged,
+        AuditAction::TwoFactorEnabled,
+        AuditAction::TwoFactorDisabled,
+        AuditAction::RecoveryCodeUsed,
+        AuditAction::OrganizationDeletionStarted,
     ];
 
     /// The name stored and shown (`member.role_changed`).
@@ -142,6 +150,10 @@ impl AuditAction {
             SignInFailed => "account.sign_in_failed",
             AccountLocked => "account.locked",
             EmailChanged => "account.email_changed",
+            TwoFactorEnabled => "account.two_factor_enabled",
+            TwoFactorDisabled => "account.two_factor_disabled",
+            RecoveryCodeUsed => "account.recovery_code_used",
+            OrganizationDeletionStarted => "organization.deletion_started",
         }
     }
 }

@@ -27,6 +27,10 @@ pub enum AppError {
     /// No credentials, or credentials that do not hold.
     #[error("{0}")]
     Unauthorized(String),
+    /// The password holds, and the account signs in with a second factor:
+    /// the code is missing or wrong.
+    #[error("{0}")]
+    SecondFactor(String),
     /// Input that cannot be read at all (a cursor we never issued, a CSV
     /// without a header).
     #[error("{0}")]

@@ -10,6 +10,18 @@ use muster_store::{memberships, users, Conn};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
+/// Why an owner or admin without two-factor sign-in is kept out.
+pub const TWO_FACTOR_REQUIRED: &str =
+    "this organization requires its owners and admins to sign in \
+     with two factors; turn two-factor sign-in on under My profile → Password and sessions \
+     (POST /api/v1/me/mfa/totp), then try again";
+
+/// The roles an organization's "owners and admins must use two-factor"
+/// setting applies to.
+pub fn must_use_two_factor(role: OrgRole) -> bool {
+    matches!(role, OrgRole::Owner | OrgRole::Admin)
+}
+
 #[derive(Debug, Clone)]
 pub struct OrgScope {
     pub org_id: OrgId,
@@ -55,9 +67,29 @@ impl OrgScope {
         ip: IpAddr,
         now: OffsetDateTime,
     ) -> AppResult<OrgScope> {
-        let membership = memberships::find(conn, org_id, caller.user_id).await?;
-        let membership = membership.map(|m| (m.role, m.status));
+        let admission = memberships::admission(conn, org_id, caller.user_id).await?;
+        let membership = admission.map(|a| (a.role, a.status));
         OrgScope::admit(caller, org_id, membership, ip, now)
+    }
+
+    /// [`OrgScope::resolve`] for the organization's Management API: an owner
+    /// or admin of an organization that requires two-factor sign-in is
+    /// refused until they have it.
+    pub async fn resolve_for_management(
+        conn: &mut Conn,
+        caller: Caller,
+        org_id: OrgId,
+        ip: IpAddr,
+        now: OffsetDateTime,
+    ) -> AppResult<OrgScope> {
+        let admission = memberships::admission(conn, org_id, caller.user_id).await?;
+        let membership = admission.map(|a| (a.role, a.status));
+        let scope = OrgScope::admit(caller, org_id, membership, ip, now)?;
+        if admission.is_some_and(|a| a.lacks_required_two_factor) && must_use_two_factor(scope.role)
+        {
+            return Err(AppError::Denied(TWO_FACTOR_REQUIRED.into()));
+        }
+        Ok(scope)
     }
 
     /// The organization an app names with `?org=` (blank: the caller's default

@@ -35,6 +35,7 @@ pub mod templates;
 pub mod throttle;
 pub mod time_ms;
 pub mod tokens;
+pub mod two_factor;
 pub mod usage;
 pub mod users;
 

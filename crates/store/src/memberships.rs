@@ -88,6 +88,42 @@ pub async fn find(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<Opt
     row.map(Membership::try_from).transpose()
 }
 
+/// What decides a caller's way into an organization's Management: their
+/// role and status there, and whether the organization wants two-factor
+/// sign-in of its owners and admins while they have none. One query, read
+/// by every organization-scoped API call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    pub role: OrgRole,
+    pub status: MembershipStatus,
+    pub lacks_required_two_factor: bool,
+}
+
+pub async fn admission(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user_id: UserId,
+) -> Result<Option<Admission>> {
+    let row: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT m.role, m.status, o.require_two_factor, t.confirmed_at \
+         FROM memberships m JOIN organizations o ON o.id = m.org_id \
+         LEFT JOIN totp_secrets t ON t.user_id = m.user_id \
+         WHERE m.org_id = $1 AND m.user_id = $2",
+    )
+    .bind(org_id.to_string())
+    .bind(user_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(role, status, required, confirmed)| {
+        Ok(Admission {
+            role: parse_stored("memberships.role", &role)?,
+            status: parse_stored("memberships.status", &status)?,
+            lacks_required_two_factor: required != 0 && confirmed.is_none(),
+        })
+    })
+    .transpose()
+}
+
 /// A user and every membership of theirs, with the organization's name, by
 /// name, in one query: every page of the web UI and every `GET /me` reads it.
 pub async fn user_with_summaries(

@@ -17,6 +17,8 @@ pub struct Org {
     pub log_retention_days: i64,
     pub usage_retention_days: i64,
     pub logging_level: String,
+    /// Owners and admins must sign in with two factors to use Management.
+    pub require_two_factor: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -32,6 +34,7 @@ pub struct OrgSettings {
     pub log_retention_days: i64,
     pub usage_retention_days: i64,
     pub logging_level: String,
+    pub require_two_factor: bool,
 }
 
 impl Org {
@@ -45,6 +48,7 @@ impl Org {
             log_retention_days: self.log_retention_days,
             usage_retention_days: self.usage_retention_days,
             logging_level: self.logging_level.clone(),
+            require_two_factor: self.require_two_factor,
         }
     }
 }
@@ -60,6 +64,7 @@ struct OrgRow {
     log_retention_days: i64,
     usage_retention_days: i64,
     logging_level: String,
+    require_two_factor: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -77,6 +82,7 @@ impl TryFrom<OrgRow> for Org {
             log_retention_days: row.log_retention_days,
             usage_retention_days: row.usage_retention_days,
             logging_level: row.logging_level,
+            require_two_factor: row.require_two_factor != 0,
             created_at: from_ms(row.created_at),
             updated_at: from_ms(row.updated_at),
         })
@@ -84,7 +90,8 @@ impl TryFrom<OrgRow> for Org {
 }
 
 const COLUMNS: &str = "id, name, description, public_url, default_language, invite_lifetime_days, \
-                       log_retention_days, usage_retention_days, logging_level, created_at, updated_at";
+                       log_retention_days, usage_retention_days, logging_level, require_two_factor, \
+                       created_at, updated_at";
 
 pub async fn insert(
     conn: &mut Conn,
@@ -127,7 +134,7 @@ pub async fn update(
     let done = sqlx::query(
         "UPDATE organizations SET name = $2, description = $3, public_url = $4, default_language = $5, \
          invite_lifetime_days = $6, log_retention_days = $7, logging_level = $8, updated_at = $9, \
-         usage_retention_days = $10 WHERE id = $1",
+         usage_retention_days = $10, require_two_factor = $11 WHERE id = $1",
     )
     .bind(id.to_string())
     .bind(&settings.name)
@@ -139,6 +146,7 @@ pub async fn update(
     .bind(&settings.logging_level)
     .bind(to_ms(now))
     .bind(settings.usage_retention_days)
+    .bind(i64::from(settings.require_two_factor))
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -187,7 +195,8 @@ pub async fn list_for_member(
     }
     let rows: Vec<MemberOrgRow> = sqlx::query_as(
         "SELECT o.id, o.name, o.description, o.public_url, o.default_language, o.invite_lifetime_days, \
-         o.log_retention_days, o.usage_retention_days, o.logging_level, o.created_at, o.updated_at, m.role \
+         o.log_retention_days, o.usage_retention_days, o.logging_level, o.require_two_factor, \
+         o.created_at, o.updated_at, m.role \
          FROM memberships m JOIN organizations o ON o.id = m.org_id \
          WHERE m.user_id = $1 AND m.status = 'active' AND o.id > $2 ORDER BY o.id LIMIT $3",
     )

@@ -15,6 +15,7 @@ pub mod profile;
 pub mod setup;
 pub mod solutions;
 pub mod tokens;
+pub mod two_factor;
 pub mod usage;
 
 /// Every feature's job kinds and housekeeping.

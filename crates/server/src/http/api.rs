@@ -48,6 +48,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi());
     let router = features::auth::api_routes(router);
     let router = features::account::api_routes(router);
+    let router = features::two_factor::api_routes(router);
     let router = features::profile::api_routes(router);
     let router = features::tokens::api_routes(router);
     let router = features::orgs::api_routes(router);

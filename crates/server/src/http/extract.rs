@@ -232,7 +232,8 @@ impl FromRequestParts<AppState> for OrgScope {
         let ClientIp(ip) = ClientIp::from_parts(parts);
         let org_id = org_in_path(parts, state).await.ok_or(AppError::NotFound)?;
         let mut conn = state.store.read().await?;
-        let scope = OrgScope::resolve(&mut conn, caller, org_id, ip, state.now()).await?;
+        let scope =
+            OrgScope::resolve_for_management(&mut conn, caller, org_id, ip, state.now()).await?;
         state.api_calls.count(&scope);
         Ok(scope)
     }

@@ -115,6 +115,7 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
         status: status.as_u16(),
         detail,
         errors: None,
+        mfa_required: None,
     };
     let mut fixed = problem_response(status, &problem);
     for (name, value) in parts.headers.iter() {

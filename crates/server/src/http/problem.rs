@@ -20,6 +20,10 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// `true` when the password was right and a two-factor code (or a
+    /// recovery code) must come with it: send `code` with the sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_required: Option<bool>,
 }
 
 pub fn status(error: &AppError) -> StatusCode {
@@ -29,7 +33,7 @@ pub fn status(error: &AppError) -> StatusCode {
         AppError::Denied(_) => StatusCode::FORBIDDEN,
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::Gone(_) => StatusCode::GONE,
-        AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        AppError::Unauthorized(_) | AppError::SecondFactor(_) => StatusCode::UNAUTHORIZED,
         AppError::Malformed(_) => StatusCode::BAD_REQUEST,
         AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -48,6 +52,7 @@ fn slug_and_title(error: &AppError) -> (&'static str, &'static str) {
     match error {
         AppError::Malformed(_) => ("bad-request", "Bad request"),
         AppError::Unauthorized(_) => ("unauthorized", "Not signed in"),
+        AppError::SecondFactor(_) => ("two-factor-required", "Two-factor code needed"),
         AppError::Denied(_) => ("forbidden", "Not allowed"),
         AppError::NotFound => ("not-found", "Not found"),
         AppError::Conflict(_) => ("conflict", "Conflict"),
@@ -82,6 +87,7 @@ pub fn problem(error: &AppError) -> Problem {
             AppError::Invalid(invalid) => Some(invalid.0.clone()),
             _ => None,
         },
+        mfa_required: matches!(error, AppError::SecondFactor(_)).then_some(true),
     }
 }
 
@@ -142,6 +148,7 @@ impl IntoResponse for Rejection {
                     status: StatusCode::UNSUPPORTED_MEDIA_TYPE.as_u16(),
                     detail,
                     errors: None,
+                    mfa_required: None,
                 },
             ),
         }

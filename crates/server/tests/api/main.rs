@@ -20,6 +20,7 @@ mod smtp;
 mod solutions;
 mod templates;
 mod tokens;
+mod two_factor;
 mod ui;
 mod ui_logs;
 mod ui_notifications;

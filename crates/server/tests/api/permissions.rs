@@ -110,6 +110,25 @@ fn routes() -> Vec<Route> {
             422,
         ),
         route(M::POST, "/auth/email-confirm/{token}", Public, 410),
+        route(M::GET, "/me/mfa/totp", Authenticated, 200),
+        // Turning two-factor sign-in on takes a session: with a token, 403
+        // for everyone (tests/api/two_factor.rs signs in for it).
+        route(M::POST, "/me/mfa/totp", Authenticated, 403),
+        with_body(
+            M::POST,
+            "/me/mfa/totp/confirm",
+            || json!({"code": "000000"}),
+            Authenticated,
+            403,
+        ),
+        // A wrong password: a field error for everyone signed in.
+        with_body(
+            M::DELETE,
+            "/me/mfa/totp",
+            || json!({"password": "not it"}),
+            Authenticated,
+            422,
+        ),
         route(M::GET, "/me/sessions", Authenticated, 200),
         route(M::DELETE, "/me/sessions/{no_item}", Authenticated, 404),
         route(M::POST, "/me/sessions/sign-out-others", Authenticated, 200),

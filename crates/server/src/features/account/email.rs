@@ -6,7 +6,8 @@ use super::service::{greeting, mail};
 use crate::error::{AppError, AppResult};
 use crate::features::audit_log::service as audit;
 use crate::features::auth::caller::Caller;
-use crate::features::auth::{password, throttle as sign_in_throttle};
+use crate::features::auth::service::confirm_password;
+use crate::features::auth::throttle as sign_in_throttle;
 use crate::state::AppState;
 use muster_domain::audit::AuditAction;
 use muster_domain::{secret, Email};
@@ -44,18 +45,7 @@ pub async fn request_change(
     if email.as_str() == user.email {
         return Err(AppError::invalid("email", "this is your email already"));
     }
-    let current = Email::parse(&user.email).map_err(|e| AppError::Internal(e.into()))?;
-    sign_in_throttle::check(state, &current, ip).await?;
-    let stored = {
-        let mut conn = state.store.read().await?;
-        users::credentials(&mut conn, &current)
-            .await?
-            .and_then(|(_, hash)| hash)
-    };
-    if !password::verify(stored, password_given.to_owned()).await {
-        sign_in_throttle::record_failure(state, &current, ip, Some(user.id)).await?;
-        return Err(AppError::invalid("password", "this is not your password"));
-    }
+    confirm_password(state, &user, password_given, "password", ip).await?;
     let now = state.now();
     let key = format!("email-change:{}", user.id);
     let mut tx = state.store.begin().await?;

@@ -4,6 +4,7 @@
 use crate::error::{AppError, AppResult};
 use crate::features::audit_log::service as audit;
 use crate::features::auth::caller::{Caller, Via};
+use crate::features::auth::service::confirm_password;
 use crate::features::auth::{password, throttle as sign_in_throttle};
 use crate::features::invitations::service::format_time;
 use crate::jobs::enqueue;
@@ -146,7 +147,6 @@ pub async fn change_password(
         let mut conn = state.store.read().await?;
         users::find(&mut conn, caller.user_id).await?
     };
-    let email = Email::parse(&user.email).map_err(|e| AppError::Internal(e.into()))?;
     let mut invalid = Invalid::default();
     invalid.check("new_password", check_new_password(new_password));
     if new_password == current {
@@ -158,20 +158,7 @@ pub async fn change_password(
     if !invalid.is_empty() {
         return Err(AppError::Invalid(invalid));
     }
-    sign_in_throttle::check(state, &email, ip).await?;
-    let stored = {
-        let mut conn = state.store.read().await?;
-        users::credentials(&mut conn, &email)
-            .await?
-            .and_then(|(_, hash)| hash)
-    };
-    if !password::verify(stored, current.to_owned()).await {
-        sign_in_throttle::record_failure(state, &email, ip, Some(caller.user_id)).await?;
-        return Err(AppError::invalid(
-            "current_password",
-            "this is not your current password",
-        ));
-    }
+    confirm_password(state, &user, current, "current_password", ip).await?;
     let hash = password::hash(new_password.to_owned())
         .await
         .map_err(AppError::Internal)?;
@@ -257,7 +244,7 @@ pub async fn end_other_sessions(state: &AppState, caller: &Caller) -> AppResult<
     Ok(sessions::delete_all_but(&mut conn, caller.user_id, current_session(caller)).await?)
 }
 
-pub(super) async fn mail(
+pub(crate) async fn mail(
     conn: &mut Conn,
     state: &AppState,
     mail: Mail,
@@ -267,7 +254,7 @@ pub(super) async fn mail(
     Ok(())
 }
 
-pub(super) fn greeting(user: &User) -> String {
+pub(crate) fn greeting(user: &User) -> String {
     if user.first_name.is_empty() {
         "Hello,".to_owned()
     } else {

@@ -9,6 +9,7 @@ use crate::error::AppError;
 use crate::features::auth::session;
 use crate::features::auth::ui::{form_token, form_token_matches};
 use crate::features::invitations::service::format_time;
+use crate::features::two_factor::service as two_factor;
 use crate::http::extract::ClientIp;
 use crate::http::ui::error::{message_page, page, UiError, UiResult};
 use crate::http::ui::flash::Flash;
@@ -139,6 +140,8 @@ pub async fn submit_reset(
 pub struct SecurityQuery {
     /// What just happened: `password`, `session` or `others`.
     done: String,
+    /// The organization whose Management sent the viewer here.
+    required: String,
 }
 
 /// What the page says after a change; fixed texts, nothing from the address.
@@ -151,14 +154,42 @@ fn notice(done: &str) -> Option<&'static str> {
     }
 }
 
-async fn render(
+/// The forms of the page with what was typed and its errors, beyond the
+/// password form's `errors`.
+#[derive(Default)]
+pub(crate) struct SecurityForms {
+    pub email: Option<Value>,
+    /// Errors of the form that turns two-factor sign-in off.
+    pub two_factor: Option<Value>,
+    /// The organization (by id) that sent the viewer here to turn
+    /// two-factor sign-in on.
+    pub required_by: Option<String>,
+}
+
+pub(crate) async fn render(
     state: &AppState,
     viewer: &UiUser,
     path: &str,
     notice: Option<&str>,
     errors: Value,
-    email_form: Value,
+    forms: SecurityForms,
 ) -> UiResult<String> {
+    let email_form = forms.email.unwrap_or_else(blank_email_form);
+    let status = two_factor::status(state, viewer.user.id).await?;
+    let required_by = forms.required_by.and_then(|id| {
+        viewer
+            .memberships
+            .iter()
+            .find(|m| m.org_id.to_string() == id)
+            .map(|m| m.org_name.clone())
+    });
+    let two_factor = context! {
+        on => status.since.is_some(),
+        since => status.since.map(format_time),
+        codes_left => status.recovery_codes_left,
+        errors => forms.two_factor.unwrap_or_else(|| context! {}),
+        required_by,
+    };
     let sessions = service::list_sessions(state, &viewer.caller).await?;
     let now = state.now();
     let sessions: Vec<Value> = sessions
@@ -180,7 +211,7 @@ async fn render(
         viewer,
         path,
         "security.html",
-        context! { sessions, notice, errors, email_form, email => viewer.user.email },
+        context! { sessions, notice, errors, email_form, two_factor, email => viewer.user.email },
     )
     .await
 }
@@ -193,15 +224,12 @@ pub async fn show_security(
     flash: Flash,
 ) -> UiResult {
     let notice = flash.notice.as_deref().or(notice(&query.done));
-    let html = render(
-        &state,
-        &viewer,
-        uri.path(),
-        notice,
-        context! {},
-        blank_email_form(),
-    )
-    .await?;
+    let forms = SecurityForms {
+        required_by: Some(query.required),
+        two_factor: flash.error.map(|error| context! { form => error }),
+        ..SecurityForms::default()
+    };
+    let html = render(&state, &viewer, uri.path(), notice, context! {}, forms).await?;
     Ok(axum::response::Html(html).into_response())
 }
 
@@ -245,7 +273,7 @@ pub async fn change_password(
         "/me/security",
         None,
         errors,
-        blank_email_form(),
+        SecurityForms::default(),
     )
     .await?;
     Ok((status, axum::response::Html(html)).into_response())
@@ -294,8 +322,11 @@ pub async fn change_email(
         ),
         Err(other) => return Err(other.into()),
     };
-    let values = context! { errors, form => form };
-    let html = render(&state, &viewer, "/me/security", None, context! {}, values).await?;
+    let forms = SecurityForms {
+        email: Some(context! { errors, form => form }),
+        ..SecurityForms::default()
+    };
+    let html = render(&state, &viewer, "/me/security", None, context! {}, forms).await?;
     Ok((status, axum::response::Html(html)).into_response())
 }
 

@@ -25,6 +25,7 @@ pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
     use axum::routing::{get, post};
     router
         .route("/signin", get(ui::show).post(ui::submit))
+        .route("/signin/code", get(ui::show_code).post(ui::submit_code))
         .route("/signout", post(ui::sign_out))
 }
 

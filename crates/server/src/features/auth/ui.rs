@@ -2,10 +2,10 @@
 
 use crate::error::AppError;
 use crate::features::auth::caller::Via;
-use crate::features::auth::service::check_credentials;
+use crate::features::auth::service::{check_credentials, check_second_step};
 use crate::features::auth::session;
 use crate::http::extract::ClientIp;
-use crate::http::ui::error::{page, safe_local_path, UiError, UiResult};
+use crate::http::ui::error::{page, safe_local_path, urlencode, UiError, UiResult};
 use crate::http::ui::layout::{UiForm, UiUser};
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use minijinja::context;
-use muster_domain::secret;
+use muster_domain::{secret, Email, UserId};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,8 +100,19 @@ pub async fn submit(
     if !form_token_matches(&state, &jar, &form.csrf_token) {
         return Err(UiError::csrf());
     }
-    let user_id = match check_credentials(&state, &form.email, &form.password, ip).await {
+    let user_id = match check_credentials(&state, &form.email, &form.password, None, ip).await {
         Ok(user_id) => user_id,
+        // The password held; the code is asked for on a page of its own.
+        Err(AppError::SecondFactor(_)) => {
+            let Some(user_id) = second_step_user(&state, &form.email).await? else {
+                return Err(
+                    AppError::Internal(anyhow::anyhow!("a second step for no account")).into(),
+                );
+            };
+            let cookie = second_step_cookie(&state, user_id);
+            let to = format!("/signin/code?next={}", urlencode(&form.next));
+            return Ok((jar.add(cookie), Redirect::to(&to)).into_response());
+        }
         Err(error) => {
             let (status, errors) = match &error {
                 AppError::Invalid(invalid) => (
@@ -126,6 +137,138 @@ pub async fn submit(
     let new = session::start(&state, user_id, previous.as_deref(), &origin).await?;
     let target = safe_local_path(&form.next).unwrap_or("/").to_owned();
     Ok((jar.add(new.cookie), Redirect::to(&target)).into_response())
+}
+
+/// The cookie that carries a sign-in from its password to its code: the
+/// account's id and the time, signed with the server key, for
+/// [`SECOND_STEP_TTL`]. It lets its holder try codes, no more.
+const SECOND_STEP_COOKIE: &str = "muster_second_step";
+const SECOND_STEP_TTL: time::Duration = time::Duration::minutes(5);
+
+async fn second_step_user(state: &AppState, email: &str) -> Result<Option<UserId>, AppError> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(None);
+    };
+    let mut conn = state.store.read().await?;
+    Ok(muster_store::users::credentials(&mut conn, &email)
+        .await?
+        .map(|(id, _)| id))
+}
+
+fn second_step_cookie(
+    state: &AppState,
+    user_id: UserId,
+) -> axum_extra::extract::cookie::Cookie<'static> {
+    let value = state
+        .key
+        .sign(&format!("{user_id}.{}", state.now().unix_timestamp()));
+    let mut cookie = session::site_cookie(
+        state,
+        SECOND_STEP_COOKIE,
+        value,
+        axum_extra::extract::cookie::SameSite::Strict,
+    );
+    cookie.set_max_age(SECOND_STEP_TTL);
+    cookie
+}
+
+fn second_step_removal(state: &AppState) -> axum_extra::extract::cookie::Cookie<'static> {
+    let mut cookie = second_step_cookie(state, UserId::new());
+    cookie.make_removal();
+    cookie
+}
+
+/// The account whose password held in the last [`SECOND_STEP_TTL`].
+fn second_step_of(state: &AppState, jar: &CookieJar) -> Option<UserId> {
+    let cookie = jar.get(SECOND_STEP_COOKIE)?;
+    let signed = state.key.verify(cookie.value())?;
+    let (user, at) = signed.rsplit_once('.')?;
+    let at = time::OffsetDateTime::from_unix_timestamp(at.parse().ok()?).ok()?;
+    let fresh = state.now() - at < SECOND_STEP_TTL;
+    fresh.then(|| user.parse().ok()).flatten()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+fn code_page(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    next: &str,
+    errors: minijinja::Value,
+) -> UiResult {
+    let (jar, csrf_token) = form_token(state, jar);
+    let html = crate::http::ui::templates::get()?
+        .render("signin_code.html", context! { csrf_token, next, errors })?;
+    Ok((status, jar, Html(html)).into_response())
+}
+
+/// The second step of a sign-in: the code.
+pub async fn show_code(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<NextQuery>,
+) -> UiResult {
+    if second_step_of(&state, &jar).is_none() {
+        return Ok(Redirect::to("/signin").into_response());
+    }
+    code_page(&state, jar, StatusCode::OK, &query.next, context! {})
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CodeForm {
+    csrf_token: String,
+    next: String,
+    code: String,
+}
+
+pub async fn submit_code(
+    State(state): State<AppState>,
+    origin: session::Origin,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    UiForm(form): UiForm<CodeForm>,
+) -> UiResult {
+    if !form_token_matches(&state, &jar, &form.csrf_token) {
+        return Err(UiError::csrf());
+    }
+    let Some(user_id) = second_step_of(&state, &jar) else {
+        let message = "The sign-in took too long. Sign in again.";
+        let (jar, csrf_token) = form_token(&state, jar);
+        let html = crate::http::ui::templates::get()?.render(
+            "signin.html",
+            context! { csrf_token, next => form.next, email => "", errors => context! { form => message }, message => "" },
+        )?;
+        return Ok((StatusCode::UNAUTHORIZED, jar, Html(html)).into_response());
+    };
+    match check_second_step(&state, user_id, &form.code, ip).await {
+        Ok(()) => {}
+        Err(AppError::SecondFactor(_)) => {
+            let errors = context! { code => "This code is not right, or was used already. Type the code the app shows now, or an unused recovery code." };
+            return code_page(&state, jar, StatusCode::UNAUTHORIZED, &form.next, errors);
+        }
+        Err(error @ AppError::Throttled { .. }) => {
+            let errors = context! { form => error.user_message() };
+            return code_page(
+                &state,
+                jar,
+                StatusCode::TOO_MANY_REQUESTS,
+                &form.next,
+                errors,
+            );
+        }
+        Err(other) => return Err(other.into()),
+    }
+    let previous = jar.get(session::COOKIE).map(|c| c.value().to_owned());
+    let new = session::start(&state, user_id, previous.as_deref(), &origin).await?;
+    let target = safe_local_path(&form.next).unwrap_or("/").to_owned();
+    let jar = jar.add(new.cookie).add(second_step_removal(&state));
+    Ok((jar, Redirect::to(&target)).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

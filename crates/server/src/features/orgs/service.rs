@@ -1,6 +1,6 @@
 //! Creating an organization and changing its settings.
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::features::audit_log::service as audit;
 use crate::scope::Actor;
 use crate::state::AppState;
@@ -82,6 +82,10 @@ pub struct OrgUpdate {
     pub usage_retention_days: Option<i64>,
     /// error, warn, info, debug or trace.
     pub logging_level: Option<String>,
+    /// Owners and admins must sign in with two factors to use Management
+    /// (the API under this organization and its pages). Only someone who
+    /// signs in with two factors may turn it on.
+    pub require_two_factor: Option<bool>,
 }
 
 impl OrgUpdate {
@@ -172,6 +176,9 @@ impl OrgUpdate {
         {
             settings.logging_level = v;
         }
+        if let Some(required) = self.require_two_factor {
+            settings.require_two_factor = required;
+        }
         invalid.into_result()
     }
 }
@@ -188,6 +195,16 @@ pub async fn apply_update(
     let before = orgs::find(conn, org_id).await?;
     let mut settings = before.settings();
     update.apply(&mut settings)?;
+    if settings.require_two_factor
+        && !before.require_two_factor
+        && !muster_store::two_factor::enabled(conn, actor.user_id).await?
+    {
+        return Err(AppError::invalid(
+            "require_two_factor",
+            "turn two-factor sign-in on for yourself first (My profile → Password and sessions), \
+             or this setting would keep you out of Management",
+        ));
+    }
     let now = state.now();
     orgs::update(conn, org_id, &settings, now).await?;
     audit::record(
@@ -214,5 +231,6 @@ fn settings_json(settings: &orgs::OrgSettings) -> serde_json::Value {
         "log_retention_days": settings.log_retention_days,
         "usage_retention_days": settings.usage_retention_days,
         "logging_level": settings.logging_level,
+        "require_two_factor": settings.require_two_factor,
     })
 }

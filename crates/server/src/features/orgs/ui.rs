@@ -32,6 +32,8 @@ pub struct SettingsForm {
     log_retention_days: String,
     usage_retention_days: String,
     logging_level: String,
+    /// "on" when the box is ticked.
+    require_two_factor: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +88,7 @@ pub async fn show(
         log_retention_days: org.log_retention_days.to_string(),
         usage_retention_days: org.usage_retention_days.to_string(),
         logging_level: org.logging_level.clone(),
+        require_two_factor: if org.require_two_factor { "on" } else { "" }.to_owned(),
     };
     let notice = match query.notice.as_str() {
         "saved" => "The settings were saved.",
@@ -166,6 +169,7 @@ fn settings_update(form: &SettingsForm) -> (OrgUpdate, muster_domain::Invalid) {
             )
         },
         logging_level: Some(form.logging_level.clone()),
+        require_two_factor: Some(!form.require_two_factor.is_empty()),
     };
     (update, invalid)
 }

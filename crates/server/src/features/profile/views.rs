@@ -67,6 +67,8 @@ pub struct OrgView {
     pub log_retention_days: i64,
     pub usage_retention_days: i64,
     pub logging_level: String,
+    /// Owners and admins must sign in with two factors to use Management.
+    pub require_two_factor: bool,
     /// The caller's role in this organization.
     pub role: OrgRole,
     #[serde(with = "time::serde::rfc3339")]
@@ -87,6 +89,7 @@ impl OrgView {
             log_retention_days: org.log_retention_days,
             usage_retention_days: org.usage_retention_days,
             logging_level: org.logging_level,
+            require_two_factor: org.require_two_factor,
             role,
             created_at: org.created_at,
             updated_at: org.updated_at,

@@ -173,6 +173,17 @@ impl FromRequestParts<AppState> for OrgPage {
         if !scope.can(Capability::SignInToManagement) {
             return Err(UiError::Redirect("/no-access".into()));
         }
+        // An organization that wants its owners and admins to sign in with
+        // two factors sends one without them to set it up first.
+        if org.require_two_factor
+            && crate::scope::must_use_two_factor(scope.role)
+            && !crate::features::two_factor::service::is_on(state, viewer.user.id).await?
+        {
+            return Err(UiError::Redirect(format!(
+                "/me/security?required={}#two-factor",
+                org.id
+            )));
+        }
         Ok(OrgPage { viewer, org, scope })
     }
 }

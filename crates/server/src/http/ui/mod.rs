@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/notifications.js", get(assets::notifications_js));
     let router = features::auth::ui_routes(router);
     let router = features::account::ui_routes(router);
+    let router = features::two_factor::ui_routes(router);
     let router = features::setup::ui_routes(router);
     let router = features::profile::ui_routes(router);
     let router = features::tokens::ui_routes(router);

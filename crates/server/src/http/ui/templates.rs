@@ -45,6 +45,18 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../templates/security.html"),
     ),
     (
+        "two_factor_setup.html",
+        include_str!("../../../templates/two_factor_setup.html"),
+    ),
+    (
+        "two_factor_codes.html",
+        include_str!("../../../templates/two_factor_codes.html"),
+    ),
+    (
+        "signin_code.html",
+        include_str!("../../../templates/signin_code.html"),
+    ),
+    (
         "solution_parts.html",
         include_str!("../../../templates/solution_parts.html"),
     ),
