@@ -6,6 +6,7 @@ mod notifications;
 mod solutions;
 mod tokens;
 mod troubleshooting;
+mod two_factor;
 mod usage;
 mod users;
 

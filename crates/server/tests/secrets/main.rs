@@ -180,6 +180,25 @@ impl Drop for Server {
 
 /// A client that keeps cookies and does not follow redirects, like a
 /// browser whose redirects the test follows by hand.
+/// The current code of an authenticator app with `secret` (base32).
+fn totp_code(secret: &str) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(secret)
+        .expect("a base32 secret")
+        .as_ref()
+        .to_vec();
+    totp_rs::Builder::new()
+        .with_secret(bytes)
+        .build()
+        .expect("a TOTP")
+        .generate(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs(),
+        )
+        .to_string()
+}
+
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
@@ -756,10 +775,55 @@ async fn run_flow_and_scan(database_url: Option<String>) {
     let api_session = set_cookie(&login, "muster_session").expect("a session");
     secrets.add("the session id of the API sign-in", api_session);
     let body: Value = login.json().await.expect("the login");
-    secrets.add(
-        "the CSRF token of the API session",
-        body["csrf_token"].as_str().expect("a CSRF token"),
-    );
+    let api_csrf = body["csrf_token"]
+        .as_str()
+        .expect("a CSRF token")
+        .to_owned();
+    secrets.add("the CSRF token of the API session", &api_csrf);
+    // Ada turns two-factor sign-in on, and signs in with a recovery code
+    // and with a code of her app.
+    let setup: Value = api
+        .post(server.url("/api/v1/me/mfa/totp"))
+        .header("x-csrf-token", &api_csrf)
+        .send()
+        .await
+        .expect("a two-factor setup")
+        .json()
+        .await
+        .expect("the setup");
+    let totp_secret = setup["secret"].as_str().expect("a secret").to_owned();
+    secrets.add("Ada's two-factor secret", &totp_secret);
+    let confirmed: Value = api
+        .post(server.url("/api/v1/me/mfa/totp/confirm"))
+        .header("x-csrf-token", &api_csrf)
+        .json(&json!({"code": totp_code(&totp_secret)}))
+        .send()
+        .await
+        .expect("a two-factor confirmation")
+        .json()
+        .await
+        .expect("the recovery codes");
+    let recovery: Vec<String> = confirmed["recovery_codes"]
+        .as_array()
+        .expect("recovery codes")
+        .iter()
+        .map(|c| c.as_str().expect("a code").to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10, "{confirmed}");
+    for (i, code) in recovery.iter().enumerate() {
+        secrets.add(format!("Ada's recovery code {i}"), code);
+        secrets.add(
+            format!("Ada's recovery code {i}, as hashed"),
+            code.replace('-', ""),
+        );
+    }
+    let with_recovery = browser()
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({"email": "ada@example.com", "password": owner_password, "code": recovery[0]}))
+        .send()
+        .await
+        .expect("login with a recovery code");
+    assert_eq!(with_recovery.status(), 200, "a recovery code signs in");
     // The token in use, after its first use was recorded.
     let me = http
         .get(server.url("/api/v1/me"))
@@ -793,8 +857,9 @@ async fn run_flow_and_scan(database_url: Option<String>) {
         .expect("a confirmation");
     assert_eq!(confirmed.status(), 200, "the new email is confirmed");
     // Four invitations, two reset links, the "password changed" notice, the
-    // confirmation link, and the notices to Ada's old address before and after.
-    db.wait_for_jobs(10).await;
+    // two-factor notices (on, a recovery code used), the confirmation link,
+    // and the notices to Ada's old address before and after.
+    db.wait_for_jobs(12).await;
 
     // The scan can see what it looks for: every invite token is in the mail
     // that carried it (the outbox, left out of the scan), and the server
