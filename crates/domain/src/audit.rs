@@ -51,7 +51,7 @@ pub enum AuditAction {
     TwoFactorEnabled,
     TwoFactorDisabled,
     RecoveryCodeUsed,
-    OrganizationDeletionStarted,
+    OrganizationDeleted,
 }
 
 impl AuditAction {
@@ -101,7 +101,7 @@ impl AuditAction {
         AuditAction::TwoFactorEnabled,
         AuditAction::TwoFactorDisabled,
         AuditAction::RecoveryCodeUsed,
-        AuditAction::OrganizationDeletionStarted,
+        AuditAction::OrganizationDeleted,
     ];
 
     /// The name stored and shown (`member.role_changed`).
@@ -153,7 +153,7 @@ impl AuditAction {
             TwoFactorEnabled => "account.two_factor_enabled",
             TwoFactorDisabled => "account.two_factor_disabled",
             RecoveryCodeUsed => "account.recovery_code_used",
-            OrganizationDeletionStarted => "organization.deletion_started",
+            OrganizationDeleted => "organization.deleted",
         }
     }
 }

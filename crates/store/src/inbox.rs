@@ -111,8 +111,10 @@ pub async fn batch_items(
 ) -> Result<Vec<Item>> {
     let rows: Vec<ItemRow> = sqlx::query_as(&format!(
         "SELECT {ITEM_COLUMNS} FROM {ITEM_FROM} JOIN memberships m ON m.org_id = i.org_id \
-         AND m.user_id = i.user_id WHERE i.notification_id = $1 AND i.user_id > $2 \
-         AND i.user_id <= $3 AND i.deleted_at IS NULL AND m.status = 'active'"
+         AND m.user_id = i.user_id JOIN organizations o ON o.id = i.org_id \
+         WHERE i.notification_id = $1 AND i.user_id > $2 \
+         AND i.user_id <= $3 AND i.deleted_at IS NULL AND m.status = 'active' \
+         AND o.deleting_at IS NULL"
     ))
     .bind(n.to_string())
     .bind(after)

@@ -22,6 +22,7 @@ pub mod logs;
 pub mod members;
 pub mod memberships;
 pub mod notifications;
+pub mod org_deletion;
 pub mod orgs;
 pub mod overview;
 pub mod password_resets;

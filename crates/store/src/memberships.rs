@@ -91,7 +91,8 @@ pub async fn find(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<Opt
 /// What decides a caller's way into an organization's Management: their
 /// role and status there, and whether the organization wants two-factor
 /// sign-in of its owners and admins while they have none. One query, read
-/// by every organization-scoped API call.
+/// by every organization-scoped API call. An organization being deleted has
+/// no members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Admission {
     pub role: OrgRole,
@@ -108,7 +109,7 @@ pub async fn admission(
         "SELECT m.role, m.status, o.require_two_factor, t.confirmed_at \
          FROM memberships m JOIN organizations o ON o.id = m.org_id \
          LEFT JOIN totp_secrets t ON t.user_id = m.user_id \
-         WHERE m.org_id = $1 AND m.user_id = $2",
+         WHERE m.org_id = $1 AND m.user_id = $2 AND o.deleting_at IS NULL",
     )
     .bind(org_id.to_string())
     .bind(user_id.to_string())
@@ -145,7 +146,8 @@ pub async fn user_with_summaries(
          m.org_id, o.name AS org_name, m.role, m.status, \
          (SELECT COUNT(*) FROM solution_assignments a WHERE a.org_id = m.org_id AND a.user_id = m.user_id) AS solution_count \
          FROM users u LEFT JOIN memberships m ON m.user_id = u.id \
-         LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = $1 ORDER BY o.name, o.id",
+         LEFT JOIN organizations o ON o.id = m.org_id AND o.deleting_at IS NULL \
+         WHERE u.id = $1 ORDER BY o.name, o.id",
     )
     .bind(user_id.to_string())
     .fetch_all(&mut *conn)

@@ -198,7 +198,8 @@ pub async fn list_for_member(
          o.log_retention_days, o.usage_retention_days, o.logging_level, o.require_two_factor, \
          o.created_at, o.updated_at, m.role \
          FROM memberships m JOIN organizations o ON o.id = m.org_id \
-         WHERE m.user_id = $1 AND m.status = 'active' AND o.id > $2 ORDER BY o.id LIMIT $3",
+         WHERE m.user_id = $1 AND m.status = 'active' AND o.deleting_at IS NULL AND o.id > $2 \
+         ORDER BY o.id LIMIT $3",
     )
     .bind(user_id.to_string())
     .bind(after.map(|id| id.to_string()).unwrap_or_default())

@@ -26,5 +26,6 @@ pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
     let registry = invitations::jobs(registry);
     let registry = logs::jobs(registry);
     let registry = usage::jobs(registry);
+    let registry = orgs::jobs(registry);
     notifications::jobs(registry)
 }

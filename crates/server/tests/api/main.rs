@@ -13,6 +13,7 @@ mod logs_order;
 mod me;
 mod members;
 mod notifications;
+mod org_deletion;
 mod orgs;
 mod permissions;
 mod setup;

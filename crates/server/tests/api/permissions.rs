@@ -160,7 +160,15 @@ fn routes() -> Vec<Route> {
             Needs(ManageOrgSettings),
             200,
         ),
-        route(M::DELETE, "/orgs/{org}", Needs(DeleteOrganization), 204),
+        // Not the name: the owner is told to type it (the deletion itself is
+        // tests/api/org_deletion.rs).
+        with_body(
+            M::DELETE,
+            "/orgs/{org}",
+            || json!({"confirm": "not the name"}),
+            Needs(DeleteOrganization),
+            422,
+        ),
         route(
             M::GET,
             "/orgs/{org}/invite-templates",

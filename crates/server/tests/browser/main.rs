@@ -3,6 +3,7 @@
 mod accessibility;
 mod account;
 mod notifications;
+mod organizations;
 mod solutions;
 mod tokens;
 mod troubleshooting;

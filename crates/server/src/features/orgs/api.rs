@@ -1,5 +1,6 @@
 //! `/api/v1/orgs`: the caller's organizations and their settings.
 
+use super::deletion;
 use super::service::{self, OrgUpdate};
 use crate::error::{AppError, AppResult};
 use crate::features::auth::caller::Caller;
@@ -12,9 +13,10 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use muster_domain::{Capability, OrgRole};
+use muster_domain::{Capability, JobId, OrgRole};
 use muster_store::{orgs, StoreError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 /// Organizations where you are an active member.
@@ -102,14 +104,43 @@ pub async fn patch_org(
     Ok(Json(OrgView::new(org, member.role)))
 }
 
-/// Delete the organization with everything in it (owners only).
-#[utoipa::path(delete, path = "/orgs/{org}", tag = "orgs",
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgDeletion {
+    /// The organization's name, exactly, to confirm.
+    pub confirm: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletionStarted {
+    /// The job that removes the organization's data in batches.
+    pub job_id: JobId,
+    /// From then on the organization is in no list and its data cannot be
+    /// reached.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub deleted_at: OffsetDateTime,
+}
+
+/// Delete the organization with everything in it (owners only; `confirm` is
+/// its name). It is gone from every list and unreachable at once; a job
+/// removes its data in batches. Members keep their accounts and other
+/// organizations.
+#[utoipa::path(delete, path = "/orgs/{org}", tag = "orgs", request_body = OrgDeletion,
     params(("org" = muster_domain::OrgId, Path, description = "Organization id")),
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete_org(State(state): State<AppState>, member: OrgScope) -> AppResult<StatusCode> {
-    member.require(Capability::DeleteOrganization)?;
-    let mut tx = state.store.begin().await?;
-    orgs::delete(&mut tx, member.org_id).await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(StatusCode::NO_CONTENT)
+    responses((status = 202, body = DeletionStarted), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn delete_org(
+    State(state): State<AppState>,
+    member: OrgScope,
+    AppJson(request): AppJson<OrgDeletion>,
+) -> AppResult<(StatusCode, Json<DeletionStarted>)> {
+    let started = deletion::start(&state, &member, &request.confirm).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(DeletionStarted {
+            job_id: started.job_id,
+            deleted_at: started.since,
+        }),
+    ))
 }

@@ -1,6 +1,7 @@
 //! Organizations and their settings.
 
 pub mod api;
+pub mod deletion;
 pub mod service;
 pub mod ui;
 pub mod ui_new;
@@ -16,12 +17,20 @@ pub fn api_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 }
 
 pub fn ui_routes(router: axum::Router<AppState>) -> axum::Router<AppState> {
-    use axum::routing::get;
+    use axum::routing::{get, post};
     router
         .route("/orgs/new", get(ui_new::new_form).post(ui_new::create))
         .route("/orgs/{org}/settings", get(ui::show).post(ui::save))
+        .route("/orgs/{org}/delete", post(ui::delete))
         .route(
             "/orgs/{org}/settings/invites/{lang}",
             get(ui::edit_template).post(ui::submit_template),
         )
+}
+
+/// The job that deletes an organization's data.
+pub fn jobs(registry: crate::jobs::Registry) -> crate::jobs::Registry {
+    registry.kind(|state, _id, job: deletion::DeleteOrganization| async move {
+        deletion::run(&state, job).await
+    })
 }

@@ -5,8 +5,10 @@
 use crate::error::AppError;
 use crate::features::invite_templates::render::{self as invite, InviteVars};
 use crate::features::invite_templates::service as template_api;
+use crate::features::orgs::deletion;
 use crate::features::orgs::service::{self, OrgUpdate};
 use crate::http::ui::error::{UiError, UiResult};
+use crate::http::ui::flash::Flash;
 use crate::http::ui::layout::{field_errors, OrgPage, UiForm};
 use crate::scope::OrgScope;
 use crate::state::AppState;
@@ -64,21 +66,19 @@ async fn render(
         view.context(
             "settings",
             path,
-            context! { form, errors, notice, templates, levels => LOGGING_LEVELS, org_id => view.org.id.to_string() },
+            context! {
+                form, errors, notice, templates, levels => LOGGING_LEVELS,
+                org_id => view.org.id.to_string(),
+                can_delete => view.scope.can(Capability::DeleteOrganization),
+            },
         ),
     )?;
     Ok((status, Html(html)).into_response())
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    view: OrgPage,
-    uri: Uri,
-    Query(query): Query<NoticeQuery>,
-) -> UiResult {
-    view.require(Capability::ManageOrgSettings)?;
-    let org = &view.org;
-    let form = SettingsForm {
+/// The settings form as the organization has them.
+fn current_settings(org: &muster_store::orgs::Org) -> SettingsForm {
+    SettingsForm {
         csrf_token: String::new(),
         name: org.name.clone(),
         description: org.description.clone(),
@@ -89,7 +89,17 @@ pub async fn show(
         usage_retention_days: org.usage_retention_days.to_string(),
         logging_level: org.logging_level.clone(),
         require_two_factor: if org.require_two_factor { "on" } else { "" }.to_owned(),
-    };
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    Query(query): Query<NoticeQuery>,
+) -> UiResult {
+    view.require(Capability::ManageOrgSettings)?;
+    let form = current_settings(&view.org);
     let notice = match query.notice.as_str() {
         "saved" => "The settings were saved.",
         "template-saved" => "The invite template was saved.",
@@ -134,6 +144,50 @@ pub async fn save(
         Err(other) => return Err(other.into()),
     }
     Ok(Redirect::to(&format!("/orgs/{}/settings?notice=saved", view.org.id)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DeleteForm {
+    csrf_token: String,
+    confirm: String,
+}
+
+/// Deletes the organization (owners), its name typed to confirm; the owner
+/// lands on My profile, where it is no longer listed.
+pub async fn delete(
+    State(state): State<AppState>,
+    view: OrgPage,
+    uri: Uri,
+    UiForm(form): UiForm<DeleteForm>,
+) -> UiResult {
+    view.require(Capability::DeleteOrganization)?;
+    view.viewer.check_csrf(&form.csrf_token)?;
+    match deletion::start(&state, &view.scope, &form.confirm).await {
+        Ok(_) => {
+            let notice = format!(
+                "{} was deleted. Nobody can reach it any more; its data is being removed.",
+                view.org.name
+            );
+            Ok(Flash::notice(notice).redirect(&state, "/me"))
+        }
+        Err(AppError::Invalid(invalid)) => {
+            let form = current_settings(&view.org);
+            let errors = context! { confirm => invalid.message_for("confirm") };
+            let path = uri.path().trim_end_matches("/delete").to_owned();
+            render(
+                &state,
+                &view,
+                &path,
+                &form,
+                errors,
+                "",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The update the form asks for, and the problems of its numeric fields.

@@ -162,7 +162,10 @@ pub async fn show(
         uri.path(),
         &form,
         context! {},
-        (notice(&query), flash.error.as_deref()),
+        (
+            flash.notice.as_deref().or(notice(&query)),
+            flash.error.as_deref(),
+        ),
         mine,
     )
     .await?;

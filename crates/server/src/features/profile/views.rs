@@ -33,6 +33,11 @@ pub struct MembershipView {
 
 impl MeView {
     pub fn new(user: User, memberships: Vec<MembershipSummary>) -> Self {
+        // An organization being deleted is nobody's default any more, even
+        // before its deletion job clears the column.
+        let default_org_id = user
+            .default_org_id
+            .filter(|id| memberships.iter().any(|m| m.org_id == *id));
         MeView {
             id: user.id,
             email: user.email,
@@ -40,7 +45,7 @@ impl MeView {
             last_name: user.last_name,
             language: user.language,
             theme: user.theme,
-            default_org_id: user.default_org_id,
+            default_org_id,
             memberships: memberships
                 .into_iter()
                 .map(|m| MembershipView {
