@@ -478,6 +478,12 @@ async fn an_organization_sends_owners_and_admins_to_set_it_up_first(app: TestApp
         cy_api.get(format!("/api/v1/orgs/{org}")).await.status(),
         200
     );
+    // A member whose role is `user` sets it up on My profile like anyone.
+    let cy_browser = app.form_session("cy@example.com").await;
+    let (status, cy_security) = page(&cy_browser, app.url("/me/security")).await;
+    assert_eq!(status, 200);
+    assert!(cy_security.has("#two-factor-on"));
+    assert!(!cy_security.has("#two-factor-required"));
 
     let browser = app.form_session("bob@example.com").await;
     let (status, to) = {
