@@ -67,9 +67,7 @@ impl OrgScope {
         ip: IpAddr,
         now: OffsetDateTime,
     ) -> AppResult<OrgScope> {
-        let admission = memberships::admission(conn, org_id, caller.user_id).await?;
-        let membership = admission.map(|a| (a.role, a.status));
-        OrgScope::admit(caller, org_id, membership, ip, now)
+        Ok(OrgScope::admitted(conn, caller, org_id, ip, now).await?.0)
     }
 
     /// [`OrgScope::resolve`] for the organization's Management API: an owner
@@ -82,14 +80,29 @@ impl OrgScope {
         ip: IpAddr,
         now: OffsetDateTime,
     ) -> AppResult<OrgScope> {
-        let admission = memberships::admission(conn, org_id, caller.user_id).await?;
-        let membership = admission.map(|a| (a.role, a.status));
-        let scope = OrgScope::admit(caller, org_id, membership, ip, now)?;
-        if admission.is_some_and(|a| a.lacks_required_two_factor) && must_use_two_factor(scope.role)
-        {
+        let (scope, lacks_two_factor) = OrgScope::admitted(conn, caller, org_id, ip, now).await?;
+        if lacks_two_factor && must_use_two_factor(scope.role) {
             return Err(AppError::Denied(TWO_FACTOR_REQUIRED.into()));
         }
         Ok(scope)
+    }
+
+    /// The scope, and whether the organization requires two-factor sign-in
+    /// the caller does not have.
+    async fn admitted(
+        conn: &mut Conn,
+        caller: Caller,
+        org_id: OrgId,
+        ip: IpAddr,
+        now: OffsetDateTime,
+    ) -> AppResult<(OrgScope, bool)> {
+        let admission = memberships::admission(conn, org_id, caller.user_id).await?;
+        let membership = admission.map(|a| (a.role, a.status));
+        let scope = OrgScope::admit(caller, org_id, membership, ip, now)?;
+        Ok((
+            scope,
+            admission.is_some_and(|a| a.lacks_required_two_factor),
+        ))
     }
 
     /// The organization an app names with `?org=` (blank: the caller's default

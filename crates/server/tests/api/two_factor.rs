@@ -54,6 +54,22 @@ fn wrong_code(app: &TestApp, secret: &str) -> String {
         .to_owned()
 }
 
+/// The first step of a web sign-in as Ada, which leaves `browser` at the
+/// code; returns the form token for the second.
+async fn password_step(app: &TestApp, browser: &reqwest::Client) -> String {
+    let (_, signin) = page(browser, app.url("/signin")).await;
+    let csrf = csrf_field(&signin);
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("email", "ada@example.com"),
+        ("password", PASSWORD),
+        ("next", ""),
+    ];
+    let (status, to) = post(browser, app.url("/signin"), &form).await;
+    assert_eq!((status, to.as_str()), (303, "/signin/code?next="));
+    csrf
+}
+
 async fn login(app: &TestApp, email: &str, code: Option<&str>) -> reqwest::Response {
     let mut body = json!({"email": email, "password": PASSWORD});
     if let Some(code) = code {
@@ -373,15 +389,7 @@ async fn the_web_sign_in_asks_for_the_code_on_a_second_step(app: TestApp) {
 
     // A recovery code works on the same step.
     let other = app.client();
-    let (_, signin) = page(&other, app.url("/signin")).await;
-    let csrf = csrf_field(&signin);
-    let form = [
-        ("csrf_token", csrf.as_str()),
-        ("email", "ada@example.com"),
-        ("password", PASSWORD),
-        ("next", ""),
-    ];
-    post(&other, app.url("/signin"), &form).await;
+    let csrf = password_step(&app, &other).await;
     let (status, to) = post(
         &other,
         app.url("/signin/code"),
@@ -392,15 +400,7 @@ async fn the_web_sign_in_asks_for_the_code_on_a_second_step(app: TestApp) {
 
     // The step lasts five minutes from the password.
     let late = app.client();
-    let (_, signin) = page(&late, app.url("/signin")).await;
-    let csrf = csrf_field(&signin);
-    let form = [
-        ("csrf_token", csrf.as_str()),
-        ("email", "ada@example.com"),
-        ("password", PASSWORD),
-        ("next", ""),
-    ];
-    post(&late, app.url("/signin"), &form).await;
+    let csrf = password_step(&app, &late).await;
     app.clock.advance(Duration::minutes(6));
     let (status, expired) = submit(
         &late,
