@@ -167,10 +167,18 @@ async fn only_owners_delete_an_organization(app: TestApp) {
     let (org, owner) = app.create_org("Acme", "ada@example.com").await;
     let admin = app.member(org, "admin@example.com", OrgRole::Admin).await;
     let path = format!("/api/v1/orgs/{org}");
-    problem(app.api(&app.token(admin).await).delete(&path).await, 403).await;
+    let confirmed = Some(serde_json::json!({"confirm": "Acme"}));
+    let delete = |token: String, body: Option<serde_json::Value>| {
+        let api = app.api(&token);
+        let path = path.clone();
+        async move { api.call(reqwest::Method::DELETE, path, body).await }
+    };
+    problem(delete(app.token(admin).await, confirmed.clone()).await, 403).await;
     let owner_token = app.token(owner).await;
-    let deleted = app.api(&owner_token).delete(&path).await;
-    assert_eq!(deleted.status(), 204);
+    let unconfirmed = delete(owner_token.clone(), None).await;
+    assert!(unconfirmed.status().is_client_error());
+    let deleted = delete(owner_token.clone(), confirmed).await;
+    assert_eq!(deleted.status(), 202);
     problem(app.api(&owner_token).get(&path).await, 404).await;
     let me = json(app.api(&owner_token).get("/api/v1/me").await, 200).await;
     assert!(me["default_org_id"].is_null());
