@@ -144,6 +144,9 @@ pub async fn submit(
 /// [`SECOND_STEP_TTL`]. It lets its holder try codes, no more.
 const SECOND_STEP_COOKIE: &str = "muster_second_step";
 const SECOND_STEP_TTL: time::Duration = time::Duration::minutes(5);
+/// What the signed value starts with, so that no other value the server
+/// signs (a form token, a flash) can pass for one.
+const SECOND_STEP_PURPOSE: &str = "second-step:";
 
 async fn second_step_user(state: &AppState, email: &str) -> Result<Option<UserId>, AppError> {
     let Ok(email) = Email::parse(email) else {
@@ -159,9 +162,10 @@ fn second_step_cookie(
     state: &AppState,
     user_id: UserId,
 ) -> axum_extra::extract::cookie::Cookie<'static> {
+    let issued = state.now().unix_timestamp();
     let value = state
         .key
-        .sign(&format!("{user_id}.{}", state.now().unix_timestamp()));
+        .sign(&format!("{SECOND_STEP_PURPOSE}{user_id}.{issued}"));
     let mut cookie = session::site_cookie(
         state,
         SECOND_STEP_COOKIE,
@@ -182,7 +186,7 @@ fn second_step_removal(state: &AppState) -> axum_extra::extract::cookie::Cookie<
 fn second_step_of(state: &AppState, jar: &CookieJar) -> Option<UserId> {
     let cookie = jar.get(SECOND_STEP_COOKIE)?;
     let signed = state.key.verify(cookie.value())?;
-    let (user, at) = signed.rsplit_once('.')?;
+    let (user, at) = signed.strip_prefix(SECOND_STEP_PURPOSE)?.rsplit_once('.')?;
     let at = time::OffsetDateTime::from_unix_timestamp(at.parse().ok()?).ok()?;
     let fresh = state.now() - at < SECOND_STEP_TTL;
     fresh.then(|| user.parse().ok()).flatten()
