@@ -306,3 +306,32 @@ async fn the_settings_page_asks_for_the_name(app: TestApp) {
         404
     );
 }
+
+/// Every table with an `org_id` column is emptied by the deletion job, so a
+/// feature that adds one cannot leave its rows behind unnoticed.
+#[tokio::test]
+async fn the_deletion_job_knows_every_table_an_organization_has_rows_in() {
+    let Some(app) = TestApp::start(muster_test_support::Db::Sqlite).await else {
+        return;
+    };
+    let mut conn = app.store().read().await.expect("a connection");
+    let tables: Vec<(String,)> = sqlx::query_as(
+        "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c \
+         WHERE m.type = 'table' AND c.name = 'org_id' ORDER BY m.name",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("the schema");
+    // Kept up by triggers on memberships, and the job table (its own step).
+    let elsewhere = ["member_search", "member_search_keys", "jobs"];
+    let missing: Vec<&str> = tables
+        .iter()
+        .map(|(t,)| t.as_str())
+        .filter(|t| !elsewhere.contains(t))
+        .filter(|t| !org_deletion::TABLES.iter().any(|(known, _)| known == t))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not emptied by the deletion job: {missing:?}"
+    );
+}
