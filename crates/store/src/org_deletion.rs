@@ -16,7 +16,8 @@ use time::OffsetDateTime;
 /// its batch and what hangs on it: items (and their push deliveries) before
 /// notifications (and their few targets); assignments (and group members)
 /// before solutions (and their groups and versions); memberships remove
-/// their search entries by trigger.
+/// their search entries by trigger. A feature that adds a table with an
+/// `org_id` adds it here (`tests/api/org_deletion.rs` fails until it does).
 pub const TABLES: &[(&str, i64)] = &[
     ("inbox_items", 1000),
     ("notifications", 100),
