@@ -46,6 +46,17 @@ impl SendMail {
     }
 }
 
+/// Queues `mail` in the caller's transaction, sealed with the server key: it
+/// goes out only if that commits.
+pub async fn queue(
+    conn: &mut muster_store::Conn,
+    key: &ServerKey,
+    mail: &Mail,
+    now: time::OffsetDateTime,
+) -> Result<JobId, muster_store::StoreError> {
+    crate::jobs::enqueue(conn, &SendMail::new(key, mail), now).await
+}
+
 /// Delivery is keyed by the job id, so a retried job writes (or sends) the same
 /// message, not a second one.
 pub async fn run(

@@ -21,6 +21,15 @@ pub struct Mail {
     pub html: Option<String>,
 }
 
+/// The first line of a mail to someone: "Hello Ada," or, without a first
+/// name, "Hello,".
+pub fn greeting(first_name: &str) -> String {
+    match first_name.trim() {
+        "" => "Hello,".to_owned(),
+        name => format!("Hello {name},"),
+    }
+}
+
 #[derive(Clone)]
 pub enum Transport {
     /// Writes `<key>.eml` files into a directory.

@@ -2,12 +2,13 @@
 //! through a link mailed to the new address (the old one gets a notice), in
 //! effect only once confirmed. No HTTP here.
 
-use super::service::{greeting, mail};
 use crate::error::{AppError, AppResult};
 use crate::features::audit_log::service as audit;
 use crate::features::auth::caller::Caller;
 use crate::features::auth::service::confirm_password;
 use crate::features::auth::throttle as sign_in_throttle;
+use crate::mail::greeting;
+use crate::mail::job::queue;
 use crate::state::AppState;
 use muster_domain::audit::AuditAction;
 use muster_domain::{secret, Email};
@@ -74,8 +75,14 @@ pub async fn request_change(
     .await?;
     let base = state.settings.public_url();
     let link = format!("{base}/email-confirm/{token}");
-    mail(&mut tx, state, confirm_mail(&user, &email, &link), now).await?;
-    mail(&mut tx, state, notice_mail(&user, &email, &base), now).await?;
+    queue(
+        &mut tx,
+        &state.key,
+        &confirm_mail(&user, &email, &link),
+        now,
+    )
+    .await?;
+    queue(&mut tx, &state.key, &notice_mail(&user, &email, &base), now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
@@ -127,7 +134,13 @@ pub async fn confirm(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Ema
     )
     .await?;
     let base = state.settings.public_url();
-    mail(&mut tx, state, changed_mail(&user, &email, &base), now).await?;
+    queue(
+        &mut tx,
+        &state.key,
+        &changed_mail(&user, &email, &base),
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(email)
 }
@@ -140,7 +153,7 @@ fn confirm_mail(user: &User, email: &Email, link: &str) -> crate::mail::Mail {
             "{}\n\nyou asked to use this address, {}, for your Muster account (now {}). \
              Open this link within 24 hours to confirm it:\n\n{link}\n\n\
              Until you do, nothing changes. If you did not ask for this, ignore this mail.\n",
-            greeting(user),
+            greeting(&user.first_name),
             email,
             user.email,
         ),
@@ -156,7 +169,7 @@ fn notice_mail(user: &User, email: &Email, base: &str) -> crate::mail::Mail {
             "{}\n\nsomeone signed in as you asked to move your Muster account to {}. \
              It changes only once that address confirms.\n\nIf this was not you, change \
              your password now and tell your administrator: {base}/me/security\n",
-            greeting(user),
+            greeting(&user.first_name),
             email,
         ),
         html: None,
@@ -171,7 +184,7 @@ fn changed_mail(user: &User, email: &Email, base: &str) -> crate::mail::Mail {
             "{}\n\nyour Muster account now uses {} instead of this address; sign in with \
              the new one.\n\nIf this was not you, tell your administrator, or reset your \
              password through the new address: {base}/reset\n",
-            greeting(user),
+            greeting(&user.first_name),
             email,
         ),
         html: None,

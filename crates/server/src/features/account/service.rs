@@ -7,15 +7,14 @@ use crate::features::auth::caller::{Caller, Via};
 use crate::features::auth::service::confirm_password;
 use crate::features::auth::{password, throttle as sign_in_throttle};
 use crate::features::invitations::service::format_time;
-use crate::jobs::enqueue;
-use crate::mail::job::SendMail;
-use crate::mail::Mail;
+use crate::mail::job::queue;
+use crate::mail::{greeting, Mail};
 use crate::state::AppState;
 use muster_domain::audit::AuditAction;
 use muster_domain::names::check_new_password;
 use muster_domain::{secret, user_agent, Email, Invalid};
 use muster_store::users::User;
-use muster_store::{password_resets, sessions, throttle, users, Conn, StoreError};
+use muster_store::{password_resets, sessions, throttle, users, StoreError};
 use serde::Serialize;
 use serde_json::json;
 use std::net::IpAddr;
@@ -71,7 +70,7 @@ pub async fn request_reset(state: &AppState, email: &str, ip: IpAddr) -> AppResu
             )
             .await?;
             let link = format!("{}/reset/{token}", state.settings.public_url());
-            mail(&mut tx, state, reset_mail(&user, &link), now).await?;
+            queue(&mut tx, &state.key, &reset_mail(&user, &link), now).await?;
         }
     }
     tx.commit().await.map_err(StoreError::from)?;
@@ -128,7 +127,7 @@ pub async fn complete_reset(
         now,
     )
     .await?;
-    mail(&mut tx, state, changed_mail(state, &user, now), now).await?;
+    queue(&mut tx, &state.key, &changed_mail(state, &user, now), now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
@@ -177,7 +176,7 @@ pub async fn change_password(
         now,
     )
     .await?;
-    mail(&mut tx, state, changed_mail(state, &user, now), now).await?;
+    queue(&mut tx, &state.key, &changed_mail(state, &user, now), now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(ended)
 }
@@ -244,24 +243,6 @@ pub async fn end_other_sessions(state: &AppState, caller: &Caller) -> AppResult<
     Ok(sessions::delete_all_but(&mut conn, caller.user_id, current_session(caller)).await?)
 }
 
-pub(crate) async fn mail(
-    conn: &mut Conn,
-    state: &AppState,
-    mail: Mail,
-    now: OffsetDateTime,
-) -> AppResult<()> {
-    enqueue(conn, &SendMail::new(&state.key, &mail), now).await?;
-    Ok(())
-}
-
-pub(crate) fn greeting(user: &User) -> String {
-    if user.first_name.is_empty() {
-        "Hello,".to_owned()
-    } else {
-        format!("Hello {},", user.first_name)
-    }
-}
-
 fn reset_mail(user: &User, link: &str) -> Mail {
     Mail {
         to: user.email.clone(),
@@ -271,7 +252,7 @@ fn reset_mail(user: &User, link: &str) -> Mail {
              account {}. Open this link within an hour to choose a new one:\n\n{link}\n\n\
              The link works once. If you did not ask for it, ignore this mail: your \
              password stays as it is.\n",
-            greeting(user),
+            greeting(&user.first_name),
             user.email
         ),
         html: None,
@@ -286,7 +267,7 @@ fn changed_mail(state: &AppState, user: &User, now: OffsetDateTime) -> Mail {
             "{}\n\nthe password of your Muster account {} was changed on {}. Your \
              other sessions were signed out.\n\nIf you did not change it, reset it now \
              and tell your administrator: {}/reset\n",
-            greeting(user),
+            greeting(&user.first_name),
             user.email,
             format_time(now),
             state.settings.public_url()

@@ -4,8 +4,8 @@
 use crate::error::{AppError, AppResult};
 use crate::features::audit_log::service as audit;
 use crate::features::invite_templates::render::{render, InviteVars};
-use crate::jobs::enqueue;
-use crate::mail::job::SendMail;
+
+use crate::mail::job::queue;
 use crate::mail::Mail;
 use crate::scope::Actor;
 use crate::state::AppState;
@@ -302,20 +302,13 @@ async fn issue(
             template.language
         ))
     })?;
-    let mail_job_id = enqueue(
-        conn,
-        &SendMail::new(
-            &state.key,
-            &Mail {
-                to: user.email.clone(),
-                subject,
-                text,
-                html: None,
-            },
-        ),
-        now,
-    )
-    .await?;
+    let mail = Mail {
+        to: user.email.clone(),
+        subject,
+        text,
+        html: None,
+    };
+    let mail_job_id = queue(conn, &state.key, &mail, now).await?;
     let invitation_id = invitations::insert(
         conn,
         NewInvitation {

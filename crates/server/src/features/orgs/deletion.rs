@@ -7,11 +7,11 @@
 //! organizations. No HTTP here.
 
 use crate::error::{AppError, AppResult};
-use crate::features::account::service::mail;
 use crate::features::audit_log::service as audit;
 use crate::features::invitations::service::format_time;
 use crate::jobs::{enqueue, JobError, JobKind};
-use crate::mail::Mail;
+use crate::mail::job::queue;
+use crate::mail::{greeting, Mail};
 use crate::scope::OrgScope;
 use crate::state::AppState;
 use muster_domain::{AuditAction, Capability, JobId, OrgId};
@@ -80,7 +80,7 @@ pub async fn start(state: &AppState, scope: &OrgScope, confirm: &str) -> AppResu
     .await?;
     for (name, email) in told {
         let notice = deleted_mail(&org.name, &name, &email, &actor.name, now);
-        mail(&mut tx, state, notice, now).await?;
+        queue(&mut tx, &state.key, &notice, now).await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(org = %org.id, job = %job_id, actor = %actor.user_id, "organization deletion started");
@@ -144,11 +144,7 @@ where
 }
 
 fn deleted_mail(org: &str, name: &str, email: &str, actor: &str, now: OffsetDateTime) -> Mail {
-    let greeting = if name.is_empty() {
-        "Hello,".to_owned()
-    } else {
-        format!("Hello {name},")
-    };
+    let greeting = greeting(name);
     Mail {
         to: email.to_owned(),
         subject: format!("The organization {org} was deleted from Muster")

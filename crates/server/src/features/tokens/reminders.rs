@@ -4,9 +4,8 @@
 //! it sent, so racing instances send it once.
 
 use crate::features::invitations::service::format_time;
-use crate::jobs::enqueue;
-use crate::mail::job::SendMail;
-use crate::mail::Mail;
+use crate::mail::job::queue;
+use crate::mail::{greeting, Mail};
 use crate::state::AppState;
 use muster_store::tokens::{self, LeaseEnding, Reminder};
 use muster_store::StoreError;
@@ -30,7 +29,7 @@ pub async fn chore(state: AppState, now: OffsetDateTime) -> anyhow::Result<()> {
                     .await?
                 {
                     let mail = reminder_mail(&state, token, reminder);
-                    enqueue(&mut tx, &SendMail::new(&state.key, &mail), now).await?;
+                    queue(&mut tx, &state.key, &mail, now).await?;
                 }
             }
             tx.commit().await.map_err(StoreError::from)?;
@@ -47,11 +46,7 @@ fn reminder_mail(state: &AppState, token: &LeaseEnding, reminder: Reminder) -> M
         Reminder::Week => "in 7 days",
         Reminder::Day => "tomorrow",
     };
-    let greeting = if token.first_name.is_empty() {
-        "Hello,".to_owned()
-    } else {
-        format!("Hello {},", token.first_name)
-    };
+    let greeting = greeting(&token.first_name);
     Mail {
         to: token.email.clone(),
         subject: format!("Your Muster token \"{}\" stops working {when}", token.name),

@@ -7,12 +7,12 @@
 //! is kept, and a code of that step or an earlier one is refused.
 
 use crate::error::{AppError, AppResult};
-use crate::features::account::service::{greeting, mail};
 use crate::features::audit_log::service as audit;
 use crate::features::auth::service::confirm_password;
 use crate::features::auth::throttle;
 use crate::features::invitations::service::format_time;
-use crate::mail::Mail;
+use crate::mail::job::queue;
+use crate::mail::{greeting, Mail};
 use crate::state::AppState;
 use muster_domain::audit::AuditAction;
 use muster_domain::{secret, Email, UserId};
@@ -231,7 +231,7 @@ pub async fn confirm(
         now,
     )
     .await?;
-    mail(&mut tx, state, turned_on_mail(&user, now), now).await?;
+    queue(&mut tx, &state.key, &turned_on_mail(&user, now), now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(codes)
 }
@@ -265,7 +265,13 @@ pub async fn turn_off(
         now,
     )
     .await?;
-    mail(&mut tx, state, turned_off_mail(state, &user, now), now).await?;
+    queue(
+        &mut tx,
+        &state.key,
+        &turned_off_mail(state, &user, now),
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
@@ -312,10 +318,10 @@ pub async fn second_factor(
                     now,
                 )
                 .await?;
-                mail(
+                queue(
                     &mut tx,
-                    state,
-                    recovery_used_mail(state, &user, left, now),
+                    &state.key,
+                    &recovery_used_mail(state, &user, left, now),
                     now,
                 )
                 .await?;
@@ -347,7 +353,7 @@ fn turned_on_mail(user: &User, now: OffsetDateTime) -> Mail {
              authenticator app. Keep your recovery codes somewhere safe: each lets you \
              in once if you lose your phone.\n\nIf you did not do this, reset your \
              password and tell your administrator.\n",
-            greeting(user),
+            greeting(&user.first_name),
             user.email,
             format_time(now)
         ),
@@ -364,7 +370,7 @@ fn turned_off_mail(state: &AppState, user: &User, now: OffsetDateTime) -> Mail {
              your password alone signs you in now, and your recovery codes no longer \
              work.\n\nIf you did not do this, reset your password now and tell your \
              administrator: {}/reset\n",
-            greeting(user),
+            greeting(&user.first_name),
             user.email,
             format_time(now),
             state.settings.public_url()
@@ -383,7 +389,7 @@ fn recovery_used_mail(state: &AppState, user: &User, left: i64, now: OffsetDateT
              off and on again under My profile to get a new secret and new codes: \
              {}/me/security\n\nIf this was not you, reset your password now and tell \
              your administrator.\n",
-            greeting(user),
+            greeting(&user.first_name),
             user.email,
             format_time(now),
             state.settings.public_url()
