@@ -1,11 +1,13 @@
 //! `POST /api/v1/auth/login` and `/logout`: session sign-in for the API.
 
-use super::service;
+use super::service::{self, SignIn};
+use crate::error::AppError;
 use crate::error::AppResult;
 use crate::features::auth::caller::{Caller, Via};
 use crate::features::auth::session;
 use crate::features::profile::views as me;
 use crate::features::profile::views::MeView;
+use crate::features::two_factor::service::CODE_NEEDED;
 use crate::http::extract::{AppJson, ClientIp};
 use crate::http::problem::Problem;
 use crate::state::AppState;
@@ -44,7 +46,7 @@ pub async fn login(
     jar: CookieJar,
     AppJson(request): AppJson<LoginRequest>,
 ) -> AppResult<(CookieJar, Json<LoginResponse>)> {
-    let user_id = service::check_credentials(
+    let signed_in = service::check_credentials(
         &state,
         &request.email,
         &request.password,
@@ -52,6 +54,10 @@ pub async fn login(
         ip,
     )
     .await?;
+    let user_id = match signed_in {
+        SignIn::Done(user_id) => user_id,
+        SignIn::CodeNeeded(_) => return Err(AppError::SecondFactor(CODE_NEEDED.into())),
+    };
     let previous = jar.get(session::COOKIE).map(|c| c.value().to_owned());
     let new = session::start(&state, user_id, previous.as_deref(), &origin).await?;
     let mut conn = state.store.read().await?;

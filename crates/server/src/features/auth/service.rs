@@ -12,18 +12,28 @@ use std::net::IpAddr;
 
 pub const SIGN_IN_FAILED: &str = "the email or password is not correct";
 
+/// Where a sign-in stands once its password held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIn {
+    /// Every factor held: the person is in.
+    Done(UserId),
+    /// The account signs in with two factors and no code came.
+    CodeNeeded(UserId),
+}
+
 /// Checks credentials with throttling; the same answer for an unknown email and a
 /// wrong password. An account with two-factor sign-in also needs `code` (a
 /// code of its authenticator app or an unused recovery code); without one the
-/// answer is [`AppError::SecondFactor`], and a wrong one counts as a failed
-/// sign-in. The account's failures are forgiven only once every factor held.
+/// sign-in waits for it, and a wrong one counts as a failed sign-in
+/// ([`AppError::SecondFactor`]). The account's failures are forgiven only once
+/// every factor held.
 pub async fn check_credentials(
     state: &AppState,
     email: &str,
     password: &str,
     code: Option<&str>,
     ip: IpAddr,
-) -> AppResult<UserId> {
+) -> AppResult<SignIn> {
     let email = Email::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
     throttle::check(state, &email, ip).await?;
     let credentials = {
@@ -36,9 +46,11 @@ pub async fn check_credentials(
     };
     if password::verify(hash, password.to_owned()).await {
         if let Some(user_id) = user_id {
-            two_factor::second_factor(state, user_id, &email, code, ip).await?;
+            if !two_factor::second_factor(state, user_id, &email, code, ip).await? {
+                return Ok(SignIn::CodeNeeded(user_id));
+            }
             throttle::record_success(state, &email).await?;
-            return Ok(user_id);
+            return Ok(SignIn::Done(user_id));
         }
     }
     throttle::record_failure(state, &email, ip, user_id).await?;
@@ -59,7 +71,9 @@ pub async fn check_second_step(
     };
     let email = Email::parse(&user.email).map_err(|e| AppError::Internal(e.into()))?;
     throttle::check(state, &email, ip).await?;
-    two_factor::second_factor(state, user_id, &email, Some(code), ip).await?;
+    if !two_factor::second_factor(state, user_id, &email, Some(code), ip).await? {
+        return Err(AppError::SecondFactor(two_factor::CODE_NEEDED.into()));
+    }
     throttle::record_success(state, &email).await?;
     Ok(())
 }

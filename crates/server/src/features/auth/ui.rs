@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::features::auth::caller::Via;
-use crate::features::auth::service::{check_credentials, check_second_step};
+use crate::features::auth::service::{check_credentials, check_second_step, SignIn};
 use crate::features::auth::session;
 use crate::http::extract::ClientIp;
 use crate::http::ui::error::{page, safe_local_path, urlencode, UiError, UiResult};
@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use minijinja::context;
-use muster_domain::{secret, Email, UserId};
+use muster_domain::{secret, UserId};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,14 +101,9 @@ pub async fn submit(
         return Err(UiError::csrf());
     }
     let user_id = match check_credentials(&state, &form.email, &form.password, None, ip).await {
-        Ok(user_id) => user_id,
+        Ok(SignIn::Done(user_id)) => user_id,
         // The password held; the code is asked for on a page of its own.
-        Err(AppError::SecondFactor(_)) => {
-            let Some(user_id) = second_step_user(&state, &form.email).await? else {
-                return Err(
-                    AppError::Internal(anyhow::anyhow!("a second step for no account")).into(),
-                );
-            };
+        Ok(SignIn::CodeNeeded(user_id)) => {
             let cookie = second_step_cookie(&state, user_id);
             let to = format!("/signin/code?next={}", urlencode(&form.next));
             return Ok((jar.add(cookie), Redirect::to(&to)).into_response());
@@ -148,16 +143,6 @@ const SECOND_STEP_TTL: time::Duration = time::Duration::minutes(5);
 /// signs (a form token, a flash) can pass for one.
 const SECOND_STEP_PURPOSE: &str = "second-step:";
 
-async fn second_step_user(state: &AppState, email: &str) -> Result<Option<UserId>, AppError> {
-    let Ok(email) = Email::parse(email) else {
-        return Ok(None);
-    };
-    let mut conn = state.store.read().await?;
-    Ok(muster_store::users::credentials(&mut conn, &email)
-        .await?
-        .map(|(id, _)| id))
-}
-
 fn second_step_cookie(
     state: &AppState,
     user_id: UserId,
@@ -177,7 +162,12 @@ fn second_step_cookie(
 }
 
 fn second_step_removal(state: &AppState) -> axum_extra::extract::cookie::Cookie<'static> {
-    let mut cookie = second_step_cookie(state, UserId::new());
+    let mut cookie = session::site_cookie(
+        state,
+        SECOND_STEP_COOKIE,
+        String::new(),
+        axum_extra::extract::cookie::SameSite::Strict,
+    );
     cookie.make_removal();
     cookie
 }

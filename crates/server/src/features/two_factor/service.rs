@@ -276,7 +276,8 @@ pub async fn turn_off(
     Ok(())
 }
 
-/// The second factor of a sign-in whose password held. Nothing to check when
+/// The second factor of a sign-in whose password held: true when the person
+/// is in, false when a code is needed and none came. Nothing to check when
 /// the account has no two-factor sign-in; otherwise `code` must be a current
 /// code not used before, or an unused recovery code (which is used up, and
 /// the person told). A wrong code counts as a failed sign-in.
@@ -286,16 +287,16 @@ pub async fn second_factor(
     email: &Email,
     code: Option<&str>,
     ip: IpAddr,
-) -> AppResult<()> {
+) -> AppResult<bool> {
     let found = {
         let mut conn = state.store.read().await?;
         two_factor::find(&mut conn, user_id).await?
     };
     let Some(found) = found.filter(|t| t.confirmed_at.is_some()) else {
-        return Ok(());
+        return Ok(true);
     };
     let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-        return Err(AppError::SecondFactor(CODE_NEEDED.into()));
+        return Ok(false);
     };
     let now = state.now();
     let totp = unseal(state, &found.secret_sealed, email.as_str())?;
@@ -331,7 +332,7 @@ pub async fn second_factor(
     };
     tx.commit().await.map_err(StoreError::from)?;
     if accepted {
-        return Ok(());
+        return Ok(true);
     }
     throttle::record_failure(state, email, ip, Some(user_id)).await?;
     Err(AppError::SecondFactor(CODE_WRONG.into()))
