@@ -7,6 +7,7 @@ use super::email::{self, CONFIRM_LINK_GONE};
 use super::service::{self, RESET_LINK_GONE};
 use crate::error::AppError;
 use crate::features::auth::session;
+use crate::features::auth::ui::CsrfForm;
 use crate::features::auth::ui::{form_token, form_token_matches};
 use crate::features::invitations::service::format_time;
 use crate::features::two_factor::service as two_factor;
@@ -392,12 +393,6 @@ pub async fn submit_email_confirm(
         )),
         Err(other) => Err(other.into()),
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CsrfForm {
-    csrf_token: String,
 }
 
 /// Signs one session out; signing out the one in use goes to the sign-in page.

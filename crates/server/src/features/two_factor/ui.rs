@@ -5,6 +5,7 @@
 use super::service;
 use crate::error::AppError;
 use crate::features::account::ui::{render, SecurityForms};
+use crate::features::auth::ui::CsrfForm;
 use crate::http::extract::ClientIp;
 use crate::http::ui::error::UiResult;
 use crate::http::ui::flash::Flash;
@@ -18,12 +19,6 @@ use serde::Deserialize;
 
 const SECURITY: &str = "/me/security";
 const SECTION: &str = "/me/security#two-factor";
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CsrfForm {
-    csrf_token: String,
-}
 
 /// Starts a setup (a new secret) and shows it.
 pub async fn start(
