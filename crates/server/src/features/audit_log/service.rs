@@ -16,6 +16,27 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
+/// What `actor` did (`action` on `target`) in `org_id`, before its before
+/// and after are filled in.
+pub fn event_by<'a>(
+    actor: &'a Actor,
+    org_id: OrgId,
+    action: AuditAction,
+    target: &'a str,
+) -> audit::NewEvent<'a> {
+    audit::NewEvent {
+        org_id,
+        actor_id: Some(actor.user_id),
+        actor_email: &actor.email,
+        action: action.as_str(),
+        target,
+        before: None,
+        after: None,
+        ip: actor.ip.clone(),
+        job_id: None,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn record(
     conn: &mut Conn,
@@ -27,22 +48,12 @@ pub async fn record(
     after: Option<Value>,
     now: OffsetDateTime,
 ) -> AppResult<()> {
-    audit::record(
-        conn,
-        audit::NewEvent {
-            org_id,
-            actor_id: Some(actor.user_id),
-            actor_email: &actor.email,
-            action: action.as_str(),
-            target,
-            before,
-            after,
-            ip: actor.ip.clone(),
-            job_id: None,
-        },
-        now,
-    )
-    .await?;
+    let event = audit::NewEvent {
+        before,
+        after,
+        ..event_by(actor, org_id, action, target)
+    };
+    audit::record(conn, event, now).await?;
     Ok(())
 }
 
@@ -57,22 +68,13 @@ pub async fn record_job(
     after: Value,
     now: OffsetDateTime,
 ) -> AppResult<()> {
-    audit::record(
-        conn,
-        audit::NewEvent {
-            org_id,
-            actor_id: Some(actor.user_id),
-            actor_email: &actor.email,
-            action: action.as_str(),
-            target: &job_id.to_string(),
-            before: None,
-            after: Some(after),
-            ip: actor.ip.clone(),
-            job_id: Some(job_id),
-        },
-        now,
-    )
-    .await?;
+    let target = job_id.to_string();
+    let event = audit::NewEvent {
+        after: Some(after),
+        job_id: Some(job_id),
+        ..event_by(actor, org_id, action, &target)
+    };
+    audit::record(conn, event, now).await?;
     Ok(())
 }
 

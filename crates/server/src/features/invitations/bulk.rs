@@ -2,6 +2,7 @@
 
 use super::service::{format_time, template_for};
 use crate::error::{AppError, AppResult};
+use crate::features::audit_log::service::event_by;
 use crate::features::invite_templates::render::{render, InviteVars};
 use crate::mail::job::SendMail;
 use crate::mail::Mail;
@@ -193,15 +194,9 @@ pub async fn invite_many(
     let events = pending
         .iter()
         .map(|(_, _, _, invitee)| muster_store::audit::NewEvent {
-            org_id: org.id,
-            actor_id: Some(actor.user_id),
-            actor_email: &actor.email,
-            action: AuditAction::InvitationCreated.as_str(),
-            target: invitee.email.as_str(),
-            before: None,
             after: Some(json!({"role": invitee.role, "language": invitee.language, "status": "invited", "bulk": true})),
-            ip: actor.ip.clone(),
             job_id: Some(job),
+            ..event_by(actor, org.id, AuditAction::InvitationCreated, invitee.email.as_str())
         })
         .collect();
     muster_store::audit::record_many(conn, events, now).await?;
