@@ -4,9 +4,11 @@
 
 use crate::error::parse_stored;
 use crate::time_ms::to_ms;
-use crate::{Conn, Result, StoreError};
+use crate::{links, Conn, Result, StoreError};
 use muster_domain::{Email, UserId};
 use time::OffsetDateTime;
+
+const TABLE: &str = "email_changes";
 
 /// Records a request, replacing the person's earlier one.
 pub async fn replace(
@@ -65,26 +67,15 @@ pub async fn take(
     let Some(found) = find_live(conn, token_hash, now).await? else {
         return Ok(None);
     };
-    let taken = sqlx::query("DELETE FROM email_changes WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(&mut *conn)
-        .await?;
-    Ok((taken.rows_affected() == 1).then_some(found))
+    let taken = links::delete(conn, TABLE, token_hash).await?;
+    Ok(taken.then_some(found))
 }
 
 pub async fn delete_for_user(conn: &mut Conn, user_id: UserId) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM email_changes WHERE user_id = $1")
-        .bind(user_id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected())
+    links::delete_for_user(conn, TABLE, user_id).await
 }
 
 /// Removes links that ran out before `now`; returns how many.
 pub async fn delete_expired(conn: &mut Conn, now: OffsetDateTime) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM email_changes WHERE expires_at <= $1")
-        .bind(to_ms(now))
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected())
+    links::delete_expired(conn, TABLE, now).await
 }

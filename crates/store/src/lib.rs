@@ -18,6 +18,7 @@ pub mod inbox;
 pub mod invitations;
 pub mod job_progress;
 pub mod jobs;
+mod links;
 pub mod logs;
 pub mod members;
 pub mod memberships;

@@ -4,9 +4,11 @@
 
 use crate::error::parse_stored;
 use crate::time_ms::to_ms;
-use crate::{Conn, Result};
+use crate::{links, Conn, Result};
 use muster_domain::UserId;
 use time::OffsetDateTime;
+
+const TABLE: &str = "password_resets";
 
 pub async fn insert(
     conn: &mut Conn,
@@ -56,11 +58,7 @@ pub async fn take(
     let Some(user_id) = find_live(conn, token_hash, now).await? else {
         return Ok(None);
     };
-    let taken = sqlx::query("DELETE FROM password_resets WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(&mut *conn)
-        .await?;
-    if taken.rows_affected() == 0 {
+    if !links::delete(conn, TABLE, token_hash).await? {
         return Ok(None);
     }
     delete_for_user(conn, user_id).await?;
@@ -69,18 +67,10 @@ pub async fn take(
 
 /// Forgets every link of the person (their password changed another way).
 pub async fn delete_for_user(conn: &mut Conn, user_id: UserId) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
-        .bind(user_id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected())
+    links::delete_for_user(conn, TABLE, user_id).await
 }
 
 /// Removes links that ran out before `now`; returns how many.
 pub async fn delete_expired(conn: &mut Conn, now: OffsetDateTime) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM password_resets WHERE expires_at <= $1")
-        .bind(to_ms(now))
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected())
+    links::delete_expired(conn, TABLE, now).await
 }
