@@ -96,19 +96,21 @@ const COLUMNS: &str = "id, name, description, public_url, default_language, invi
 pub async fn insert(
     conn: &mut Conn,
     name: &str,
+    description: &str,
     default_language: &str,
     now: OffsetDateTime,
 ) -> Result<OrgId> {
     let id = OrgId::new();
     sqlx::query(
-        "INSERT INTO organizations (id, name, default_language, logging_level, created_at, updated_at) \
-         VALUES ($1, $2, $3, $5, $4, $4)",
+        "INSERT INTO organizations (id, name, description, default_language, logging_level, created_at, updated_at) \
+         VALUES ($1, $2, $6, $3, $5, $4, $4)",
     )
     .bind(id.to_string())
     .bind(name)
     .bind(default_language)
     .bind(to_ms(now))
     .bind(muster_domain::org::LOGGING_LEVEL_DEFAULT)
+    .bind(description)
     .execute(&mut *conn)
     .await?;
     Ok(id)
@@ -221,11 +223,12 @@ pub async fn list_for_member(
 pub async fn create_with_owner(
     conn: &mut Conn,
     name: &str,
+    description: &str,
     default_language: &str,
     owner: muster_domain::UserId,
     now: OffsetDateTime,
 ) -> Result<OrgId> {
-    let org_id = insert(conn, name, default_language, now).await?;
+    let org_id = insert(conn, name, description, default_language, now).await?;
     crate::memberships::insert(
         conn,
         &crate::memberships::founding_owner(org_id, owner, now),

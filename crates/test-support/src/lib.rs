@@ -200,7 +200,7 @@ impl TestApp {
     pub async fn create_org(&self, name: &str, owner_email: &str) -> (OrgId, UserId) {
         let owner = self.create_user(owner_email).await;
         let mut tx = self.store().begin().await.expect("a transaction");
-        let org = orgs::create_with_owner(&mut tx, name, "en", owner, self.clock_now())
+        let org = orgs::create_with_owner(&mut tx, name, "", "en", owner, self.clock_now())
             .await
             .expect("the organization is created");
         muster_server::features::invitations::service::add_default_template(

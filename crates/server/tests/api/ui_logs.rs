@@ -260,7 +260,7 @@ async fn the_page_lists_what_apps_sent_and_keeps_filters_in_the_url(app: TestApp
     let empty_org = {
         let mut tx = app.store().begin().await.expect("a transaction");
         let id =
-            muster_store::orgs::create_with_owner(&mut tx, "Empty", "en", ada, app.clock_now())
+            muster_store::orgs::create_with_owner(&mut tx, "Empty", "", "en", ada, app.clock_now())
                 .await
                 .expect("an organization");
         tx.commit().await.expect("commit");

@@ -39,13 +39,8 @@ pub async fn create(
     let (Some(name), Some(description), Some(language)) = (name, description, language) else {
         return Err(invalid.into());
     };
-    let org_id = orgs::create_with_owner(conn, &name, &language, owner, now).await?;
+    let org_id = orgs::create_with_owner(conn, &name, &description, &language, owner, now).await?;
     crate::features::invitations::service::add_default_template(conn, org_id, now).await?;
-    if !description.is_empty() {
-        let mut settings = orgs::find(conn, org_id).await?.settings();
-        settings.description = description;
-        orgs::update(conn, org_id, &settings, now).await?;
-    }
     let user = users::find(conn, owner).await?;
     let actor = Actor::of(&user, OrgRole::Owner, ip);
     audit::record(
